@@ -1,0 +1,168 @@
+"""Rollcall: device tracking for school districts. `create_app` builds the Flask application."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+from flask_login import current_user
+
+from app import config as config_module
+from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised at start-up when production settings are unsafe (e.g. no real SECRET_KEY)."""
+
+
+def create_app(config: type | dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error handlers, CLI commands."""
+    app = Flask(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_module.Config)
+    if config is None:
+        app.config.update(config_module.from_env())
+    elif isinstance(config, dict):
+        app.config.update(config)
+    else:
+        app.config.from_object(config)
+    _check_secret_key(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+    limiter.init_app(app)
+    htmx.init_app(app)
+    with app.app_context():
+        _tune_sqlite(db.engine)
+
+    from app import auth
+
+    auth.init_login(app)
+
+    from app.views import register_blueprints
+
+    register_blueprints(app)
+
+    from app.web.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+
+    @app.before_request
+    def protect_unsafe_requests():
+        # Bearer-token callers are scripts: a browser never attaches that header on its own, so CSRF
+        # cannot reach them. Everyone else (forms, htmx, the outbox) must send the CSRF token.
+        if request.method in SAFE_METHODS or auth.bearer_token():
+            return None
+        csrf.protect()
+        return None
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", app.config.get("CSP", CSP))
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            resp.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            # Signed-in pages carry people's data: never keep them in shared or disk caches.
+            resp.headers.setdefault("Cache-Control", "private, no-store")
+        return resp
+
+    @app.context_processor
+    def inject_globals():
+        from app.web import can
+
+        return {"can": can, "district_name": app.config["DISTRICT_NAME"], "g": g}
+
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    key = app.config.get("SECRET_KEY") or ""
+    env = app.config.get("ENV_NAME", "production")
+    if env in ("development", "demo", "test"):
+        if not key:
+            app.config["SECRET_KEY"] = _local_secret_key(Path(app.instance_path))
+        return
+    if any(hmac.compare_digest(key.lower(), bad) for bad in config_module.EXAMPLE_SECRET_KEYS) or len(key) < 16:
+        raise InsecureConfiguration(
+            "SECRET_KEY is missing or is an example value. Set SECRET_KEY to a long random string "
+            "(python -c 'import secrets; print(secrets.token_hex(32))'), or ROLLCALL_ENV=development for local use."
+        )
+
+
+def _local_secret_key(instance: Path) -> str:
+    """A random key kept in instance/ so local demo sessions survive restarts without a shared secret."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    """WAL, a busy timeout, foreign keys, and write transactions that take the write lock up front."""
+    if engine.dialect.name != "sqlite":
+        return
+    from flask import has_request_context
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's "begin" event decide how each transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(conn):
+        # Reads (GET pages) start deferred so they never queue behind writers; anything that may write
+        # takes the lock at BEGIN, which avoids SQLITE_BUSY upgrade deadlocks between workers.
+        if has_request_context() and request.method in SAFE_METHODS:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

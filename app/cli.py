@@ -1,0 +1,133 @@
+"""The `rollcall` command line: a Flask CLI group with the project's own commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.extensions import db
+from app.models import Role, Via
+
+
+def _create_app():
+    from app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Rollcall: device tracking for school districts."""
+
+
+def register_commands(app) -> None:
+    app.cli.add_command(serve)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(users)
+    app.cli.add_command(tokens)
+
+
+@click.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--timeout", default=60, show_default=True, type=int)
+def serve(bind: str, workers: int, timeout: int) -> None:
+    """Serve Rollcall with gunicorn."""
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "app:create_app()",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--timeout",
+        str(timeout),
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+        "--chdir",
+        str(current_app.root_path.rsplit("/", 1)[0]),
+    ]
+    os.execv(sys.executable, args)
+
+
+@click.command("seed-demo")
+@click.option("--assets", "n_assets", default=600, show_default=True, type=click.IntRange(10, 5_000_000))
+@click.option("--seed", default=1, show_default=True, type=int, help="The same seed gives the same district.")
+@click.option("--force", is_flag=True, help="Seed even when the database already holds data.")
+@with_appcontext
+def seed_demo(n_assets: int, seed: int, force: bool) -> None:
+    """Create a believable demo district: campuses, rooms, people, users of every role, devices."""
+    from app.services import demo
+
+    if demo.has_data() and not force:
+        click.echo("The database already holds a district; nothing seeded (use --force to add anyway).")
+        return
+    started = time.perf_counter()
+    summary = demo.seed(n_assets=n_assets, seed=seed)
+    db.session.commit()
+    click.echo(f"Seeded {summary} in {time.perf_counter() - started:.1f} s.")
+    click.echo(f"Demo logins (password: {demo.DEMO_PASSWORD}):")
+    for email, role, campuses in demo.DEMO_USERS:
+        click.echo(f"  {role:<10} {email}" + (f"  ({', '.join(campuses)})" if campuses else "  (district-wide)"))
+
+
+@click.group()
+def users() -> None:
+    """Manage staff logins."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--campus", "campuses", multiple=True, help="Campus code; repeat for several.")
+@click.option("--name", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user(email: str, role: str, campuses: tuple[str, ...], name: str, password_stdin: bool) -> None:
+    """Create a staff login."""
+    from app.services.errors import DomainError
+    from app.services.users import create_user as create
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create(email, role=Role(role), campus_codes=campuses, name=name, password=password, by=None, via=Via.cli)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.email}", err=True)
+
+
+@click.group()
+def tokens() -> None:
+    """Manage API tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="What the token is for.")
+@with_appcontext
+def create_token(email: str, name: str) -> None:
+    """Print a new API token for EMAIL (only the token, on stdout)."""
+    from app.services.errors import DomainError
+    from app.services.users import issue_token, user_by_email
+
+    try:
+        user = user_by_email(email)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    raw = issue_token(user, name=name, by=None, via=Via.cli)
+    db.session.commit()
+    click.echo(raw)

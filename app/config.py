@@ -1,0 +1,73 @@
+"""Configuration read from the environment, plus the configuration tests use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+# Keys that appear in docs and examples; a production server must never run with one of them.
+EXAMPLE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "example", "rollcall-dev", "demo"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain postgres:// URLs at psycopg 3, the driver Rollcall ships with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_env(environ: os._Environ | dict | None = None) -> dict:
+    """Build the settings of a running server from environment variables."""
+    env = os.environ if environ is None else environ
+    base_url = env.get("ROLLCALL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    secure = base_url.startswith("https://")
+    return {
+        "ENV_NAME": env.get("ROLLCALL_ENV", "production"),
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'rollcall.sqlite3'}"
+        ),
+        "BASE_URL": base_url,
+        "DISTRICT_NAME": env.get("ROLLCALL_DISTRICT_NAME", "Maple Valley Unified"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_RATE_LIMIT": env.get("ROLLCALL_LOGIN_RATE_LIMIT", "10 per minute"),
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+    }
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    ENV_NAME = "production"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_RATE_LIMIT = "10 per minute"
+    # Uploads (photos, import files) are checked against this; larger bodies get 413.
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    DISTRICT_NAME = "Maple Valley Unified"
+    BASE_URL = "http://127.0.0.1:8000"
+
+
+class TestConfig(Config):
+    """A throwaway database per test run; limits that tests can reach quickly."""
+
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    BASE_URL = "http://rollcall.test"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    LOGIN_RATE_LIMIT = "5 per minute"

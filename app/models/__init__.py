@@ -1,0 +1,27 @@
+"""Every model, imported here so that Alembic and create_all see the whole schema."""
+
+from app.models.activity import Activity, Via
+from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
+from app.models.locations import Campus, Room, RoomKind
+from app.models.people import Person, PersonKind
+from app.models.types import utcnow
+from app.models.users import ApiToken, Role, User
+
+__all__ = [
+    "Activity",
+    "ApiToken",
+    "Asset",
+    "AssetStatus",
+    "Assignment",
+    "Campus",
+    "Condition",
+    "DeviceModel",
+    "Person",
+    "PersonKind",
+    "Role",
+    "Room",
+    "RoomKind",
+    "User",
+    "Via",
+    "utcnow",
+]

@@ -1,0 +1,154 @@
+"""Device models, assets (the devices themselves) and their 1:1 assignments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.locations import Campus, Room
+from app.models.people import Person
+from app.models.types import UTCDateTime, str_enum, utcnow
+from app.tagcodes import new_tag_code
+
+if TYPE_CHECKING:
+    from app.models.users import User
+
+
+class DeviceModel(db.Model):
+    __tablename__ = "device_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    manufacturer: Mapped[str] = mapped_column(sa.String(80))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    category: Mapped[str] = mapped_column(sa.String(40), default="Chromebook")
+    # Google's Auto Update Expiration: after this the device gets no more ChromeOS updates.
+    aue_date: Mapped[date | None]
+
+    __table_args__ = (sa.UniqueConstraint("manufacturer", "name"),)
+
+    def __str__(self) -> str:
+        return f"{self.manufacturer} {self.name}"
+
+
+class AssetStatus(enum.Enum):
+    deployed = "deployed"
+    in_stock = "in_stock"
+    loaner = "loaner"
+    in_repair = "in_repair"
+    missing = "missing"
+    retired = "retired"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Condition(enum.Enum):
+    good = "good"
+    fair = "fair"
+    damaged = "damaged"
+    broken = "broken"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class Asset(db.Model):
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_tag: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    serial: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    tag_code: Mapped[str] = mapped_column(sa.String(16), unique=True, default=new_tag_code)
+    model_id: Mapped[int] = mapped_column(sa.ForeignKey("device_models.id"), index=True)
+    campus_id: Mapped[int] = mapped_column(sa.ForeignKey("campuses.id"))
+    home_room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"), index=True)
+    status: Mapped[AssetStatus] = mapped_column(str_enum(AssetStatus, "asset_status"), default=AssetStatus.in_stock)
+    condition: Mapped[Condition] = mapped_column(str_enum(Condition, "asset_condition"), default=Condition.good)
+    purchase_date: Mapped[date | None]
+    purchase_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    warranty_provider: Mapped[str | None] = mapped_column(sa.String(80))
+    warranty_plan: Mapped[str | None] = mapped_column(sa.String(80))
+    warranty_start: Mapped[date | None]
+    warranty_end: Mapped[date | None]
+    warranty_accidental: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    warranty_battery: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Projections derived from observations (scans); each moves only forward in event time.
+    current_room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"), index=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_seen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    condition_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Lower-cased tag, serial, model and assignee, so one indexed-free scan answers "search everything".
+    search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    model: Mapped[DeviceModel] = relationship(lazy="joined", innerjoin=True)
+    campus: Mapped[Campus] = relationship(lazy="joined", innerjoin=True)
+    home_room: Mapped[Room | None] = relationship(foreign_keys=[home_room_id])
+    current_room: Mapped[Room | None] = relationship(foreign_keys=[current_room_id])
+    assigned_to: Mapped[Person | None] = relationship(foreign_keys=[assigned_to_id])
+    last_seen_by: Mapped[User | None] = relationship(foreign_keys=[last_seen_by_id])
+
+    __table_args__ = (
+        sa.Index("ix_assets_campus_status", "campus_id", "status"),
+        sa.Index("ix_assets_campus_tag", "campus_id", "asset_tag"),
+        sa.CheckConstraint("purchase_cost IS NULL OR purchase_cost >= 0", name="purchase_cost_not_negative"),
+        sa.CheckConstraint(
+            "warranty_end IS NULL OR warranty_start IS NULL OR warranty_end >= warranty_start",
+            name="warranty_dates_ordered",
+        ),
+    )
+
+    def __str__(self) -> str:
+        return self.asset_tag
+
+    @property
+    def aue_date(self) -> date | None:
+        return self.model.aue_date if self.model else None
+
+    def refresh_search_text(self) -> None:
+        """Recompute the lower-cased text that the inventory search matches against."""
+        parts = [self.asset_tag, self.serial, self.tag_code]
+        if self.model:
+            parts += [self.model.manufacturer, self.model.name]
+        if self.assigned_to:
+            parts += [self.assigned_to.name, self.assigned_to.external_id]
+        self.search_text = " ".join(p for p in parts if p).lower()
+
+
+class Assignment(db.Model):
+    """A device handed to a person for the long term (1:1); at most one open per asset."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(sa.ForeignKey("assets.id"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    return_condition: Mapped[Condition | None] = mapped_column(str_enum(Condition, "return_condition"))
+
+    asset: Mapped[Asset] = relationship()
+    person: Mapped[Person] = relationship()
+
+    __table_args__ = (
+        sa.Index(
+            "uq_assignments_open_asset",
+            "asset_id",
+            unique=True,
+            sqlite_where=sa.text("returned_at IS NULL"),
+            postgresql_where=sa.text("returned_at IS NULL"),
+        ),
+    )

@@ -1,0 +1,275 @@
+"""Inventory workflows: finding, creating and editing assets, assigning them to people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Asset, AssetStatus, Assignment, Condition, DeviceModel, Person, Room, User, Via, utcnow
+from app.services import activity
+from app.services.errors import Invalid
+from app.tagcodes import looks_like_code, normalise
+
+# Fields a person edits on the asset form; each change is logged with its before and after.
+EDITABLE = (
+    "asset_tag",
+    "serial",
+    "model_id",
+    "campus_id",
+    "home_room_id",
+    "status",
+    "condition",
+    "purchase_date",
+    "purchase_cost",
+    "warranty_provider",
+    "warranty_plan",
+    "warranty_start",
+    "warranty_end",
+    "warranty_accidental",
+    "warranty_battery",
+    "notes",
+)
+# Statuses from which a device can be handed to a person for the long term.
+ASSIGNABLE = {AssetStatus.deployed, AssetStatus.in_stock, AssetStatus.loaner}
+SORTS = {
+    "tag": Asset.asset_tag,
+    "serial": Asset.serial,
+    "status": Asset.status,
+    "seen": Asset.last_seen_at,
+    "updated": Asset.updated_at,
+}
+
+
+@dataclass
+class AssetFilters:
+    q: str = ""
+    campus_id: int | None = None
+    room_id: int | None = None
+    status: AssetStatus | None = None
+    condition: Condition | None = None
+    model_id: int | None = None
+    sort: str = "tag"
+    descending: bool = False
+
+
+def visible_to(user: User, column: Any = Asset.campus_id) -> Any:
+    """A WHERE clause limiting rows to the user's campuses (true for district-wide admins)."""
+    ids = user.campus_ids
+    return sa.true() if ids is None else column.in_(ids)
+
+
+def search_assets(user: User, f: AssetFilters) -> sa.Select:
+    """The inventory query: the user's campuses, the filters, the search text, in a stable order."""
+    stmt = sa.select(Asset).where(visible_to(user))
+    if f.q.strip():
+        # Tag and serial equality hit their unique indexes; the substring covers model and assignee.
+        needle = f.q.strip().lower()
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Asset.search_text.like(f"%{escaped}%", escape="\\"))
+    if f.campus_id:
+        stmt = stmt.where(Asset.campus_id == f.campus_id)
+    if f.room_id:
+        stmt = stmt.where(sa.or_(Asset.home_room_id == f.room_id, Asset.current_room_id == f.room_id))
+    if f.status:
+        stmt = stmt.where(Asset.status == f.status)
+    if f.condition:
+        stmt = stmt.where(Asset.condition == f.condition)
+    if f.model_id:
+        stmt = stmt.where(Asset.model_id == f.model_id)
+    col = SORTS.get(f.sort, Asset.asset_tag)
+    order = col.desc() if f.descending else col.asc()
+    if col is Asset.last_seen_at:
+        order = order.nulls_last() if f.descending else order.nulls_first()
+    return stmt.order_by(order, Asset.id.desc() if f.descending else Asset.id.asc())
+
+
+def find_asset(text: str) -> Asset | None:
+    """The asset a scanned or typed value names: its tag code, asset tag or serial (any case)."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    if "/t/" in raw:
+        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
+    if looks_like_code(raw):
+        hit = db.session.scalar(sa.select(Asset).where(Asset.tag_code == normalise(raw)))
+        if hit:
+            return hit
+    hit = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == raw))
+    if hit:
+        return hit
+    upper = raw.upper()
+    return db.session.scalar(
+        sa.select(Asset).where(sa.or_(Asset.asset_tag == upper, Asset.serial == upper, Asset.serial == raw))
+    )
+
+
+def _check_placement(values: dict[str, Any], by: User) -> None:
+    campus_id = values.get("campus_id")
+    if campus_id is not None and not by.can_see_campus(campus_id):
+        raise Invalid("You can only place devices on your own campuses.", field="campus_id")
+    room_id = values.get("home_room_id")
+    if room_id is not None:
+        room = db.session.get(Room, room_id)
+        if room is None or room.campus_id != campus_id:
+            raise Invalid("That room is not on the chosen campus.", field="home_room_id")
+    if values.get("model_id") is not None and db.session.get(DeviceModel, values["model_id"]) is None:
+        raise Invalid("Choose a model from the list.", field="model_id")
+
+
+def _check_unique(values: dict[str, Any], asset_id: int | None) -> None:
+    for field, label in (("asset_tag", "asset tag"), ("serial", "serial number")):
+        value = values.get(field)
+        if value is None:
+            continue
+        clash = db.session.scalar(
+            sa.select(Asset.id).where(getattr(Asset, field) == value, Asset.id != (asset_id or 0))
+        )
+        if clash:
+            raise Invalid(f"Another device already has this {label}.", field=field)
+
+
+def _flush_unique(asset: Asset) -> None:
+    """Flush in a savepoint so a unique-constraint race becomes a field error, not a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        text = str(exc.orig).lower()
+        field = "serial" if "serial" in text else "asset_tag" if "asset_tag" in text else None
+        label = {"serial": "serial number", "asset_tag": "asset tag"}.get(field or "", "value")
+        raise Invalid(f"Another device already has this {label}.", field=field) from exc
+
+
+def create_asset(values: dict[str, Any], *, by: User, via: Via) -> Asset:
+    """Add a device to the inventory."""
+    values = {k: v for k, v in values.items() if k in EDITABLE}
+    _check_placement(values, by)
+    _check_unique(values, None)
+    asset = Asset(**values)
+    asset.model = db.session.get(DeviceModel, values["model_id"])
+    asset.refresh_search_text()
+    db.session.add(asset)
+    _flush_unique(asset)
+    activity.record(
+        "asset.create",
+        f"Added {asset.asset_tag} ({asset.model})",
+        by=by,
+        via=via,
+        asset=asset,
+        subject=asset,
+        after=activity.snapshot(asset, EDITABLE),
+    )
+    return asset
+
+
+def update_asset(asset: Asset, values: dict[str, Any], *, by: User, via: Via) -> dict[str, Any]:
+    """Apply edits to an asset; returns the fields that changed (empty when nothing did)."""
+    values = {k: v for k, v in values.items() if k in EDITABLE}
+    merged = {"campus_id": asset.campus_id, "home_room_id": asset.home_room_id, **values}
+    _check_placement(merged, by)
+    _check_unique(values, asset.id)
+    before = activity.snapshot(asset, EDITABLE)
+    for key, value in values.items():
+        setattr(asset, key, value)
+    if "model_id" in values:
+        asset.model = db.session.get(DeviceModel, values["model_id"])
+    if "condition" in values and before["condition"] != activity.plain(values["condition"]):
+        asset.condition_at = utcnow()
+    asset.refresh_search_text()
+    old, new = activity.diff(before, activity.snapshot(asset, EDITABLE))
+    if not new:
+        return {}
+    _flush_unique(asset)
+    activity.record(
+        "asset.update",
+        f"Changed {', '.join(k.replace('_id', '').replace('_', ' ') for k in new)} of {asset.asset_tag}",
+        by=by,
+        via=via,
+        asset=asset,
+        subject=asset,
+        before=old,
+        after=new,
+    )
+    return new
+
+
+def open_assignment(asset: Asset) -> Assignment | None:
+    return db.session.scalar(
+        sa.select(Assignment).where(Assignment.asset_id == asset.id, Assignment.returned_at.is_(None))
+    )
+
+
+def assign(asset: Asset, person: Person, *, by: User, via: Via, at: datetime | None = None) -> Assignment:
+    """Hand a device to a person for the long term; the device becomes `deployed`."""
+    if asset.status not in ASSIGNABLE:
+        raise Invalid(f"{asset.asset_tag} is {asset.status.label}; it cannot be assigned.", field="person")
+    if not person.active:
+        raise Invalid(f"{person.name} is no longer active in the roster.", field="person")
+    if not by.can_see_campus(person.campus_id):
+        raise Invalid("That person is not on one of your campuses.", field="person")
+    current = open_assignment(asset)
+    if current is not None:
+        if current.person_id == person.id:
+            raise Invalid(f"{asset.asset_tag} is already assigned to {person.name}.", field="person")
+        raise Invalid(f"{asset.asset_tag} is assigned to someone else; return it first.", field="person")
+    before = {"assigned_to": activity.plain(asset.assigned_to), "status": asset.status.value}
+    row = Assignment(asset=asset, person=person, assigned_at=at or utcnow(), assigned_by_id=by.id)
+    db.session.add(row)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Invalid(f"{asset.asset_tag} was just assigned by someone else.", field="person") from exc
+    asset.assigned_to = person
+    asset.status = AssetStatus.deployed
+    asset.refresh_search_text()
+    activity.record(
+        "asset.assign",
+        f"Assigned {asset.asset_tag} to {person.name}",
+        by=by,
+        via=via,
+        asset=asset,
+        person=person,
+        subject=row,
+        before=before,
+        after={"assigned_to": person.name, "status": asset.status.value},
+    )
+    return row
+
+
+def unassign(
+    asset: Asset, *, by: User, via: Via, condition: Condition | None = None, status: AssetStatus = AssetStatus.in_stock
+) -> Assignment:
+    """Take a device back from the person it was assigned to, noting its condition."""
+    row = open_assignment(asset)
+    if row is None:
+        raise Invalid(f"{asset.asset_tag} is not assigned to anyone.", field="condition")
+    now = utcnow()
+    row.returned_at = now
+    row.returned_by_id = by.id
+    row.return_condition = condition
+    before = {"assigned_to": row.person.name, "status": asset.status.value, "condition": asset.condition.value}
+    asset.assigned_to = None
+    asset.status = status
+    if condition is not None and condition is not asset.condition:
+        asset.condition = condition
+        asset.condition_at = now
+    asset.refresh_search_text()
+    db.session.flush()
+    activity.record(
+        "asset.return",
+        f"{row.person.name} returned {asset.asset_tag}" + (f" ({condition.value})" if condition else ""),
+        by=by,
+        via=via,
+        asset=asset,
+        person=row.person,
+        subject=row,
+        before=before,
+        after={"assigned_to": None, "status": asset.status.value, "condition": asset.condition.value},
+    )
+    return row

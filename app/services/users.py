@@ -1,0 +1,112 @@
+"""Staff accounts: creating them, passwords, disabling, and API tokens."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import ApiToken, Campus, Role, User, Via, utcnow
+from app.models.users import hash_token
+from app.services import activity
+from app.services.errors import Invalid, NotFound
+
+__all__ = ["Invalid", "NotFound"]
+
+MIN_PASSWORD = 10
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"Use at least {MIN_PASSWORD} characters.", field="password")
+
+
+def create_user(
+    email: str,
+    *,
+    role: Role,
+    campus_codes: list[str] | tuple[str, ...] = (),
+    name: str = "",
+    password: str | None = None,
+    by: User | None,
+    via: Via,
+) -> User:
+    """A new staff login; non-admin roles must belong to at least one campus."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise Invalid("Enter an email address.", field="email")
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise Invalid("A user with this email already exists.", field="email")
+    campuses = []
+    for code in campus_codes:
+        campus = db.session.scalar(sa.select(Campus).where(Campus.code == code.strip().upper()))
+        if campus is None:
+            raise Invalid(f"No campus has the code {code!r}.", field="campus")
+        campuses.append(campus)
+    if role is not Role.admin and not campuses:
+        raise Invalid("Every role except a district admin needs at least one campus.", field="campus")
+    user = User(email=email, name=name.strip() or email.split("@")[0], role=role, campuses=campuses)
+    if password is not None:
+        check_password_strength(password)
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    activity.record(
+        "user.create",
+        f"Created {role.value} {email}",
+        by=by,
+        via=via,
+        subject=user,
+        after={"email": email, "role": role.value, "campuses": [c.code for c in campuses]},
+    )
+    return user
+
+
+def change_password(user: User, password: str, *, by: User | None, via: Via) -> None:
+    """Set a new password; every session that used the old one ends."""
+    check_password_strength(password)
+    user.set_password(password)
+    activity.record("user.password", f"Changed the password of {user.email}", by=by, via=via, subject=user)
+
+
+def set_active(user: User, active: bool, *, by: User | None, via: Via) -> None:
+    """Disable or re-enable a login; disabling ends the user's sessions and revokes nothing else."""
+    if user.active == active:
+        return
+    user.active = active
+    user.rotate_sessions()
+    activity.record(
+        "user.enable" if active else "user.disable",
+        f"{'Enabled' if active else 'Disabled'} {user.email}",
+        by=by,
+        via=via,
+        subject=user,
+        before={"active": not active},
+        after={"active": active},
+    )
+
+
+def user_by_email(email: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user has the email {email}.")
+    return user
+
+
+def issue_token(user: User, *, name: str = "", by: User | None, via: Via) -> str:
+    """Create an API token for user and return the raw token, which is never stored."""
+    token, raw = ApiToken.issue(user, name)
+    db.session.add(token)
+    db.session.flush()
+    activity.record("token.create", f"Issued API token {token.prefix}… for {user.email}", by=by, via=via, subject=token)
+    return raw
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user a bearer token belongs to, or None; notes when it was last used."""
+    token = db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == hash_token(raw), ApiToken.revoked_at.is_(None))
+    )
+    if token is None or not token.user.active:
+        return None
+    token.last_used_at = utcnow()
+    return token.user

@@ -1,0 +1,289 @@
+"""The inventory: the asset list with live search, an asset's page, and editing (tech and admin)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.extensions import db
+from app.models import Activity, Asset, AssetStatus, Condition, DeviceModel, Room, Via
+from app.services import assets as asset_service
+from app.services.errors import Invalid
+from app.services.people import find_person
+from app.web import EDIT_ROLES, form_errors, is_htmx, render, role_required, see_other
+from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
+
+bp = Blueprint("assets", __name__, url_prefix="/assets")
+
+PER_PAGE = 50
+STATUS_CHOICES = [SelectChoice(s.value, s.label) for s in AssetStatus]
+CONDITION_CHOICES = [SelectChoice(c.value, c.label) for c in Condition]
+
+
+def _int_or_none(value: str | int | None) -> int | None:
+    if isinstance(value, int):
+        return value
+    return int(value) if value and value.isdigit() else None
+
+
+class AssetForm(FlaskForm):
+    asset_tag = StringField(
+        "Asset tag",
+        validators=[DataRequired("Enter the asset tag."), Length(max=32)],
+        filters=[lambda v: v.strip().upper() if v else v],
+    )
+    serial = StringField(
+        "Serial number",
+        validators=[DataRequired("Enter the serial number."), Length(max=64)],
+        filters=[lambda v: v.strip().upper() if v else v],
+    )
+    model_id = SelectField("Model", coerce=int, validators=[DataRequired("Choose a model.")])
+    campus_id = SelectField("Campus", coerce=int, validators=[DataRequired("Choose a campus.")])
+    home_room_id = SelectField("Home room", coerce=_int_or_none, validators=[Optional()], validate_choice=False)
+    status = SelectField("Status", choices=STATUS_CHOICES)
+    condition = SelectField("Condition", choices=CONDITION_CHOICES)
+    purchase_date = DateField("Purchase date", validators=[Optional()])
+    purchase_cost = DecimalField("Purchase cost", places=2, validators=[Optional(), NumberRange(min=0)])
+    warranty_provider = StringField("Warranty provider", validators=[Optional(), Length(max=80)])
+    warranty_plan = StringField("Warranty plan", validators=[Optional(), Length(max=80)])
+    warranty_start = DateField("Warranty start", validators=[Optional()])
+    warranty_end = DateField("Warranty end", validators=[Optional()])
+    warranty_accidental = BooleanField("Covers accidental damage")
+    warranty_battery = BooleanField("Covers the battery")
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=4000)])
+
+    def validate_warranty_end(self, field):
+        if field.data and self.warranty_start.data and field.data < self.warranty_start.data:
+            raise ValueError("The warranty cannot end before it starts.")
+
+    def fill_choices(self) -> None:
+        models = db.session.scalars(sa.select(DeviceModel).order_by(DeviceModel.manufacturer, DeviceModel.name))
+        self.model_id.choices = [SelectChoice(m.id, str(m)) for m in models]
+        self.campus_id.choices = [SelectChoice(c.id, c.name) for c in visible_campuses()]
+        campus_id = self.campus_id.data or (self.campus_id.choices[0].value if self.campus_id.choices else None)
+        self.home_room_id.choices = [SelectChoice("", "— none —")] + [
+            SelectChoice(r.id, str(r)) for r in rooms_of(campus_id)
+        ]
+
+    def values(self) -> dict:
+        data = {name: field.data for name, field in self._fields.items() if name in asset_service.EDITABLE}
+        data["status"] = AssetStatus(data["status"])
+        data["condition"] = Condition(data["condition"])
+        data["notes"] = data.get("notes") or ""
+        for key in ("warranty_provider", "warranty_plan"):
+            data[key] = (data.get(key) or "").strip() or None
+        return data
+
+
+def rooms_of(campus_id: int | None) -> list[Room]:
+    if not campus_id:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Room).where(Room.campus_id == campus_id, Room.active.is_(True)).order_by(Room.code)
+        )
+    )
+
+
+def _filters_from_args() -> asset_service.AssetFilters:
+    args = request.args
+    status = args.get("status")
+    condition = args.get("condition")
+    sort = args.get("sort", "tag")
+    return asset_service.AssetFilters(
+        q=args.get("q", "")[:100],
+        campus_id=_int_or_none(args.get("campus")),
+        room_id=_int_or_none(args.get("room")),
+        status=AssetStatus(status) if status in AssetStatus._value2member_map_ else None,
+        condition=Condition(condition) if condition in Condition._value2member_map_ else None,
+        model_id=_int_or_none(args.get("model")),
+        sort=sort.lstrip("-"),
+        descending=sort.startswith("-"),
+    )
+
+
+@bp.get("")
+@login_required
+def index():
+    f = _filters_from_args()
+    page = db.paginate(
+        asset_service.search_assets(current_user, f), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    )
+    ctx = {
+        "page": page,
+        "f": f,
+        "campuses": visible_campuses(),
+        "rooms": rooms_of(f.campus_id),
+        "models": db.session.scalars(sa.select(DeviceModel).order_by(DeviceModel.manufacturer, DeviceModel.name)),
+        "statuses": list(AssetStatus),
+        "conditions": list(Condition),
+        "args": {k: v for k, v in request.args.items() if k != "page" and v},
+    }
+    return render("assets/index.html", "assets/_results.html", **ctx)
+
+
+@bp.get("/rooms")
+@login_required
+def room_options():
+    """The <option>s of a campus's rooms, for the form and the filter when the campus changes."""
+    campus_id = _int_or_none(request.args.get("campus_id") or request.args.get("campus"))
+    if campus_id and not current_user.can_see_campus(campus_id):
+        abort(404)
+    return render(
+        "assets/_room_options.html",
+        "assets/_room_options.html",
+        rooms=rooms_of(campus_id),
+        blank=request.args.get("blank", "— none —"),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*EDIT_ROLES)
+def new():
+    form = AssetForm()
+    form.fill_choices()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                asset = asset_service.create_asset(form.values(), by=current_user, via=Via.web)
+            except Invalid as exc:
+                _field_error(form, exc)
+            else:
+                db.session.commit()
+                return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
+        return render(
+            "assets/form.html", "assets/_form.html", form=form, asset=None, errors=form_errors(form), status=422
+        )
+    return render("assets/form.html", "assets/_form.html", form=form, asset=None, errors={})
+
+
+def _field_error(form: FlaskForm, exc: Invalid) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is None:
+        form.form_errors.append(exc.message)
+    else:
+        field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
+
+
+@bp.get("/<asset_tag>")
+@login_required
+def detail(asset_tag: str):
+    asset = get_asset_or_404(asset_tag)
+    return render(
+        "assets/detail.html",
+        asset=asset,
+        timeline=timeline_of(asset),
+        assignment=asset_service.open_assignment(asset),
+        statuses=list(AssetStatus),
+        conditions=list(Condition),
+        errors={},
+    )
+
+
+def timeline_of(asset: Asset, limit: int = 100) -> list[Activity]:
+    """The asset's activity, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(Activity.asset_id == asset.id)
+            .order_by(Activity.at.desc(), Activity.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@bp.route("/<asset_tag>/edit", methods=["GET", "POST"])
+@role_required(*EDIT_ROLES)
+def edit(asset_tag: str):
+    asset = get_asset_or_404(asset_tag)
+    form = AssetForm(
+        obj=asset,
+        data={"status": asset.status.value, "condition": asset.condition.value} if request.method == "GET" else None,
+    )
+    form.fill_choices()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                asset_service.update_asset(asset, form.values(), by=current_user, via=Via.web)
+            except Invalid as exc:
+                _field_error(form, exc)
+            else:
+                db.session.commit()
+                return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
+        db.session.rollback()
+        return render(
+            "assets/form.html", "assets/_form.html", form=form, asset=asset, errors=form_errors(form), status=422
+        )
+    return render("assets/form.html", "assets/_form.html", form=form, asset=asset, errors={})
+
+
+def _actions_response(asset: Asset, errors: dict, status: int = 200):
+    """After a quick action: the whole page, from which htmx picks the actions, facts and timeline."""
+    if not is_htmx() and status == 200:
+        return redirect(url_for("assets.detail", asset_tag=asset.asset_tag), 303)
+    return render(
+        "assets/detail.html",
+        asset=asset,
+        timeline=timeline_of(asset),
+        assignment=asset_service.open_assignment(asset),
+        statuses=list(AssetStatus),
+        conditions=list(Condition),
+        errors=errors,
+        status=status,
+    )
+
+
+@bp.post("/<asset_tag>/status")
+@role_required(*EDIT_ROLES)
+def change_status(asset_tag: str):
+    asset = get_asset_or_404(asset_tag)
+    value = request.form.get("status", "")
+    if value not in AssetStatus._value2member_map_:
+        return _actions_response(asset, {"status": "Choose a status from the list."}, 422)
+    asset_service.update_asset(asset, {"status": AssetStatus(value)}, by=current_user, via=Via.web)
+    db.session.commit()
+    return _actions_response(asset, {})
+
+
+@bp.post("/<asset_tag>/assign")
+@role_required(*EDIT_ROLES)
+def assign(asset_tag: str):
+    asset = get_asset_or_404(asset_tag)
+    who = request.form.get("person", "").strip()
+    person = find_person(who) if who else None
+    if person is None or not current_user.can_see_campus(person.campus_id):
+        message = "Enter a student or staff ID." if not who else f"No one on your campuses has the ID {who!r}."
+        return _actions_response(asset, {"person": message}, 422)
+    try:
+        asset_service.assign(asset, person, by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        return _actions_response(asset, {"person": exc.message}, 422)
+    db.session.commit()
+    return _actions_response(asset, {})
+
+
+@bp.post("/<asset_tag>/return")
+@role_required(*EDIT_ROLES)
+def take_back(asset_tag: str):
+    asset = get_asset_or_404(asset_tag)
+    value = request.form.get("condition", "")
+    condition = Condition(value) if value in Condition._value2member_map_ else None
+    try:
+        asset_service.unassign(asset, by=current_user, via=Via.web, condition=condition)
+    except Invalid as exc:
+        db.session.rollback()
+        return _actions_response(asset, {"condition": exc.message}, 422)
+    db.session.commit()
+    return _actions_response(asset, {})
+
+
+@bp.get("/room/<code>")
+@login_required
+def by_room(code: str):
+    room = get_room_or_404(code)
+    return redirect(url_for("assets.index", campus=room.campus_id, room=room.id))

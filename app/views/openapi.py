@@ -1,0 +1,192 @@
+"""The OpenAPI 3.1 description of /api/v1, kept beside the routes it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        401: "Not signed in or bad token",
+        403: "Role not allowed",
+        404: "Not found or not on your campuses",
+        413: "Request too large",
+        422: "Invalid input",
+    }
+    return {str(c): _json(ERROR, text[c]) for c in codes}
+
+
+def _q(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+PAGING = [
+    _q("page", "Page number, from 1", {"type": "integer", "minimum": 1}),
+    _q("per_page", "Items per page (at most 200)", {"type": "integer", "minimum": 1, "maximum": 200}),
+]
+
+
+def _page_of(ref: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": ref}},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+        },
+    }
+
+
+ROOM = {
+    "type": ["object", "null"],
+    "properties": {
+        "code": {"type": "string"},
+        "name": {"type": "string"},
+        "kind": {"type": "string"},
+        "campus": {"type": "string"},
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Campus": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}},
+    "Room": ROOM,
+    "Person": {
+        "type": "object",
+        "properties": {
+            "external_id": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["student", "staff"]},
+            "grade": {"type": ["string", "null"]},
+            "email": {"type": ["string", "null"]},
+            "campus": {"type": ["string", "null"]},
+            "active": {"type": "boolean"},
+        },
+    },
+    "Asset": {
+        "type": "object",
+        "required": ["asset_tag", "tag_code", "status", "condition", "campus"],
+        "properties": {
+            "asset_tag": {"type": "string"},
+            "serial": {"type": "string"},
+            "tag_code": {"type": "string"},
+            "model": {"type": "object"},
+            "status": {"type": "string", "enum": ["deployed", "in_stock", "loaner", "in_repair", "missing", "retired"]},
+            "condition": {"type": "string", "enum": ["good", "fair", "damaged", "broken"]},
+            "campus": {"$ref": "#/components/schemas/Campus"},
+            "home_room": ROOM,
+            "current_room": ROOM,
+            "last_seen": {
+                "type": ["object", "null"],
+                "properties": {
+                    "at": {"type": "string", "format": "date-time"},
+                    "room": {"type": ["string", "null"]},
+                    "by": {"type": ["string", "null"]},
+                },
+            },
+            "assigned_to": {"oneOf": [{"$ref": "#/components/schemas/Person"}, {"type": "null"}]},
+            "aue_date": {"type": ["string", "null"], "format": "date"},
+            "warranty": {"type": "object"},
+        },
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/assets": {
+        "get": {
+            "summary": "Search the inventory on your campuses",
+            "operationId": "listAssets",
+            "parameters": [
+                _q("q", "Search tag, serial, model, assignee"),
+                _q("campus", "Campus code"),
+                _q("room", "Room code"),
+                _q("status", "Asset status"),
+                *PAGING,
+            ],
+            "responses": {"200": _json(_page_of("#/components/schemas/Asset")), **_errors(401, 404, 422)},
+        }
+    },
+    "/api/v1/assets/{asset_tag}": {
+        "get": {
+            "summary": "One asset",
+            "operationId": "getAsset",
+            "parameters": [{"name": "asset_tag", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json({"$ref": "#/components/schemas/Asset"}), **_errors(401, 404)},
+        }
+    },
+    "/api/v1/people": {
+        "get": {
+            "summary": "Students and staff on your campuses",
+            "operationId": "listPeople",
+            "parameters": [
+                _q("q", "Name, ID or email"),
+                _q("campus", "Campus code"),
+                _q("kind", "student or staff"),
+                *PAGING,
+            ],
+            "responses": {"200": _json(_page_of("#/components/schemas/Person")), **_errors(401, 404, 422)},
+        }
+    },
+}
+
+
+def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
+    """Add a feature's routes (and schemas) to the spec; called at import by the module that serves them."""
+    PATHS.update(paths)
+    SCHEMAS.update(schemas or {})
+
+
+def spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Rollcall API",
+            "version": "1",
+            "description": "Device inventory, observations and offline sync for a school district.",
+        },
+        "servers": [{"url": current_app.config["BASE_URL"]}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `rollcall tokens create EMAIL`.",
+                },
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "A signed-in browser session; unsafe methods also need X-CSRFToken.",
+                },
+            },
+        },
+    }

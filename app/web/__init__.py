@@ -1,0 +1,85 @@
+"""Helpers shared by the HTML views: page-or-fragment rendering, permissions, safe redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.models import Role
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment (history restores want the whole page)."""
+    return (
+        bool(request.headers.get("HX-Request") == "true")
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(page: str, fragment: str | None = None, /, *, status: int = 200, **ctx: Any) -> Response:
+    """Render the fragment for an htmx request, the whole page otherwise; caches keep them apart."""
+    template = fragment if fragment and is_htmx() else page
+    resp = make_response(render_template(template, **ctx), status)
+    resp.vary.add("HX-Request")
+    return resp
+
+
+def see_other(url: str) -> Response:
+    """Go to url after a successful POST: a 303 for plain forms, a full-page HX-Redirect for htmx."""
+    if is_htmx():
+        resp = make_response("", 204)
+        resp.headers["HX-Redirect"] = url
+        return resp
+    return redirect(url, 303)
+
+
+def role_required(*roles: Role | str) -> Callable:
+    """Signed-in users with one of these roles pass; others get 403 (anonymous users: sign in)."""
+    wanted = {r if isinstance(r, Role) else Role(r) for r in roles}
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any):
+            if current_user.role not in wanted:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def can(*roles: Role | str) -> bool:
+    """Whether the signed-in user holds one of these roles (for showing actions in templates)."""
+    return bool(current_user.is_authenticated and current_user.has_role(*roles))
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """A local path to go to after sign-in; anything pointing off-site falls back to the default."""
+    fallback = default or url_for("dashboard.index")
+    if not target:
+        return fallback
+    target = target.strip().replace("\\", "/")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def form_errors(form: Any) -> dict[str, str]:
+    """The first error message of each field of a WTForms form."""
+    return {name: errs[0] for name, errs in form.errors.items() if errs}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+EDIT_ROLES = (Role.admin, Role.tech)
+STAFF_ROLES = tuple(Role)

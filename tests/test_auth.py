@@ -1,0 +1,130 @@
+"""Signing in and out, sessions ending on password change or disabling, rate limits, safe redirects."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.models import Role, User, Via
+from app.services import users as user_service
+from tests import factories
+
+
+@pytest.fixture
+def staff(app):
+    with app.app_context():
+        user = factories.make_user(Role.tech, "LHS", email="tech@example.org")
+        db.session.commit()
+        return user.id
+
+
+def sign_in(client, email="tech@example.org", password=factories.PASSWORD, **extra):
+    return client.post("/login", data={"email": email, "password": password, **extra})
+
+
+def test_sign_in_and_out(client, staff):
+    assert client.get("/assets").status_code == 302
+    resp = sign_in(client)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    assert client.get("/assets").status_code == 200
+    out = client.post("/logout")
+    assert out.status_code == 302
+    assert "cache" in out.headers["Clear-Site-Data"]
+    assert client.get("/assets").status_code == 302
+
+
+def test_wrong_password_is_422_with_message(client, staff):
+    resp = sign_in(client, password="nope")
+    assert resp.status_code == 422
+    assert "do not match an active account" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "target", ["//elsewhere.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_next_pointing_off_site_is_ignored(client, staff, target):
+    resp = sign_in(client, next=target)
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/"
+
+
+def test_next_on_site_is_followed(client, staff):
+    resp = sign_in(client, next="/assets?status=loaner")
+    assert resp.headers["Location"] == "/assets?status=loaner"
+
+
+def test_forged_csrf_token_is_400(client, staff):
+    resp = client.post(
+        "/login", data={"email": "tech@example.org", "password": factories.PASSWORD, "csrf_token": "forged"}, csrf=False
+    )
+    assert resp.status_code == 400
+    assert "expired or came from elsewhere" in resp.get_data(as_text=True)
+
+
+def test_password_change_ends_other_sessions(app, staff):
+    first, second = app.test_client(), app.test_client()
+    sign_in(first)
+    sign_in(second)
+    assert second.get("/assets").status_code == 200
+    resp = first.post(
+        "/account/password",
+        data={"current": factories.PASSWORD, "password": "a-new-password-1", "confirm": "a-new-password-1"},
+    )
+    assert resp.status_code == 302
+    assert first.get("/assets").status_code == 200, "the session that changed it stays signed in"
+    assert second.get("/assets").status_code == 302, "every other session ends"
+
+
+def test_disabling_a_user_ends_their_sessions(app, client, staff):
+    sign_in(client)
+    assert client.get("/assets").status_code == 200
+    with app.app_context():
+        user_service.set_active(db.session.get(User, staff), False, by=None, via=Via.cli)
+        db.session.commit()
+    assert client.get("/assets").status_code == 302
+    assert sign_in(client).status_code == 422
+
+
+def test_login_is_rate_limited(client, staff):
+    statuses = [sign_in(client, password="wrong").status_code for _ in range(6)]
+    assert statuses[:5] == [422] * 5
+    assert statuses[5] == 429
+
+
+def test_expired_session_in_htmx_request_redirects_with_header(client):
+    resp = client.get("/assets", headers={"HX-Request": "true"})
+    assert resp.status_code == 401
+    assert resp.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def test_security_headers(client):
+    resp = client.get("/login")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
+    cookie = resp.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_refuses_example_secret_key():
+    from app import InsecureConfiguration, create_app
+
+    for key in ("", "change-me", "short"):
+        with pytest.raises(InsecureConfiguration):
+            create_app({"ENV_NAME": "production", "SECRET_KEY": key, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] == "x" * 40
+
+
+def test_secure_cookies_behind_https():
+    from app.config import from_env
+
+    assert from_env({"ROLLCALL_BASE_URL": "https://rollcall.example.org"})["SESSION_COOKIE_SECURE"] is True
+    assert from_env({"ROLLCALL_BASE_URL": "http://127.0.0.1:8000"})["SESSION_COOKIE_SECURE"] is False
+
+
+def test_short_password_is_refused(ctx):
+    with pytest.raises(user_service.Invalid):
+        user_service.create_user("x@example.org", role=Role.admin, password="short", by=None, via=Via.cli)
