@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
 from app.models import Activity, Asset, AssetStatus, Condition, DeviceModel, Room, Via
+from app.services import activity
 from app.services import assets as asset_service
 from app.services.errors import Invalid
 from app.services.people import find_person
@@ -200,10 +201,10 @@ def timeline_of(asset: Asset, limit: int = 100) -> list[Activity]:
 @role_required(*EDIT_ROLES)
 def edit(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
-    form = AssetForm(
-        obj=asset,
-        data={"status": asset.status.value, "condition": asset.condition.value} if request.method == "GET" else None,
-    )
+    # Enum columns are shown by their values (WTForms compares option values as strings).
+    current = {name: activity.plain(getattr(asset, name)) for name in asset_service.EDITABLE}
+    current.update({k: getattr(asset, k) for k in ("purchase_date", "purchase_cost", "warranty_start", "warranty_end")})
+    form = AssetForm(data=current)
     form.fill_choices()
     if request.method == "POST":
         if form.validate():

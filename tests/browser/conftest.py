@@ -1,0 +1,116 @@
+"""Browser fixtures: the app served on a real port, headless Chromium from Debian driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from app.extensions import db
+from tests import factories
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The test app on 127.0.0.1 (a secure context, so service workers and the camera work)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = base
+    yield base
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    with sync_playwright() as pw:
+        yield pw
+
+
+def launch(playwright_instance, extra_args: list[str] | None = None) -> Browser:
+    """Debian's Chromium, headless; extra_args for things like the fake camera."""
+    assert shutil.which("chromium") or CHROMIUM, "install Debian's chromium (make test does it when root)"
+    return playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + (extra_args or [])
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance) -> Iterator[Browser]:
+    browser = launch(playwright_instance)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def phone_context(browser, live_server) -> Iterator[BrowserContext]:
+    context = browser.new_context(base_url=live_server, **PHONE)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def phone(phone_context) -> Page:
+    """A page in a 390×844 phone-sized context."""
+    page = phone_context.new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+@pytest.fixture
+def desktop(browser, live_server) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server, **DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def staff_user(app):
+    """Make a staff login: staff_user(role, *campus_codes) → (email, password)."""
+
+    def make(role: str = "tech", *campus_codes: str) -> tuple[str, str]:
+        from app.models import Role
+
+        with app.app_context():
+            user = factories.make_user(Role(role), *campus_codes)
+            db.session.commit()
+            return user.email, factories.PASSWORD
+
+    return make
+
+
+def sign_in(page: Page, email: str, password: str = factories.PASSWORD, next_path: str = "/") -> None:
+    """Sign in through the real form and wait for the landing page."""
+    page.goto(f"/login?next={next_path}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
