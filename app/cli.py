@@ -30,6 +30,8 @@ def register_commands(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(tokens)
+    app.cli.add_command(import_group)
+    app.cli.add_command(export_group)
 
 
 @click.command()
@@ -131,3 +133,13 @@ def create_token(email: str, name: str) -> None:
     raw = issue_token(user, name=name, by=None, via=Via.cli)
     db.session.commit()
     click.echo(raw)
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import people or devices from another system's CSV export."""
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export data as CSV."""
