@@ -1,0 +1,58 @@
+"""The shared CSV reader and writer."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.services.csvio import HeaderError, parse_date, read_table, safe_cell, write_csv
+
+ALIASES = {"serial": ("Serial Number", "serialNumber"), "aue": ("Auto Update Expiration", "autoUpdateThrough")}
+
+
+def test_bom_aliases_blank_lines_and_line_numbers():
+    data = "\ufeffSERIAL number,Auto-update expiration,Extra\r\n\r\n  ABC1 ,June 2029,x\r\nDEF2,2028-06,y\r\n".encode()
+    table = read_table(data, ALIASES, required=["serial"])
+    assert [r.line for r in table.rows] == [3, 4]
+    assert table.rows[0].cells == {"serial": "ABC1", "aue": "June 2029"}
+    assert table.unknown_headers == ["Extra"]
+
+
+def test_missing_required_column_names_it():
+    with pytest.raises(HeaderError, match="Missing column: serial"):
+        read_table(b"name,aue\nx,y\n", ALIASES, required=["serial"])
+    with pytest.raises(HeaderError, match="empty"):
+        read_table(b"\n\n", ALIASES)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("2029-06-01", date(2029, 6, 1)),
+        ("2029-06", date(2029, 6, 1)),
+        ("June 2029", date(2029, 6, 1)),
+        ("Jun 2029", date(2029, 6, 1)),
+        ("06/30/2027", date(2027, 6, 30)),
+        ("2026-11-18T21:00:00.000Z", date(2026, 11, 18)),
+        ("", None),
+    ],
+)
+def test_parse_date(text, expected):
+    assert parse_date(text) == expected
+
+
+def test_parse_date_rejects_nonsense():
+    with pytest.raises(ValueError):
+        parse_date("someday")
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx"])
+def test_formula_cells_are_neutralised(cell):
+    assert safe_cell(cell) == "'" + cell
+    out = "".join(write_csv(["h"], [[cell]]))
+    assert "'" + cell.strip() in out or "'" + cell in out
+
+
+def test_plain_cells_untouched():
+    assert safe_cell("LHS-1000") == "LHS-1000" and safe_cell(None) == "" and safe_cell(12) == "12"
