@@ -81,5 +81,28 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def allow_wasm(resp: Response) -> Response:
+    """Let this page compile WebAssembly (the camera's barcode reader); every other page keeps the strict CSP."""
+    from flask import current_app
+
+    from app import CSP
+
+    policy = current_app.config.get("CSP", CSP)
+    if "'wasm-unsafe-eval'" not in policy:
+        policy = policy.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
+    resp.headers["Content-Security-Policy"] = policy
+    return resp
+
+
+def scanning_page(view: Callable) -> Callable:
+    """Decorate a view whose page scans with the camera: its response may run the wasm barcode reader."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        return allow_wasm(make_response(view(*args, **kwargs)))
+
+    return wrapped
+
+
 EDIT_ROLES = (Role.admin, Role.tech)
 STAFF_ROLES = tuple(Role)
