@@ -140,6 +140,37 @@ def import_group() -> None:
     """Import people or devices from another system's CSV export."""
 
 
+@import_group.command("oneroster")
+@click.argument("source", metavar="DIR_OR_FILE", type=click.Path(exists=True))
+@click.option("--campus", default=None, help="Import only this campus's people (campus code).")
+@click.option("--dry-run", is_flag=True, help="Show what would change and every bad row; write nothing.")
+@with_appcontext
+def import_oneroster(source: str, campus: str | None, dry_run: bool) -> None:
+    """Students and teachers from OneRoster 1.1 users.csv (orgs.csv maps schools to campuses)."""
+    from app.services import roster
+    from app.services.errors import DomainError
+
+    started = time.perf_counter()
+    try:
+        files = roster.files_from_path(source)
+        report = roster.import_roster(files, by=None, via=Via.cli, campus_code=campus, dry_run=dry_run)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    if report.dry_run and report.ok:
+        for change in report.changes:
+            fields = ", ".join(f"{k}: {old} → {new}" for k, (old, new) in change["fields"].items())
+            click.echo(f"line {change['line']}: {change['action']} {change['name']} ({change['external_id']}) {fields}")
+    for note in report.notes:
+        click.echo(note)
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    if not report.ok:
+        db.session.rollback()
+        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
+    db.session.commit()
+    click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
+
+
 @click.group("export")
 def export_group() -> None:
     """Export data as CSV."""

@@ -2,6 +2,7 @@
 
 from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
+from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.people import Person, PersonKind
 from app.models.types import utcnow
@@ -16,6 +17,7 @@ __all__ = [
     "Campus",
     "Condition",
     "DeviceModel",
+    "Loan",
     "Person",
     "PersonKind",
     "Role",

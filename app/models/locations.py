@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from datetime import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,6 +23,11 @@ class Campus(db.Model):
     audit_interval_days: Mapped[int] = mapped_column(default=90, server_default="90")
     # Loaners are due this many days after checkout (0 means the end of the school day).
     loan_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the school day ends (campus local time): loaners fall due then. Local time needs the zone.
+    day_ends_at: Mapped[time] = mapped_column(default=time(15, 30), server_default="15:30:00")
+    timezone: Mapped[str] = mapped_column(
+        sa.String(64), default="America/Los_Angeles", server_default="America/Los_Angeles"
+    )
 
     rooms: Mapped[list[Room]] = relationship(back_populates="campus", order_by="Room.code")
 
