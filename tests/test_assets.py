@@ -286,3 +286,33 @@ def test_dashboard_counts(client, district, login_as):
     assert "Lincoln High" not in html or "LHS" in html
     assert "JMS" not in html
     assert "/assets?status=in_stock" in html
+
+
+@pytest.mark.parametrize(
+    "query,found",
+    [
+        ("1000", {"LHS-1000"}),  # indexed substring in the middle of a tag
+        ("lhs 100", {"LHS-1000", "LHS-1001"}),  # every word must match
+        ("acer spare", {"LHS-1001"}),  # model and serial together
+        ("ou", set()),  # short words fall back to a plain scan (tag codes never contain O, I, L or U)
+        ("-1", {"LHS-1000", "LHS-1001"}),
+        ('"', set()),  # FTS syntax characters are literal text
+        ("50%", set()),
+        ("a_b", set()),
+        ("zzzzzz", set()),
+    ],
+)
+def test_search_words_and_odd_characters(client, district, login_as, query, found):
+    login_as("tech", "LHS")
+    body = client.get("/api/v1/assets", query_string={"q": query}).get_json()
+    assert {a["asset_tag"] for a in body["items"]} == found
+    assert body["total"] == len(found)
+
+
+def test_search_index_follows_edits(client, district, login_as):
+    login_as("tech", "LHS")
+    assert client.get("/api/v1/assets?q=zoe").get_json()["total"] == 0
+    client.post("/assets/LHS-1001/assign", data={"person": "LHS100001"})
+    assert [a["asset_tag"] for a in client.get("/api/v1/assets?q=zoe mart").get_json()["items"]] == ["LHS-1001"]
+    client.post("/assets/LHS-1001/return", data={"condition": "good"})
+    assert client.get("/api/v1/assets?q=zoe").get_json()["total"] == 0

@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.config import TestConfig, normalise_database_url
 from app.extensions import db
+from app.models import search
 
 
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
@@ -39,7 +40,9 @@ def test_upgrade_matches_models(tmp_path):
         with app.app_context():
             upgrade()
             with db.engine.connect() as conn:
-                ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+                ctx = MigrationContext.configure(
+                    conn, opts={"compare_type": True, "include_object": search.include_object}
+                )
                 diff = [
                     d
                     for d in compare_metadata(ctx, db.metadata)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.locations import Campus, Room
+from app.models import search
 from app.models.people import Person
 from app.models.types import UTCDateTime, str_enum, utcnow
 from app.tagcodes import new_tag_code
@@ -87,13 +88,14 @@ class Asset(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_seen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     condition_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Lower-cased tag, serial, model and assignee, so one indexed-free scan answers "search everything".
+    # Lower-cased tag, serial, model and assignee; app/models/search.py indexes it for substring search.
     search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    model: Mapped[DeviceModel] = relationship(lazy="joined", innerjoin=True)
-    campus: Mapped[Campus] = relationship(lazy="joined", innerjoin=True)
+    # Loaded by id lookups (selectin), so list queries stay on the asset indexes instead of joining.
+    model: Mapped[DeviceModel] = relationship(lazy="selectin")
+    campus: Mapped[Campus] = relationship(lazy="selectin")
     home_room: Mapped[Room | None] = relationship(foreign_keys=[home_room_id])
     current_room: Mapped[Room | None] = relationship(foreign_keys=[current_room_id])
     assigned_to: Mapped[Person | None] = relationship(foreign_keys=[assigned_to_id])
@@ -124,6 +126,9 @@ class Asset(db.Model):
         if self.assigned_to:
             parts += [self.assigned_to.name, self.assigned_to.external_id]
         self.search_text = " ".join(p for p in parts if p).lower()
+
+
+search.install_listeners(Asset.__table__)
 
 
 class Assignment(db.Model):

@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Assignment, Condition, DeviceModel, Person, Room, User, Via, utcnow
+from app.models import Asset, AssetStatus, Assignment, Condition, DeviceModel, Person, Room, User, Via, search, utcnow
 from app.services import activity
 from app.services.errors import Invalid
 from app.tagcodes import looks_like_code, normalise
@@ -63,29 +64,96 @@ def visible_to(user: User, column: Any = Asset.campus_id) -> Any:
     return sa.true() if ids is None else column.in_(ids)
 
 
-def search_assets(user: User, f: AssetFilters) -> sa.Select:
-    """The inventory query: the user's campuses, the filters, the search text, in a stable order."""
-    stmt = sa.select(Asset).where(visible_to(user))
-    if f.q.strip():
-        # Tag and serial equality hit their unique indexes; the substring covers model and assignee.
-        needle = f.q.strip().lower()
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Asset.search_text.like(f"%{escaped}%", escape="\\"))
+def _conditions(user: User, f: AssetFilters) -> list[Any]:
+    clauses = [visible_to(user)]
+    words = f.q.strip().lower().split()
+    if words:
+        clauses.append(search.contains_all(words[:8], db.session.get_bind().dialect.name, Asset.id, Asset.search_text))
     if f.campus_id:
-        stmt = stmt.where(Asset.campus_id == f.campus_id)
+        clauses.append(Asset.campus_id == f.campus_id)
     if f.room_id:
-        stmt = stmt.where(sa.or_(Asset.home_room_id == f.room_id, Asset.current_room_id == f.room_id))
+        clauses.append(sa.or_(Asset.home_room_id == f.room_id, Asset.current_room_id == f.room_id))
     if f.status:
-        stmt = stmt.where(Asset.status == f.status)
+        clauses.append(Asset.status == f.status)
     if f.condition:
-        stmt = stmt.where(Asset.condition == f.condition)
+        clauses.append(Asset.condition == f.condition)
     if f.model_id:
-        stmt = stmt.where(Asset.model_id == f.model_id)
+        clauses.append(Asset.model_id == f.model_id)
+    return clauses
+
+
+def _order(f: AssetFilters) -> list[Any]:
     col = SORTS.get(f.sort, Asset.asset_tag)
     order = col.desc() if f.descending else col.asc()
     if col is Asset.last_seen_at:
         order = order.nulls_last() if f.descending else order.nulls_first()
-    return stmt.order_by(order, Asset.id.desc() if f.descending else Asset.id.asc())
+    if col is Asset.asset_tag:
+        # Tags are unique: the unique index alone gives the order, with no sort step.
+        return [order]
+    return [order, Asset.id.desc() if f.descending else Asset.id.asc()]
+
+
+def search_assets(user: User, f: AssetFilters) -> sa.Select:
+    """The inventory query: the user's campuses, the filters, the search text, in a stable order."""
+    return sa.select(Asset).where(*_conditions(user, f)).order_by(*_order(f))
+
+
+@dataclass
+class Page:
+    """One page of results, with what a pager needs."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def asset_page(user: User, f: AssetFilters, page: int = 1, per_page: int = 50) -> Page:
+    """A page of the inventory: ids from the indexes first, then just those rows with what the list shows."""
+    page = max(1, page)
+    conditions = _conditions(user, f)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Asset).where(*conditions)) or 0
+    ids = list(
+        db.session.scalars(
+            sa.select(Asset.id).where(*conditions).order_by(*_order(f)).limit(per_page).offset((page - 1) * per_page)
+        )
+    )
+    rows = (
+        db.session.scalars(
+            sa.select(Asset)
+            .where(Asset.id.in_(ids))
+            .options(
+                selectinload(Asset.home_room),
+                selectinload(Asset.current_room),
+                selectinload(Asset.assigned_to),
+                selectinload(Asset.last_seen_by),
+            )
+        ).all()
+        if ids
+        else []
+    )
+    by_id = {a.id: a for a in rows}
+    return Page(items=[by_id[i] for i in ids if i in by_id], page=page, per_page=per_page, total=total)
 
 
 def find_asset(text: str) -> Asset | None:

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import csrf, db
 from app.models import Asset, AssetStatus, Campus, Person, PersonKind, Room
-from app.services.assets import AssetFilters, search_assets
+from app.services.assets import AssetFilters, asset_page
 from app.services.people import search_people
 from app.views.openapi import spec
 
@@ -151,7 +151,10 @@ def assets():
         room_id=room_id,
         status=AssetStatus(status) if status else None,
     )
-    return jsonify(paged(search_assets(current_user, f), asset_json))
+    page, per_page = page_args()
+    result = asset_page(current_user, f, page, per_page)
+    return jsonify({"items": [asset_json(a) for a in result.items], "page": page, "per_page": per_page,
+                    "total": result.total})
 
 
 @bp.get("/api/v1/assets/<asset_tag>")

@@ -111,9 +111,7 @@ def _filters_from_args() -> asset_service.AssetFilters:
 @login_required
 def index():
     f = _filters_from_args()
-    page = db.paginate(
-        asset_service.search_assets(current_user, f), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
-    )
+    page = asset_service.asset_page(current_user, f, request.args.get("page", 1, type=int), PER_PAGE)
     ctx = {
         "page": page,
         "f": f,
