@@ -174,3 +174,112 @@ def import_oneroster(source: str, campus: str | None, dry_run: bool) -> None:
 @click.group("export")
 def export_group() -> None:
     """Export data as CSV."""
+
+
+def _campus_scope(code: str | None):
+    """The campus a --campus option names (and its id set), or (None, None) for the whole district."""
+    if not code:
+        return None, None
+    import sqlalchemy as sa
+
+    from app.models import Campus
+
+    campus = db.session.scalar(sa.select(Campus).where(sa.func.upper(Campus.code) == code.strip().upper()))
+    if campus is None:
+        raise click.ClickException(f"No campus with the code {code!r}.")
+    return campus, {campus.id}
+
+
+def _finish_import(report, dry_run: bool, started: float) -> None:
+    """Print a report's notes and bad rows; commit only a clean, real run."""
+    for note in report.notes:
+        click.echo(note)
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    if not report.ok:
+        db.session.rollback()
+        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
+
+
+def _echo_changes(changes: list[dict], limit: int = 200) -> None:
+    for change in changes[:limit]:
+        fields = ", ".join(f"{k}: {old} → {new}" for k, (old, new) in change["fields"].items())
+        click.echo(f"line {change['line']}: {change['asset_tag']} {fields}")
+    if len(changes) > limit:
+        click.echo(f"… and {len(changes) - limit} more change(s)")
+
+
+@import_group.command("google-admin")
+@click.argument("file", type=click.File("rb"))
+@click.option("--campus", default=None, help="Update only this campus's devices (campus code).")
+@click.option("--dry-run", is_flag=True, help="Show what would change and every bad row; write nothing.")
+@with_appcontext
+def import_google_admin(file, campus: str | None, dry_run: bool) -> None:
+    """Chrome devices from a Google Admin console download or `gam print cros` CSV, matched by serial."""
+    from app.services import google_admin
+    from app.services.csvio import HeaderError
+
+    started = time.perf_counter()
+    _, campus_ids = _campus_scope(campus)
+    try:
+        report = google_admin.run(file.read(), by=None, campus_ids=campus_ids, dry_run=dry_run, filename=file.name)
+    except HeaderError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if dry_run and report.ok:
+        _echo_changes(report.changes)
+    click.echo(
+        f"In Google, not in Rollcall: {report.not_in_rollcall_count}; in Rollcall, not in Google: "
+        f"{report.not_in_google_count}; recent user is not the assignee: {report.mismatch_count}"
+        + (f"; on other campuses: {report.other_campus}" if report.other_campus else "")
+    )
+    _finish_import(report, dry_run, started)
+
+
+@import_group.command("snipeit")
+@click.argument("file", type=click.File("rb"))
+@click.option("--campus", default=None, help="Campus for rows without a Location; limits the import to it.")
+@click.option("--dry-run", is_flag=True, help="Show what would change and every bad row; write nothing.")
+@with_appcontext
+def import_snipeit(file, campus: str | None, dry_run: bool) -> None:
+    """Assets from Snipe-IT's asset CSV (statuses mapped, warranty months to an end date, people matched)."""
+    from app.services import snipeit
+    from app.services.csvio import HeaderError
+
+    started = time.perf_counter()
+    default_campus, campus_ids = _campus_scope(campus)
+    try:
+        report = snipeit.run(
+            file.read(),
+            by=None,
+            campus_ids=campus_ids,
+            default_campus=default_campus,
+            dry_run=dry_run,
+            filename=file.name,
+        )
+    except HeaderError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if dry_run and report.ok:
+        _echo_changes(report.changes)
+    if report.new_models:
+        click.echo("New models: " + ", ".join(report.new_models))
+    _finish_import(report, dry_run, started)
+
+
+@export_group.command("assets")
+@click.option(
+    "-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default: stdout)."
+)
+@click.option("--campus", default=None, help="Only this campus's devices (campus code).")
+@with_appcontext
+def export_assets(output, campus: str | None) -> None:
+    """Every device as CSV in Snipe-IT's asset import format (formula-safe cells)."""
+    from app.services import snipeit
+
+    _, campus_ids = _campus_scope(campus)
+    for chunk in snipeit.export_csv(campus_ids):
+        output.write(chunk)

@@ -2,6 +2,7 @@
 
 from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
+from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.people import Person, PersonKind
@@ -17,6 +18,9 @@ __all__ = [
     "Campus",
     "Condition",
     "DeviceModel",
+    "ImportKind",
+    "ImportRun",
+    "ImportState",
     "Loan",
     "Person",
     "PersonKind",

@@ -88,6 +88,18 @@ class Asset(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_seen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     condition_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the Google Admin console last said about this device (filled by the Google Admin import).
+    google_device_id: Mapped[str | None] = mapped_column(sa.String(64))
+    google_status: Mapped[str | None] = mapped_column(sa.String(32))
+    org_unit: Mapped[str | None] = mapped_column(sa.String(255))
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    google_recent_user: Mapped[str | None] = mapped_column(sa.String(254))
+    annotated_asset_id: Mapped[str | None] = mapped_column(sa.String(64))
+    annotated_location: Mapped[str | None] = mapped_column(sa.String(160))
+    annotated_user: Mapped[str | None] = mapped_column(sa.String(254))
+    # This device's own Auto Update Expiration when Google reports one; the model's date otherwise.
+    google_aue_date: Mapped[date | None]
     # Lower-cased tag, serial, model and assignee; app/models/search.py indexes it for substring search.
     search_text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -104,6 +116,9 @@ class Asset(db.Model):
     __table_args__ = (
         sa.Index("ix_assets_campus_status", "campus_id", "status"),
         sa.Index("ix_assets_campus_tag", "campus_id", "asset_tag"),
+        # The dashboard's AUE and warranty charts group on these without reading the table.
+        sa.Index("ix_assets_model_aue", "model_id", "google_aue_date", "campus_id", "status"),
+        sa.Index("ix_assets_warranty_end", "warranty_end", "campus_id", "status"),
         sa.CheckConstraint("purchase_cost IS NULL OR purchase_cost >= 0", name="purchase_cost_not_negative"),
         sa.CheckConstraint(
             "warranty_end IS NULL OR warranty_start IS NULL OR warranty_end >= warranty_start",
@@ -116,6 +131,8 @@ class Asset(db.Model):
 
     @property
     def aue_date(self) -> date | None:
+        if self.google_aue_date is not None:
+            return self.google_aue_date
         return self.model.aue_date if self.model else None
 
     def refresh_search_text(self) -> None:

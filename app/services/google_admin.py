@@ -1,0 +1,423 @@
+"""Google Admin Chrome device import: the console's CSV download and `gam print cros` output.
+
+Rows are matched to assets by serial number (trimmed, any case). The import mirrors what Google knows (model,
+AUE, OU, status, last sync, enrollment, annotated fields, most recent user) onto the asset, moves the asset's
+last-seen time forward to Google's last sync, and reports the reconciliation: devices Google has that Rollcall
+lacks, devices Rollcall has that Google lacks, and devices whose most recent user is not their assignee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Asset, AssetStatus, DeviceModel, Person, User, Via
+from app.services import activity
+from app.services.csvio import HeaderError, ImportReport, RowError, parse_date, parse_datetime, read_table
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "serial": ("Serial Number", "serialNumber", "Serial", "SN"),
+    "device_id": ("deviceId", "Device ID", "Directory API ID", "Directory ID"),
+    "status": ("Status", "Device Status"),
+    "model": ("Model", "Device Model"),
+    "org_unit": ("Org Unit Path", "orgUnitPath", "Org Unit", "Organizational Unit", "OU"),
+    "annotated_user": ("Annotated User", "annotatedUser", "User"),
+    "annotated_asset_id": ("Annotated Asset ID", "annotatedAssetId", "Asset ID"),
+    "annotated_location": ("Annotated Location", "annotatedLocation", "Location"),
+    "last_sync": ("Last Sync", "lastSync", "Last Policy Sync", "Last Sync Time", "Last Synced"),
+    "enrolled": ("Enrollment Time", "lastEnrollmentTime", "Last Enrollment Time", "Enrollment Date", "Enrolled"),
+    "aue": (
+        "Auto Update Expiration",
+        "autoUpdateThrough",
+        "autoUpdateExpiration",
+        "Auto Update Expiration Date",
+        "AUE",
+        "AUE Date",
+    ),
+    "recent_user": ("Most Recent User", "recentUsers.0.email", "Recent User", "recentUsers", "Last User"),
+    # Known columns Rollcall does not keep: listed here so they are not reported as unknown.
+    "_ignored": (
+        "Notes",
+        "OS Version",
+        "osVersion",
+        "macAddress",
+        "MAC Address",
+        "recentUsers.0.type",
+        "Platform Version",
+        "Firmware Version",
+        "Ethernet MAC Address",
+        "Boot Mode",
+        "Last Known Network",
+    ),
+}
+LABELS = {
+    "serial": "Serial Number",
+    "last_sync": "Last Sync",
+    "enrolled": "Enrollment Time",
+    "aue": "Auto Update Expiration",
+}
+# Asset column ← canonical file column; a column absent from the file leaves its field alone.
+FIELDS = {
+    "google_device_id": "device_id",
+    "google_status": "status",
+    "org_unit": "org_unit",
+    "annotated_user": "annotated_user",
+    "annotated_asset_id": "annotated_asset_id",
+    "annotated_location": "annotated_location",
+    "last_sync_at": "last_sync",
+    "enrolled_at": "enrolled",
+    "google_aue_date": "aue",
+    "google_recent_user": "recent_user",
+}
+STATUS_WORDS = {"provisioned": "active", "active": "active"}
+_US_DATETIMES = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p")
+# Reports keep this many example rows per list; the counts are always complete.
+KEEP = 2000
+# Statuses whose most recent user is expected to differ from any assignee.
+NO_MISMATCH_STATUSES = (AssetStatus.loaner, AssetStatus.retired)
+
+
+@dataclass
+class GoogleReport(ImportReport):
+    """An import report plus the reconciliation between Google and Rollcall."""
+
+    rows: int = 0
+    other_campus: int = 0
+    new_models: list[str] = field(default_factory=list)
+    not_in_rollcall: list[dict[str, Any]] = field(default_factory=list)
+    not_in_google: list[dict[str, Any]] = field(default_factory=list)
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    not_in_rollcall_count: int = 0
+    not_in_google_count: int = 0
+    mismatch_count: int = 0
+    seen_moved: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """What an import run keeps for its report page."""
+        return {
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "counts": self.counts(),
+            "other_campus": self.other_campus,
+            "seen_moved": self.seen_moved,
+            "new_models": self.new_models,
+            "notes": self.notes,
+            "errors": [{"line": e.line, "column": e.column, "message": e.message} for e in self.errors[:KEEP]],
+            "changes": self.changes[:KEEP],
+            "not_in_rollcall": self.not_in_rollcall[:KEEP],
+            "not_in_google": self.not_in_google[:KEEP],
+            "mismatches": self.mismatches[:KEEP],
+            "not_in_rollcall_count": self.not_in_rollcall_count,
+            "not_in_google_count": self.not_in_google_count,
+            "mismatch_count": self.mismatch_count,
+        }
+
+
+def parse_when(text: str) -> datetime | None:
+    """A timestamp from either export: ISO 8601 (`Z`, offset or none), a bare date, or a US date and time.
+
+    Times without a zone are taken as UTC, which is what both exports write.
+    """
+    value = (text or "").strip()
+    if not value:
+        return None
+    try:
+        when = parse_datetime(value)
+    except ValueError:
+        when = None
+        for fmt in _US_DATETIMES:
+            try:
+                when = datetime.strptime(value, fmt)
+                break
+            except ValueError:
+                continue
+        if when is None:
+            day = parse_date(value)  # raises ValueError when unreadable
+            when = datetime(day.year, day.month, day.day)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _norm_status(text: str) -> str | None:
+    word = text.strip().lower()
+    return STATUS_WORDS.get(word, word) or None
+
+
+def _parse_rows(data: bytes | str, report: GoogleReport) -> tuple[list[dict[str, Any]], set[str]]:
+    """File rows as typed values keyed by canonical column; bad cells become row errors."""
+    table = read_table(data, ALIASES, required=["serial"])
+    present = set(table.columns)
+    if table.unknown_headers:
+        report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
+    seen: dict[str, int] = {}
+    parsed: list[dict[str, Any]] = []
+    for row in table.rows:
+        report.rows += 1
+        serial = row.get("serial").strip()
+        if not serial:
+            report.errors.append(RowError(row.line, "No serial number.", LABELS["serial"]))
+            continue
+        key = serial.upper()
+        if key in seen:
+            report.errors.append(RowError(row.line, f"Serial {serial} is also on line {seen[key]}.", LABELS["serial"]))
+            continue
+        seen[key] = row.line
+        values: dict[str, Any] = {"line": row.line, "serial": serial, "key": key, "model": row.get("model").strip()}
+        ok = True
+        for name, parser in (("last_sync", parse_when), ("enrolled", parse_when), ("aue", parse_date)):
+            try:
+                values[name] = parser(row.get(name))
+            except ValueError:
+                report.errors.append(RowError(row.line, f"Unreadable date {row.get(name)!r}.", LABELS[name]))
+                ok = False
+        if not ok:
+            continue
+        values["status"] = _norm_status(row.get("status"))
+        values["device_id"] = row.get("device_id") or None
+        values["org_unit"] = row.get("org_unit") or None
+        values["annotated_asset_id"] = row.get("annotated_asset_id") or None
+        values["annotated_location"] = row.get("annotated_location") or None
+        values["annotated_user"] = row.get("annotated_user").lower() or None
+        values["recent_user"] = row.get("recent_user").lower() or None
+        parsed.append(values)
+    return parsed, present
+
+
+def _model_lookup() -> dict[str, DeviceModel]:
+    """Device models by their folded full name and by their bare name (Google writes "Acer Chromebook 311")."""
+    lookup: dict[str, DeviceModel] = {}
+    for model in db.session.scalars(sa.select(DeviceModel).order_by(DeviceModel.id)):
+        lookup.setdefault(f"{model.manufacturer} {model.name}".lower(), model)
+        lookup.setdefault(model.name.lower(), model)
+    return lookup
+
+
+def _split_model(text: str) -> tuple[str, str]:
+    maker, _, name = text.strip().partition(" ")
+    return (maker, name) if name else ("Unknown", maker)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
+
+
+def run(
+    data: bytes | str,
+    *,
+    by: User | None,
+    campus_ids: set[int] | None = None,
+    dry_run: bool = True,
+    filename: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> GoogleReport:
+    """Check (dry run) or apply a Google Admin export; nothing is written unless every row is good.
+
+    `campus_ids` limits the import to devices on those campuses (None: the whole district); serials that
+    belong to other campuses are counted, never touched. Raises HeaderError when the serial column is missing.
+    """
+    report = GoogleReport(source=f"Google Admin{' ' + filename if filename else ''}", dry_run=dry_run)
+    rows, present = _parse_rows(data, report)
+    fields = {attr: col for attr, col in FIELDS.items() if col in present}
+    cols = [
+        Asset.id,
+        Asset.serial,
+        Asset.asset_tag,
+        Asset.campus_id,
+        Asset.status,
+        Asset.model_id,
+        Asset.last_seen_at,
+        Asset.updated_at,
+        Person.email.label("assignee_email"),
+        Person.name.label("assignee_name"),
+        *[getattr(Asset, attr) for attr in FIELDS],
+    ]
+    existing = {
+        r.serial.strip().upper(): r
+        for r in db.session.execute(sa.select(*cols).outerjoin(Person, Asset.assigned_to_id == Person.id))
+    }
+    models = _model_lookup()
+    model_names = {m.id: str(m) for m in models.values()}
+    new_models: dict[str, DeviceModel] = {}
+    model_aue: dict[int, date] = {}
+    updates: list[dict[str, Any]] = []
+    matched: set[str] = set()
+    total = len(rows)
+    for i, values in enumerate(rows):
+        if progress and i % 5000 == 0:
+            progress(i, total)
+        current = existing.get(values["key"])
+        if current is None:
+            report.not_in_rollcall_count += 1
+            if len(report.not_in_rollcall) < KEEP:
+                report.not_in_rollcall.append(
+                    {
+                        "line": values["line"],
+                        "serial": values["serial"],
+                        "model": values["model"],
+                        "annotated_asset_id": values["annotated_asset_id"],
+                        "org_unit": values["org_unit"],
+                        "recent_user": values["recent_user"],
+                    }
+                )
+            continue
+        if campus_ids is not None and current.campus_id not in campus_ids:
+            report.other_campus += 1
+            continue
+        matched.add(values["key"])
+        change: dict[str, Any] = {}
+        for attr, col in fields.items():
+            new = values[col]
+            if getattr(current, attr) != new:
+                change[attr] = new
+        if values["model"]:
+            folded = values["model"].lower()
+            model = models.get(folded) or new_models.get(folded)
+            if model is None:
+                maker, name = _split_model(values["model"])
+                model = DeviceModel(manufacturer=maker[:80], name=name[:120], category="Chromebook")
+                new_models[folded] = model
+                report.new_models.append(values["model"])
+            if model.id is None or model.id != current.model_id:
+                change["model"] = model
+            if model.id is not None and model.aue_date is None and values["aue"] and model.id not in model_aue:
+                model_aue[model.id] = values["aue"]
+            if model.id is None and model.aue_date is None and values["aue"]:
+                model.aue_date = values["aue"]
+        sync = values["last_sync"]
+        if sync is not None and (current.last_seen_at is None or sync > current.last_seen_at):
+            # A sync means the device was switched on somewhere: it counts as seen, never moving time back.
+            change["last_seen_at"] = sync
+            report.seen_moved += 1
+        recent = values["recent_user"] if "google_recent_user" in fields else current.google_recent_user
+        assignee = (current.assignee_email or "").lower() or None
+        if recent and recent != assignee and current.status not in NO_MISMATCH_STATUSES:
+            report.mismatch_count += 1
+            if len(report.mismatches) < KEEP:
+                report.mismatches.append(
+                    {
+                        "asset_tag": current.asset_tag,
+                        "serial": current.serial,
+                        "recent_user": recent,
+                        "assigned_to": current.assignee_name,
+                        "assigned_email": assignee,
+                    }
+                )
+        if not change:
+            report.unchanged += 1
+            continue
+        report.updated += 1
+        if len(report.changes) < KEEP:
+            report.changes.append(
+                {
+                    "line": values["line"],
+                    "asset_tag": current.asset_tag,
+                    "fields": {
+                        k: [
+                            _plain(getattr(current, k, None) if k != "model" else model_names.get(current.model_id)),
+                            str(v) if k == "model" else _plain(v),
+                        ]
+                        for k, v in change.items()
+                    },
+                }
+            )
+        change["id"] = current.id
+        change["updated_at"] = current.updated_at  # Google's facts are not an edit by a person.
+        updates.append(change)
+    for key, current in sorted(existing.items(), key=lambda kv: kv[1].asset_tag):
+        if key in matched or current.status is AssetStatus.retired:
+            continue
+        if campus_ids is not None and current.campus_id not in campus_ids:
+            continue
+        report.not_in_google_count += 1
+        if len(report.not_in_google) < KEEP:
+            report.not_in_google.append(
+                {"asset_tag": current.asset_tag, "serial": current.serial, "status": current.status.value}
+            )
+    if progress:
+        progress(total, total)
+    if dry_run or report.errors:
+        return report
+    _apply(report, updates, new_models, model_aue, by=by, campus_ids=campus_ids)
+    return report
+
+
+def _apply(
+    report: GoogleReport,
+    updates: list[dict[str, Any]],
+    new_models: dict[str, DeviceModel],
+    model_aue: dict[int, date],
+    *,
+    by: User | None,
+    campus_ids: set[int] | None,
+) -> None:
+    db.session.add_all(new_models.values())
+    db.session.flush()
+    for model_id, aue in model_aue.items():
+        db.session.get(DeviceModel, model_id).aue_date = aue
+    rows = []
+    for change in updates:
+        model = change.pop("model", None)
+        if model is not None:
+            change["model_id"] = model.id
+        if "last_seen_at" in change:
+            change["last_seen_by_id"] = None
+        rows.append(change)
+    # Group rows by the columns they set: one executemany per shape keeps 100,000 updates quick.
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(sorted(row)), []).append(row)
+    for batch in shapes.values():
+        for start in range(0, len(batch), 5000):
+            db.session.execute(sa.update(Asset), batch[start : start + 5000])
+    if any("model_id" in r for r in rows):
+        _refresh_search_text([r["id"] for r in rows if "model_id" in r])
+    activity.record(
+        "import.google_admin",
+        report.summary(),
+        by=by,
+        via=Via.import_,
+        campus_id=next(iter(campus_ids)) if campus_ids and len(campus_ids) == 1 else None,
+        after={
+            **report.counts(),
+            "rows": report.rows,
+            "new_models": len(report.new_models),
+            "not_in_rollcall": report.not_in_rollcall_count,
+            "not_in_google": report.not_in_google_count,
+            "mismatches": report.mismatch_count,
+            "other_campus": report.other_campus,
+        },
+    )
+
+
+def _refresh_search_text(ids: list[int]) -> None:
+    """A model change alters what the inventory search matches, so those rows are recomputed."""
+    db.session.expire_all()
+    for start in range(0, len(ids), 1000):
+        for asset in db.session.scalars(sa.select(Asset).where(Asset.id.in_(ids[start : start + 1000]))):
+            asset.refresh_search_text()
+    db.session.flush()
+
+
+def mismatches(user: User) -> sa.Select:
+    """Devices on the user's campuses whose most recent Google user is not the person they are assigned to."""
+    from app.services.assets import visible_to
+
+    return (
+        sa.select(Asset, Person)
+        .outerjoin(Person, Asset.assigned_to_id == Person.id)
+        .where(
+            visible_to(user),
+            Asset.google_recent_user.is_not(None),
+            Asset.status.not_in(NO_MISMATCH_STATUSES),
+            sa.or_(Person.id.is_(None), sa.func.lower(sa.func.coalesce(Person.email, "")) != Asset.google_recent_user),
+        )
+        .order_by(Asset.asset_tag)
+    )
+
+
+__all__ = ["ALIASES", "GoogleReport", "HeaderError", "mismatches", "parse_when", "run"]
