@@ -5,7 +5,9 @@ from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceM
 from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
+from app.models.observations import Observation, ObservationSource
 from app.models.people import Person, PersonKind
+from app.models.sync import SyncEvent, SyncStatus, UnknownScan
 from app.models.types import utcnow
 from app.models.users import ApiToken, Role, User
 
@@ -22,11 +24,16 @@ __all__ = [
     "ImportRun",
     "ImportState",
     "Loan",
+    "Observation",
+    "ObservationSource",
     "Person",
     "PersonKind",
     "Role",
     "Room",
     "RoomKind",
+    "SyncEvent",
+    "SyncStatus",
+    "UnknownScan",
     "User",
     "Via",
     "utcnow",

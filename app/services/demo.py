@@ -24,7 +24,7 @@ from app.models import (
     User,
     Via,
 )
-from app.services import activity
+from app.services import activity, observations
 from app.tagcodes import ALPHABET, LENGTH
 
 DEMO_PASSWORD = "rollcall-demo"
@@ -301,6 +301,7 @@ def seed(n_assets: int = 600, seed: int = 1) -> str:
     ]
     for start in range(0, len(rows), BATCH):
         db.session.execute(sa.insert(Assignment), rows[start : start + BATCH])
+    observations.seed_demo_observations(seed, now)
     summary = (
         f"{len(campuses)} campuses, {sum(len(r) for r in rooms.values())} rooms, {len(people_rows)} people, "
         f"{len(DEMO_USERS)} users, {n_assets} devices"

@@ -175,3 +175,6 @@ def people():
         current_user, request.args.get("q", "")[:100], campus_id_arg(), PersonKind(kind) if kind else None
     )
     return jsonify(paged(stmt, person_json))
+
+
+from app.views import api_sync  # noqa: E402,F401

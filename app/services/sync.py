@@ -1,0 +1,439 @@
+"""The offline outbox's server side: apply each event exactly once, through handlers registered per event type.
+
+Contract for features that add event types (stable; add, never change):
+
+    from app.services.sync import Context, Rejected, register
+
+    def apply_checkout(data: dict, ctx: Context) -> dict | None:
+        ...  # check rules, change models, call activity.record(..., via=ctx.via); flush, never commit
+        raise Rejected("LHS-1001 is already on loan.")  # a broken rule: the user sees the reason
+        return {"loan": 12}  # optional; sent back to the client as the result's "info"
+
+    register("loan.checkout", apply_checkout, roles=(Role.admin, Role.librarian))
+
+* `data` is the event's `data` object, guaranteed to be a JSON object (dict); the handler validates its fields
+  (the helpers `text()` and `choice()` raise `Rejected` with a readable reason).
+* `ctx` (a `Context`) carries `user` (the signed-in User), `event_id`, `type`, `at` (the event time, aware UTC,
+  already clamped when the device clock ran ahead), `client_at` (what the device said), `received_at`,
+  `client_id`, `flagged` (True when `at` was clamped) and `via` (always Via.sync).
+* Each event runs in its own SAVEPOINT together with the insert of its id into `sync_events` (insert-on-conflict-
+  do-nothing). If the id is already there the handler is not called: the answer is `duplicate` (or, for an event
+  that was rejected, the same `rejected` answer again). `Rejected` or any other exception rolls back only that
+  event's savepoint; the batch goes on and commits once at the end.
+* A `Rejected` event is recorded (status and reason), so replays answer the same. An unexpected error is logged
+  and answered `rejected` without recording the id, so a later replay can still apply it.
+* `roles`: users without one of these roles get `rejected` ("Your role does not allow ..."); None allows every
+  signed-in staff role.
+* Event time rules: handlers that derive projections must compare against `ctx.at`, never the receive time, so
+  late or reordered events never overwrite newer facts (see app.services.observations.record_observation).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.models import (
+    Asset,
+    Campus,
+    Condition,
+    DeviceModel,
+    Role,
+    Room,
+    SyncEvent,
+    SyncStatus,
+    UnknownScan,
+    User,
+    Via,
+    utcnow,
+)
+from app.services import activity
+from app.services.assets import find_asset
+from app.services.observations import record_observation
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 500
+MAX_BYTES = 1024 * 1024
+# Device clocks this far ahead of the server are not believed: the event is clamped to the receive time.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+EVENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")
+SCAN_ROLES = (Role.admin, Role.tech, Role.librarian, Role.aide)
+E = TypeVar("E", bound=Enum)
+
+
+class Rejected(Exception):
+    """A handler refuses an event; `reason` is shown to the person who recorded it."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason[:300]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler knows about the event besides its data."""
+
+    user: User
+    event_id: str
+    type: str
+    at: datetime
+    client_at: datetime | None
+    received_at: datetime
+    client_id: str
+    flagged: bool
+    via: Via = Via.sync
+
+
+Handler = Callable[[dict[str, Any], Context], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Registration:
+    handler: Handler
+    roles: frozenset[Role] | None
+
+
+HANDLERS: dict[str, Registration] = {}
+
+
+def register(event_type: str, handler: Handler, *, roles: Iterable[Role | str] | None = None) -> None:
+    """Make `event_type` available through POST /api/v1/sync, applied by `handler` (see the module docstring)."""
+    allowed = None if roles is None else frozenset(r if isinstance(r, Role) else Role(r) for r in roles)
+    HANDLERS[event_type] = Registration(handler, allowed)
+
+
+@dataclass
+class Result:
+    """The answer for one event, in the order the events came."""
+
+    id: str | None
+    status: str
+    reason: str | None = None
+    info: dict[str, Any] | None = None
+    flagged: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.info:
+            out["info"] = self.info
+        if self.flagged:
+            out["flagged"] = True
+        return out
+
+
+@dataclass
+class _Parsed:
+    id: str
+    type: str
+    at: datetime
+    client_at: datetime | None
+    flagged: bool
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# Field helpers for handlers ---------------------------------------------------------------------------------
+
+
+def text(data: dict[str, Any], name: str, *, required: bool = True, max_len: int = 200) -> str | None:
+    """A trimmed string field; Rejected when required and missing, or not a string, or too long."""
+    value = data.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Rejected(f"The event has no {name}.")
+        return None
+    if not isinstance(value, str):
+        raise Rejected(f"The {name} must be text.")
+    value = value.strip()
+    if len(value) > max_len:
+        raise Rejected(f"The {name} is longer than {max_len} characters.")
+    return value
+
+
+def choice(data: dict[str, Any], name: str, enum_cls: type[E]) -> E | None:
+    """An optional enum field by value; Rejected for values outside the enum."""
+    value = text(data, name, required=False, max_len=40)
+    if value is None:
+        return None
+    try:
+        return enum_cls(value.lower())
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        raise Rejected(f"Unknown {name} {value!r}; use one of {allowed}.") from None
+
+
+# Applying a batch ---------------------------------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as aware UTC; None when absent or unreadable. Naive times are taken as UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    raw = value.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _parse(raw: Any, received_at: datetime) -> _Parsed | Result:
+    """Check one event's envelope; a Result (rejected, not recorded) when it cannot be processed at all."""
+    if not isinstance(raw, dict):
+        return Result(None, "rejected", "Each event must be a JSON object.")
+    event_id = raw.get("id")
+    if not isinstance(event_id, str) or not EVENT_ID.match(event_id):
+        return Result(event_id if isinstance(event_id, str) else None, "rejected", "The event has no valid id.")
+    event_type = raw.get("type")
+    if not isinstance(event_type, str) or not event_type:
+        return Result(event_id, "rejected", "The event has no type.")
+    client_at = parse_time(raw.get("at"))
+    if client_at is None:
+        return Result(event_id, "rejected", "The event has no valid time (at, ISO 8601).")
+    data = raw.get("data", {})
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return Result(event_id, "rejected", "The event's data must be a JSON object.")
+    flagged = client_at - received_at > MAX_CLOCK_SKEW
+    at = received_at if flagged else client_at
+    return _Parsed(event_id, event_type[:40], at, client_at if flagged else None, flagged, data)
+
+
+def _insert_event(values: dict[str, Any]) -> bool:
+    """INSERT the event's id, doing nothing on conflict; True when this call stored it."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(SyncEvent.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(SyncEvent.__table__.c.id)
+    )
+    return db.session.execute(stmt).first() is not None
+
+
+def _answer_for_known(event_id: str) -> Result:
+    row = db.session.execute(sa.select(SyncEvent.status, SyncEvent.reason).where(SyncEvent.id == event_id)).first()
+    if row is not None and row.status is SyncStatus.rejected:
+        return Result(event_id, "rejected", row.reason)
+    return Result(event_id, "duplicate")
+
+
+def _event_row(ev: _Parsed, ctx: Context, status: SyncStatus, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "id": ev.id,
+        "type": ev.type,
+        "user_id": ctx.user.id,
+        "client_id": ctx.client_id,
+        "status": status,
+        "reason": reason,
+        "at": ev.at,
+        "client_at": ev.client_at,
+        "received_at": ctx.received_at,
+        "flagged": ev.flagged,
+        "data": ev.data if status is SyncStatus.rejected else None,
+    }
+
+
+def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -> Result:
+    ctx = Context(
+        user=user,
+        event_id=ev.id,
+        type=ev.type,
+        at=ev.at,
+        client_at=ev.client_at,
+        received_at=received_at,
+        client_id=client_id,
+        flagged=ev.flagged,
+    )
+    reg = HANDLERS.get(ev.type)
+    try:
+        with db.session.begin_nested():
+            if not _insert_event(_event_row(ev, ctx, SyncStatus.applied)):
+                return _answer_for_known(ev.id)
+            if reg is None:
+                raise Rejected(f"Unknown event type {ev.type!r}.")
+            if reg.roles is not None and user.role not in reg.roles:
+                raise Rejected(f"Your role ({user.role.value}) does not allow {ev.type}.")
+            info = reg.handler(ev.data, ctx)
+            db.session.flush()
+        return Result(ev.id, "applied", info=info or None, flagged=ev.flagged)
+    except Rejected as exc:
+        reason = exc.reason
+    except Exception:
+        log.exception("sync event %s (%s) failed", ev.id, ev.type)
+        return Result(ev.id, "rejected", "The server could not apply this event; it will be tried again later.")
+    # The savepoint rolled back the effect and the id; record the refusal so a replay answers the same.
+    with db.session.begin_nested():
+        if not _insert_event(_event_row(ev, ctx, SyncStatus.rejected, reason)):
+            return _answer_for_known(ev.id)
+    return Result(ev.id, "rejected", reason, flagged=ev.flagged)
+
+
+def apply_batch(events: Sequence[Any], *, user: User, client_id: str = "") -> list[Result]:
+    """Apply each event on its own, in order; one Result per event. Flushes, never commits."""
+    received_at = utcnow()
+    client_id = (client_id or "")[:64]
+    results: list[Result] = []
+    seen: set[str] = set()
+    for raw in events:
+        parsed = _parse(raw, received_at)
+        if isinstance(parsed, Result):
+            results.append(parsed)
+            continue
+        if parsed.id in seen:
+            results.append(Result(parsed.id, "duplicate"))
+            continue
+        seen.add(parsed.id)
+        results.append(_apply_one(parsed, user, client_id, received_at))
+    return results
+
+
+def offline_pack(campus: Campus) -> dict[str, Any]:
+    """Rooms and devices of a campus as the scan page needs them offline; no personal data."""
+    rooms = db.session.execute(
+        sa.select(Room.id, Room.code, Room.name, Room.kind, Room.tag_code, Room.active)
+        .where(Room.campus_id == campus.id)
+        .order_by(Room.code)
+    ).all()
+    room_codes = {r.id: r.code for r in rooms}
+    assets = db.session.execute(
+        sa.select(
+            Asset.tag_code,
+            Asset.asset_tag,
+            Asset.serial,
+            DeviceModel.manufacturer,
+            DeviceModel.name,
+            Asset.home_room_id,
+            Asset.status,
+        )
+        .join(DeviceModel, DeviceModel.id == Asset.model_id)
+        .where(Asset.campus_id == campus.id)
+        .order_by(Asset.asset_tag)
+    ).all()
+    return {
+        "campus": {"code": campus.code, "name": campus.name},
+        "rooms": [
+            {"code": r.code, "name": r.name, "kind": r.kind.value, "tag_code": r.tag_code, "active": r.active}
+            for r in rooms
+        ],
+        "assets": [
+            {
+                "tag_code": a.tag_code,
+                "asset_tag": a.asset_tag,
+                "serial": a.serial,
+                "model": f"{a.manufacturer} {a.name}",
+                "home_room": room_codes.get(a.home_room_id),
+                "status": a.status.value,
+            }
+            for a in assets
+        ],
+    }
+
+
+def unknown_scans(user: User, *, resolved: bool = False, limit: int = 200) -> list[UnknownScan]:
+    """Scanned codes that matched no device, in rooms on the user's campuses, newest first."""
+    stmt = (
+        sa.select(UnknownScan)
+        .join(Room, Room.id == UnknownScan.room_id)
+        .where(UnknownScan.resolved_at.is_not(None) if resolved else UnknownScan.resolved_at.is_(None))
+        .order_by(UnknownScan.at.desc(), UnknownScan.id.desc())
+        .limit(limit)
+    )
+    if user.campus_ids is not None:
+        stmt = stmt.where(Room.campus_id.in_(user.campus_ids))
+    return list(db.session.scalars(stmt))
+
+
+def resolve_unknown(row: UnknownScan, *, by: User, via: Via) -> None:
+    """Mark an unknown-tag scan as dealt with (registered, or a typo)."""
+    if row.resolved_at is not None:
+        return
+    row.resolved_at = utcnow()
+    row.resolved_by_id = by.id
+    db.session.flush()
+    activity.record(
+        "unknown_scan.resolve",
+        f"Reviewed unknown code {row.code} scanned in {row.room.code}",
+        by=by,
+        via=via,
+        campus_id=row.room.campus_id,
+        subject=row,
+    )
+
+
+# The scan event -----------------------------------------------------------------------------------------------
+
+
+def find_room(code: str) -> Room | None:
+    """The room named by its code (any case) or by its sticker's tag code."""
+    from app.tagcodes import looks_like_code, normalise
+
+    raw = code.strip()
+    if "/t/" in raw:
+        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
+    room = db.session.scalar(sa.select(Room).where(Room.code == raw.upper()))
+    if room is None and looks_like_code(raw):
+        room = db.session.scalar(sa.select(Room).where(Room.tag_code == normalise(raw)))
+    return room
+
+
+def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """`scan`: a device (tag code, asset tag or serial) seen in a room, with an optional condition and note.
+
+    The room must be on one of the user's campuses. A device of another campus is recorded as seen here, and the
+    answer names only its tag, model and home campus. A code that matches no device is kept for review.
+    """
+    tag = text(data, "tag", max_len=120)
+    room_code = text(data, "room", max_len=120)
+    condition = choice(data, "condition", Condition)
+    note = text(data, "note", required=False, max_len=500)
+    audit = text(data, "audit", required=False, max_len=64)
+    room = find_room(room_code)
+    if room is None:
+        raise Rejected(f"There is no room {room_code}.")
+    if not ctx.user.can_see_campus(room.campus_id):
+        raise Rejected(f"Room {room.code} is not on your campuses; nothing was recorded.")
+    asset = find_asset(tag)
+    if asset is None:
+        db.session.add(
+            UnknownScan(code=tag, room_id=room.id, by_id=ctx.user.id, at=ctx.at, event_id=ctx.event_id, note=note)
+        )
+        return {"unknown": True, "code": tag, "room": room.code, "message": "Unknown tag, recorded for review."}
+    seen_here = not ctx.user.can_see_campus(asset.campus_id)
+    record_observation(
+        asset,
+        room,
+        at=ctx.at,
+        by=ctx.user,
+        condition=condition,
+        note=note,
+        audit_id=audit,
+        via=ctx.via,
+        event_id=ctx.event_id,
+        flagged=ctx.flagged,
+    )
+    device = {"asset_tag": asset.asset_tag, "model": str(asset.model), "campus": asset.campus.code}
+    if seen_here:
+        return {"asset": device, "room": room.code, "seen_here": True}
+    device.update(status=asset.status.value, home_room=asset.home_room.code if asset.home_room else None)
+    return {"asset": device, "room": room.code, "seen_here": False}
+
+
+register("scan", apply_scan, roles=SCAN_ROLES)

@@ -1,0 +1,246 @@
+"""The outbox's door (POST /api/v1/sync), the offline pack of a campus, and an asset's observations."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from typing import Any
+
+from flask import Response, abort, jsonify, request
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.models import Campus
+from app.services import sync as sync_service
+from app.services.observations import observations_of
+from app.views.api import bp, campus_id_arg, iso
+from app.views.openapi import ERROR, register_paths
+from app.web.errors import json_error
+from app.web.loaders import get_asset_or_404
+
+
+@bp.post("/api/v1/sync")
+@login_required
+def sync():
+    """Apply a batch of outbox events; one result per event, in order."""
+    too_large = (
+        f"At most {sync_service.MAX_EVENTS} events or {sync_service.MAX_BYTES // 1024} KB per request; "
+        "send smaller batches."
+    )
+    if (request.content_length or 0) > sync_service.MAX_BYTES:
+        return json_error(413, too_large)
+    raw = request.get_data(cache=False)
+    if len(raw) > sync_service.MAX_BYTES:
+        return json_error(413, too_large)
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        return json_error(422, "The body must be JSON.")
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        return json_error(422, 'Send {"client_id": "...", "events": [...]}.', field="events")
+    events = body["events"]
+    if len(events) > sync_service.MAX_EVENTS:
+        return json_error(413, too_large)
+    client_id = body.get("client_id") if isinstance(body.get("client_id"), str) else ""
+    results = sync_service.apply_batch(events, user=current_user._get_current_object(), client_id=client_id)
+    db.session.commit()
+    return jsonify({"results": [r.as_json() for r in results]})
+
+
+def _pack_campus() -> Campus:
+    campus_id = campus_id_arg()
+    if campus_id is None:
+        ids = current_user.campus_ids
+        if ids is None or len(ids) != 1:
+            abort(422, "Name a campus: ?campus=CODE.")
+        campus_id = next(iter(ids))
+    return db.session.get(Campus, campus_id)
+
+
+@bp.get("/api/v1/offline-pack")
+@login_required
+def offline_pack():
+    """A campus's rooms and devices for offline scanning, with an ETag so an unchanged pack answers 304."""
+    campus = _pack_campus()
+    body = json.dumps(sync_service.offline_pack(campus), separators=(",", ":")).encode()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    if request.if_none_match.contains_weak(etag):
+        resp = Response(status=304)
+        resp.set_etag(etag, weak=True)
+        return resp
+    resp = Response(body, mimetype="application/json")
+    resp.set_etag(etag, weak=True)
+    resp.vary.add("Accept-Encoding")
+    if "gzip" in (request.headers.get("Accept-Encoding") or "") and len(body) > 1024:
+        resp.set_data(gzip.compress(body, compresslevel=5))
+        resp.headers["Content-Encoding"] = "gzip"
+    resp.headers["X-Uncompressed-Length"] = str(len(body))
+    return resp
+
+
+@bp.get("/api/v1/assets/<asset_tag>/observations")
+@login_required
+def asset_observations(asset_tag: str):
+    """Every sighting of an asset, newest first."""
+    asset = get_asset_or_404(asset_tag)
+    return jsonify(
+        {
+            "items": [
+                {
+                    "id": o.id,
+                    "at": iso(o.at),
+                    "room": o.room.code if o.room else None,
+                    "condition": o.condition.value if o.condition else None,
+                    "by": o.by.email if o.by else None,
+                    "audit": o.audit_id,
+                    "source": o.source.value,
+                    "flagged": o.flagged,
+                }
+                for o in observations_of(asset)
+            ]
+        }
+    )
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _err(description: str) -> dict[str, Any]:
+    return _json(ERROR, description)
+
+
+register_paths(
+    {
+        "/api/v1/sync": {
+            "post": {
+                "summary": "Apply outbox events exactly once; one result per event, in order",
+                "description": "Event types: scan (tag, room, condition?, note?, audit?) and those other features "
+                "register. Replays answer `duplicate`; refused events answer `rejected` with a reason. Event "
+                "times more than 5 minutes ahead of the server are clamped and flagged. At most 500 events or 1 MB.",
+                "operationId": "sync",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncBatch"}}},
+                },
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/SyncResults"}),
+                    "400": _err("Missing X-CSRFToken with a session"),
+                    "401": _err("Not signed in or bad token"),
+                    "413": _err("More than 500 events or 1 MB"),
+                    "422": _err("Not a batch"),
+                },
+            }
+        },
+        "/api/v1/offline-pack": {
+            "get": {
+                "summary": "A campus's rooms and devices for offline scanning (no personal data)",
+                "operationId": "offlinePack",
+                "parameters": [
+                    {"name": "campus", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/OfflinePack"}),
+                    "304": {"description": "Unchanged since the ETag sent"},
+                    "401": _err("Not signed in or bad token"),
+                    "404": _err("Not on your campuses"),
+                    "422": _err("No campus named"),
+                },
+            }
+        },
+        "/api/v1/assets/{asset_tag}/observations": {
+            "get": {
+                "summary": "Every observation (scan) of an asset, newest first",
+                "operationId": "assetObservations",
+                "parameters": [{"name": "asset_tag", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Observation"}}
+                            },
+                        }
+                    ),
+                    "401": _err("Not signed in or bad token"),
+                    "404": _err("Not found or not on your campuses"),
+                },
+            }
+        },
+    },
+    {
+        "SyncEvent": {
+            "type": "object",
+            "required": ["id", "type", "at"],
+            "properties": {
+                "id": {"type": "string", "description": "A client UUID"},
+                "type": {"type": "string", "examples": ["scan"]},
+                "at": {"type": "string", "format": "date-time"},
+                "data": {"type": "object"},
+            },
+        },
+        "SyncBatch": {
+            "type": "object",
+            "required": ["events"],
+            "properties": {
+                "client_id": {"type": "string"},
+                "events": {"type": "array", "maxItems": 500, "items": {"$ref": "#/components/schemas/SyncEvent"}},
+            },
+        },
+        "SyncResults": {
+            "type": "object",
+            "properties": {
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "status"],
+                        "properties": {
+                            "id": {"type": ["string", "null"]},
+                            "status": {"type": "string", "enum": ["applied", "duplicate", "rejected"]},
+                            "reason": {"type": "string"},
+                            "info": {"type": "object"},
+                            "flagged": {"type": "boolean"},
+                        },
+                    },
+                }
+            },
+        },
+        "OfflinePack": {
+            "type": "object",
+            "properties": {
+                "campus": {"$ref": "#/components/schemas/Campus"},
+                "rooms": {"type": "array", "items": {"type": "object"}},
+                "assets": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "tag_code": {"type": "string"},
+                            "asset_tag": {"type": "string"},
+                            "serial": {"type": "string"},
+                            "model": {"type": "string"},
+                            "home_room": {"type": ["string", "null"]},
+                            "status": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "Observation": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "at": {"type": "string", "format": "date-time"},
+                "room": {"type": ["string", "null"]},
+                "condition": {"type": ["string", "null"]},
+                "by": {"type": ["string", "null"]},
+                "audit": {"type": ["string", "null"]},
+                "source": {"type": "string"},
+                "flagged": {"type": "boolean"},
+            },
+        },
+    },
+)
