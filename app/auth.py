@@ -23,6 +23,9 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
+        if bearer_token() and request.path.startswith("/api/"):
+            # A request that names a token is that token's caller, whatever cookie rides along.
+            return None
         user_id, _, token = session_id.partition(":")
         if not user_id.isdigit():
             return None

@@ -36,12 +36,7 @@ def create_user(
         raise Invalid("Enter an email address.", field="email")
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise Invalid("A user with this email already exists.", field="email")
-    campuses = []
-    for code in campus_codes:
-        campus = db.session.scalar(sa.select(Campus).where(Campus.code == code.strip().upper()))
-        if campus is None:
-            raise Invalid(f"No campus has the code {code!r}.", field="campus")
-        campuses.append(campus)
+    campuses = _campuses(campus_codes, by)
     if role is not Role.admin and not campuses:
         raise Invalid("Every role except a district admin needs at least one campus.", field="campus")
     user = User(email=email, name=name.strip() or email.split("@")[0], role=role, campuses=campuses)
@@ -59,6 +54,58 @@ def create_user(
         after={"email": email, "role": role.value, "campuses": [c.code for c in campuses]},
     )
     return user
+
+
+def _campuses(codes: list[str] | tuple[str, ...], by: User | None) -> list[Campus]:
+    """Campuses by code; a campus-scoped admin may only hand out their own campuses (and at least one)."""
+    campuses = []
+    for code in codes:
+        campus = db.session.scalar(sa.select(Campus).where(Campus.code == code.strip().upper()))
+        if campus is None:
+            raise Invalid(f"No campus has the code {code!r}.", field="campus")
+        campuses.append(campus)
+    if by is not None and not by.district_wide:
+        if not campuses:
+            raise Invalid("Choose at least one of your campuses.", field="campus")
+        if any(not by.can_see_campus(c.id) for c in campuses):
+            raise Invalid("You can only give access to your own campuses.", field="campus")
+    return campuses
+
+
+def can_manage(by: User, target: User) -> bool:
+    """District admins manage everyone; campus admins manage users whose campuses are all theirs."""
+    if by.district_wide:
+        return True
+    return by.role is Role.admin and bool(target.campuses) and all(by.can_see_campus(c.id) for c in target.campuses)
+
+
+def update_user(user: User, *, role: Role, campus_codes: list[str], name: str, by: User, via: Via) -> None:
+    """Change a login's role, campuses and name; a role or campus change ends the user's sessions."""
+    campuses = _campuses(campus_codes, by)
+    if role is not Role.admin and not campuses:
+        raise Invalid("Every role except a district admin needs at least one campus.", field="campus")
+    if user.id == by.id and (role is not by.role or {c.id for c in campuses} != {c.id for c in by.campuses}):
+        raise Invalid("Ask another admin to change your own role or campuses.", field="role")
+    before = {"role": user.role.value, "campuses": [c.code for c in user.campuses], "name": user.name}
+    user.role, user.campuses, user.name = role, campuses, name.strip() or user.name
+    after = {"role": role.value, "campuses": [c.code for c in campuses], "name": user.name}
+    old, new = activity.diff(before, after)
+    if not new:
+        return
+    if "role" in new or "campuses" in new:
+        user.rotate_sessions()
+    activity.record(
+        "user.update", f"Changed {', '.join(new)} of {user.email}", by=by, via=via, subject=user, before=old, after=new
+    )
+
+
+def revoke_token(token: ApiToken, *, by: User, via: Via) -> None:
+    """Stop a token from working; it stays listed as revoked."""
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        activity.record(
+            "token.revoke", f"Revoked API token {token.prefix}… of {token.user.email}", by=by, via=via, subject=token
+        )
 
 
 def change_password(user: User, password: str, *, by: User | None, via: Via) -> None:

@@ -12,6 +12,7 @@ BLUEPRINTS = (
     "dashboard",
     "assets",
     "activity",
+    "users",
     "api",
 )
 

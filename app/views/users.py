@@ -1,0 +1,174 @@
+"""Staff logins (admins): create, change role and campuses, disable, reset passwords; everyone's own API tokens."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.extensions import db
+from app.models import ApiToken, Role, User, Via
+from app.services import users as user_service
+from app.services.errors import Invalid
+from app.web import form_errors, render, role_required, see_other
+from app.web.loaders import visible_campuses
+
+bp = Blueprint("users", __name__)
+
+ROLE_CHOICES = [SelectChoice(r.value, r.value) for r in Role]
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    # A shape check only: district mail domains can be anything, including internal ones.
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter an email."), Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an email address.")],
+    )
+    name = StringField("Name", validators=[Optional(), Length(max=160)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    campuses = CheckboxesField("Campuses")
+    password = PasswordField("Password", validators=[Optional(), Length(min=user_service.MIN_PASSWORD)])
+
+    def fill_choices(self) -> None:
+        self.campuses.choices = [SelectChoice(c.code, c.name) for c in visible_campuses()]
+
+
+def get_user_or_404(user_id: int) -> User:
+    """A user the signed-in admin may manage; 404 for anyone else (no hint that they exist)."""
+    user = db.session.get(User, user_id)
+    if user is None or not user_service.can_manage(current_user, user):
+        abort(404)
+    return user
+
+
+def _field_error(form: FlaskForm, exc: Invalid) -> None:
+    field = getattr(form, exc.field or "", None)
+    if field is None:
+        form.form_errors.append(exc.message)
+    else:
+        field.errors = [*field.errors, exc.message]
+
+
+@bp.get("/users")
+@role_required(Role.admin)
+def index():
+    users = [
+        u for u in db.session.scalars(sa.select(User).order_by(User.email)) if user_service.can_manage(current_user, u)
+    ]
+    return render("users/index.html", users=users)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.admin)
+def new():
+    form = UserForm()
+    form.fill_choices()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                user = user_service.create_user(
+                    form.email.data,
+                    role=Role(form.role.data),
+                    campus_codes=form.campuses.data or [],
+                    name=form.name.data or "",
+                    password=form.password.data or None,
+                    by=current_user,
+                    via=Via.web,
+                )
+            except Invalid as exc:
+                _field_error(form, exc)
+            else:
+                db.session.commit()
+                flash(f"Created {user.email}.")
+                return see_other(url_for("users.index"))
+        db.session.rollback()
+        return render("users/form.html", form=form, user=None, errors=form_errors(form), status=422)
+    return render("users/form.html", form=form, user=None, errors={})
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.admin)
+def edit(user_id: int):
+    user = get_user_or_404(user_id)
+    form = UserForm(
+        data={
+            "email": user.email,
+            "name": user.name,
+            "role": user.role.value,
+            "campuses": [c.code for c in user.campuses],
+        }
+    )
+    form.fill_choices()
+    if request.method == "POST":
+        form.email.data = user.email  # the email is the login; it is not edited here
+        if form.validate():
+            try:
+                user_service.update_user(
+                    user,
+                    role=Role(form.role.data),
+                    campus_codes=form.campuses.data or [],
+                    name=form.name.data or "",
+                    by=current_user,
+                    via=Via.web,
+                )
+                if form.password.data:
+                    user_service.change_password(user, form.password.data, by=current_user, via=Via.web)
+            except Invalid as exc:
+                _field_error(form, exc)
+            else:
+                db.session.commit()
+                flash(f"Saved {user.email}.")
+                return see_other(url_for("users.index"))
+        db.session.rollback()
+        return render("users/form.html", form=form, user=user, errors=form_errors(form), status=422)
+    return render("users/form.html", form=form, user=user, errors={})
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required(Role.admin)
+def set_active(user_id: int):
+    user = get_user_or_404(user_id)
+    if user.id == current_user.id:
+        abort(422, "You cannot disable your own login.")
+    user_service.set_active(user, request.form.get("active") == "1", by=current_user, via=Via.web)
+    db.session.commit()
+    users = [user]
+    return render("users/index.html", "users/_row.html", users=users, u=user)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    raw = None
+    errors = {}
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        if not name:
+            errors["name"] = "Say what the token is for."
+        else:
+            raw = user_service.issue_token(current_user, name=name[:80], by=current_user, via=Via.web)
+            db.session.commit()
+    mine = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render("users/tokens.html", tokens=mine, raw=raw, errors=errors, status=422 if errors else 200)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    user_service.revoke_token(token, by=current_user, via=Via.web)
+    db.session.commit()
+    return see_other(url_for("users.tokens"))
