@@ -3,11 +3,22 @@
 from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
 from app.models.imports import ImportKind, ImportRun, ImportState
+from app.models.labels import LabelFormat, LabelPrint, LabelPrintItem
 from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.observations import Observation, ObservationSource
 from app.models.people import Person, PersonKind
 from app.models.sync import SyncEvent, SyncStatus, UnknownScan
+from app.models.tickets import (
+    Ticket,
+    TicketCategory,
+    TicketComment,
+    TicketEvent,
+    TicketEventKind,
+    TicketPhoto,
+    TicketSource,
+    TicketStatus,
+)
 from app.models.types import utcnow
 from app.models.users import ApiToken, Role, User
 
@@ -26,6 +37,9 @@ __all__ = [
     "Loan",
     "Observation",
     "ObservationSource",
+    "LabelFormat",
+    "LabelPrint",
+    "LabelPrintItem",
     "Person",
     "PersonKind",
     "Role",
@@ -34,6 +48,14 @@ __all__ = [
     "SyncEvent",
     "SyncStatus",
     "UnknownScan",
+    "Ticket",
+    "TicketCategory",
+    "TicketComment",
+    "TicketEvent",
+    "TicketEventKind",
+    "TicketPhoto",
+    "TicketSource",
+    "TicketStatus",
     "User",
     "Via",
     "utcnow",

@@ -14,6 +14,10 @@ BLUEPRINTS = (
     "activity",
     "users",
     "api",
+    "tags",
+    "reports",
+    "tickets",
+    "labels",
 )
 
 

@@ -1,0 +1,62 @@
+"""Label printing records: who printed which tags, when, on which label stock."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, str_enum, utcnow
+from app.models.users import User
+
+
+class LabelFormat(enum.Enum):
+    avery5160 = "avery5160"
+    avery22806 = "avery22806"
+    thermal = "thermal"
+
+    @property
+    def label(self) -> str:
+        return FORMAT_LABELS[self]
+
+
+FORMAT_LABELS = {
+    LabelFormat.avery5160: 'Avery 5160 (30 a sheet, 2⅝" × 1")',
+    LabelFormat.avery22806: 'Avery 22806 (12 a sheet, 2" square)',
+    LabelFormat.thermal: 'Thermal label (2¼" × 1¼", one at a time)',
+}
+
+
+class LabelPrint(db.Model):
+    __tablename__ = "label_prints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    format: Mapped[LabelFormat] = mapped_column(str_enum(LabelFormat, "label_format"))
+    count: Mapped[int]
+
+    user: Mapped[User | None] = relationship()
+    items: Mapped[list[LabelPrintItem]] = relationship(back_populates="print_job", order_by="LabelPrintItem.position")
+
+    __table_args__ = (sa.CheckConstraint("count > 0", name="count_positive"),)
+
+
+class LabelPrintItem(db.Model):
+    """One label of a print: an asset's or a room's tag, with the code printed (codes can be reissued)."""
+
+    __tablename__ = "label_print_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    print_id: Mapped[int] = mapped_column(sa.ForeignKey("label_prints.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    asset_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assets.id"), index=True)
+    room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"), index=True)
+    tag_code: Mapped[str] = mapped_column(sa.String(16), index=True)
+
+    print_job: Mapped[LabelPrint] = relationship(back_populates="items")
+
+    __table_args__ = (sa.CheckConstraint("(asset_id IS NULL) <> (room_id IS NULL)", name="asset_xor_room"),)

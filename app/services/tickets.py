@@ -1,0 +1,312 @@
+"""Repair tickets: opening them (staff or a student's report), status changes, comments, assignment, queues."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import (
+    Asset,
+    Role,
+    Ticket,
+    TicketCategory,
+    TicketComment,
+    TicketEvent,
+    TicketEventKind,
+    TicketPhoto,
+    TicketSource,
+    TicketStatus,
+    User,
+    Via,
+    utcnow,
+)
+from app.models.tickets import OPEN_STATUSES, hash_status_token, new_status_token, parse_number
+from app.services import activity
+from app.services.assets import visible_to
+from app.services.errors import Invalid
+from app.services.photos import CleanPhoto
+
+MAX_DESCRIPTION = 4000
+MAX_COMMENT = 4000
+ASSIGNABLE_ROLES = (Role.admin, Role.tech)
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SORTS = ("newest", "oldest_open")
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """What a student chose to tell us about themselves; every field optional."""
+
+    name: str = ""
+    student_id: str = ""
+    email: str = ""
+
+
+@dataclass
+class TicketFilters:
+    campus_id: int | None = None
+    category: TicketCategory | None = None
+    # None means every open status; "all" is spelled all_statuses=True.
+    status: TicketStatus | None = None
+    all_statuses: bool = False
+    sort: str = "newest"
+
+
+def _clean_description(text: str, field: str = "description", limit: int = MAX_DESCRIPTION) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise Invalid("Describe what is wrong.", field=field)
+    if len(text) > limit:
+        raise Invalid(f"Keep it under {limit} characters.", field=field)
+    return text
+
+
+def _clean_reporter(reporter: Reporter | None) -> Reporter:
+    if reporter is None:
+        return Reporter()
+    name, student_id, email = (reporter.name or "").strip(), (reporter.student_id or "").strip(), ""
+    email = (reporter.email or "").strip().lower()
+    if len(name) > 160:
+        raise Invalid("That name is too long.", field="reporter_name")
+    if len(student_id) > 64:
+        raise Invalid("That student ID is too long.", field="reporter_student_id")
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+        raise Invalid("That email address does not look right.", field="reporter_email")
+    return Reporter(name, student_id, email)
+
+
+def _new_ticket(asset: Asset, *, source: TicketSource, category: TicketCategory, description: str, by: User | None):
+    raw, digest = new_status_token()
+    ticket = Ticket(
+        asset=asset,
+        source=source,
+        category=category,
+        description=description,
+        status=TicketStatus.new,
+        opened_by_id=by.id if by is not None else None,
+        status_token_hash=digest,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    db.session.add(
+        TicketEvent(
+            ticket=ticket,
+            at=ticket.created_at,
+            user_id=ticket.opened_by_id,
+            kind=TicketEventKind.opened,
+            to_value="new",
+        )
+    )
+    return ticket, raw
+
+
+def _add_photos(ticket: Ticket, photos: Iterable[CleanPhoto]) -> None:
+    for p in photos:
+        db.session.add(
+            TicketPhoto(ticket=ticket, content=p.content, width=p.width, height=p.height, byte_size=len(p.content))
+        )
+
+
+def open_ticket(
+    asset: Asset,
+    *,
+    category: TicketCategory,
+    description: str,
+    by: User,
+    via: Via,
+    photos: Iterable[CleanPhoto] = (),
+) -> Ticket:
+    """A staff member opens a ticket for a device on one of their campuses."""
+    if not by.can_see_campus(asset.campus_id):
+        raise Invalid("That device is not on one of your campuses.", field="asset")
+    description = _clean_description(description)
+    ticket, _raw = _new_ticket(asset, source=TicketSource.staff, category=category, description=description, by=by)
+    _add_photos(ticket, photos)
+    db.session.flush()
+    activity.record(
+        "ticket.open",
+        f"Opened {ticket.number} for {asset.asset_tag}: {category.label}",
+        by=by,
+        via=via,
+        asset=asset,
+        subject=ticket,
+        after={"category": category.value, "status": ticket.status.value},
+    )
+    return ticket
+
+
+def file_student_report(
+    asset: Asset,
+    *,
+    category: TicketCategory,
+    description: str,
+    reporter: Reporter | None = None,
+    photo: CleanPhoto | None = None,
+    via: Via = Via.public,
+) -> tuple[Ticket, str]:
+    """A student's damage report: a new ticket; returns it and the raw status token (shown once, never stored)."""
+    description = _clean_description(description)
+    who = _clean_reporter(reporter)
+    ticket, raw = _new_ticket(
+        asset, source=TicketSource.student_report, category=category, description=description, by=None
+    )
+    ticket.reporter_name = who.name or None
+    ticket.reporter_student_id = who.student_id or None
+    ticket.reporter_email = who.email or None
+    _add_photos(ticket, [photo] if photo is not None else [])
+    db.session.flush()
+    # The log names no reporter: it is read by many staff, and the ticket itself holds what they gave.
+    activity.record(
+        "ticket.report",
+        f"Student report {ticket.number} for {asset.asset_tag}: {category.label}",
+        by=None,
+        via=via,
+        asset=asset,
+        subject=ticket,
+        after={"category": category.value, "status": ticket.status.value, "photo": photo is not None},
+    )
+    return ticket, raw
+
+
+def change_status(ticket: Ticket, status: TicketStatus, *, by: User, via: Via) -> bool:
+    """Move a ticket to another status; False when it already had it."""
+    old = ticket.status
+    if status is old:
+        return False
+    ticket.status = status
+    ticket.updated_at = utcnow()
+    if not status.is_open and old.is_open:
+        ticket.closed_at = ticket.updated_at
+    elif status.is_open:
+        ticket.closed_at = None
+    db.session.add(
+        TicketEvent(
+            ticket=ticket, user_id=by.id, kind=TicketEventKind.status, from_value=old.value, to_value=status.value
+        )
+    )
+    db.session.flush()
+    activity.record(
+        "ticket.status",
+        f"{ticket.number} ({ticket.asset.asset_tag}) is now {status.label}",
+        by=by,
+        via=via,
+        asset=ticket.asset,
+        subject=ticket,
+        before={"status": old.value},
+        after={"status": status.value},
+    )
+    return True
+
+
+def comment(ticket: Ticket, body: str, *, by: User, via: Via) -> TicketComment:
+    """Add a staff comment to a ticket."""
+    body = _clean_description(body, field="body", limit=MAX_COMMENT)
+    row = TicketComment(ticket=ticket, author_id=by.id, body=body)
+    db.session.add(row)
+    ticket.updated_at = utcnow()
+    db.session.flush()
+    activity.record(
+        "ticket.comment",
+        f"Commented on {ticket.number} ({ticket.asset.asset_tag})",
+        by=by,
+        via=via,
+        asset=ticket.asset,
+        subject=ticket,
+    )
+    return row
+
+
+def assignable_users(ticket: Ticket) -> list[User]:
+    """Techs and admins who can work on this ticket's campus, by name."""
+    users = db.session.scalars(
+        sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES)).order_by(User.name, User.id)
+    )
+    return [u for u in users if u.can_see_campus(ticket.asset.campus_id)]
+
+
+def assign(ticket: Ticket, assignee: User | None, *, by: User, via: Via) -> bool:
+    """Give a ticket to a tech or admin of its campus (None to unassign); False when nothing changed."""
+    if assignee is not None and (
+        not assignee.active
+        or assignee.role not in ASSIGNABLE_ROLES
+        or not assignee.can_see_campus(ticket.asset.campus_id)
+    ):
+        raise Invalid("Choose a tech or admin who works on this campus.", field="assignee")
+    old = ticket.assignee
+    if (old.id if old else None) == (assignee.id if assignee else None):
+        return False
+    ticket.assignee = assignee
+    ticket.updated_at = utcnow()
+    db.session.add(
+        TicketEvent(
+            ticket=ticket,
+            user_id=by.id,
+            kind=TicketEventKind.assigned,
+            from_value=old.name if old else None,
+            to_value=assignee.name if assignee else None,
+        )
+    )
+    db.session.flush()
+    activity.record(
+        "ticket.assign",
+        f"{ticket.number} ({ticket.asset.asset_tag}) assigned to {assignee.name if assignee else 'no one'}",
+        by=by,
+        via=via,
+        asset=ticket.asset,
+        subject=ticket,
+        before={"assignee": old.name if old else None},
+        after={"assignee": assignee.name if assignee else None},
+    )
+    return True
+
+
+def tickets_query(user: User, f: TicketFilters) -> sa.Select:
+    """The ticket queue on the user's campuses with the filters, newest first or oldest open first."""
+    stmt = sa.select(Ticket).join(Ticket.asset).where(visible_to(user, Asset.campus_id))
+    if f.campus_id:
+        stmt = stmt.where(Asset.campus_id == f.campus_id)
+    if f.category:
+        stmt = stmt.where(Ticket.category == f.category)
+    if f.status:
+        stmt = stmt.where(Ticket.status == f.status)
+    elif not f.all_statuses or f.sort == "oldest_open":
+        stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
+    if f.sort == "oldest_open":
+        return stmt.order_by(Ticket.created_at.asc(), Ticket.id.asc())
+    return stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def new_report_count(user: User) -> int:
+    """Student reports still `new` on the user's campuses (the number beside Tickets in the navigation)."""
+    stmt = sa.select(sa.func.count(Ticket.id)).where(
+        Ticket.status == TicketStatus.new, Ticket.source == TicketSource.student_report
+    )
+    ids = user.campus_ids
+    if ids is not None:
+        stmt = stmt.join(Ticket.asset).where(Asset.campus_id.in_(ids))
+    return db.session.scalar(stmt) or 0
+
+
+def find_by_number(text: str) -> Ticket | None:
+    """The ticket with this number (T-000123), regardless of campus; callers check scope."""
+    ticket_id = parse_number(text)
+    return db.session.get(Ticket, ticket_id) if ticket_id is not None else None
+
+
+def find_by_status_token(raw: str) -> Ticket | None:
+    """The ticket a private status link names; None for anything else."""
+    if not raw or len(raw) > 100:
+        return None
+    return db.session.scalar(sa.select(Ticket).where(Ticket.status_token_hash == hash_status_token(raw)))
+
+
+def tickets_for_asset(asset: Asset, limit: int = 20) -> list[Ticket]:
+    return list(
+        db.session.scalars(
+            sa.select(Ticket).where(Ticket.asset_id == asset.id).order_by(Ticket.created_at.desc()).limit(limit)
+        )
+    )

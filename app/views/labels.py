@@ -1,0 +1,122 @@
+"""Printable QR labels: choose devices (search, room, campus, not yet printed) or rooms, record the print, show
+the sheet at the stock's exact geometry."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, request, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Asset, LabelFormat, LabelPrint, Room, Via
+from app.services import labels as label_service
+from app.services.assets import AssetFilters
+from app.services.errors import Invalid
+from app.views.assets import rooms_of
+from app.web import EDIT_ROLES, render, role_required, see_other
+from app.web.loaders import visible_campuses
+
+bp = Blueprint("labels", __name__, url_prefix="/labels")
+
+SHOWN = 200
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _choice() -> dict:
+    """The chooser's filters, from the query string (GET) or the form (POST)."""
+    v = request.values
+    kind = v.get("kind", "assets")
+    fmt = v.get("format", LabelFormat.avery5160.value)
+    return {
+        "kind": kind if kind in ("assets", "rooms") else "assets",
+        "q": v.get("q", "")[:100],
+        "campus_id": _int_or_none(v.get("campus")),
+        "room_id": _int_or_none(v.get("room")),
+        "not_printed": v.get("not_printed") == "1",
+        "format": LabelFormat(fmt) if fmt in LabelFormat._value2member_map_ else LabelFormat.avery5160,
+    }
+
+
+def _query(c: dict) -> sa.Select:
+    if c["campus_id"] and not current_user.can_see_campus(c["campus_id"]):
+        abort(404)
+    if c["kind"] == "rooms":
+        return label_service.rooms_to_label(current_user, c["campus_id"], not_printed=c["not_printed"])
+    f = AssetFilters(q=c["q"], campus_id=c["campus_id"], room_id=c["room_id"])
+    return label_service.assets_to_label(current_user, f, not_printed=c["not_printed"])
+
+
+@bp.get("")
+@role_required(*EDIT_ROLES)
+def index():
+    c = _choice()
+    stmt = _query(c)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = list(db.session.scalars(stmt.limit(SHOWN)))
+    return render(
+        "labels/index.html",
+        "labels/_choices.html",
+        c=c,
+        rows=rows,
+        total=total,
+        shown=SHOWN,
+        max_labels=label_service.MAX_LABELS,
+        formats=list(LabelFormat),
+        campuses=visible_campuses(),
+        rooms=rooms_of(c["campus_id"]),
+        errors={},
+    )
+
+
+@bp.post("/print")
+@role_required(*EDIT_ROLES)
+def print_labels():
+    c = _choice()
+    model = Room if c["kind"] == "rooms" else Asset
+    if request.form.get("all") == "1":
+        targets = list(db.session.scalars(_query(c).limit(label_service.MAX_LABELS + 1)))
+    else:
+        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][: label_service.MAX_LABELS + 1]
+        by_id = {t.id: t for t in db.session.scalars(sa.select(model).where(model.id.in_(ids)))} if ids else {}
+        # Keep the order people saw; anything missing or outside their campuses is simply not there.
+        targets = [by_id[i] for i in ids if i in by_id and current_user.can_see_campus(by_id[i].campus_id)]
+    try:
+        job = label_service.record_print(c["format"], targets, by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        stmt = _query(c)
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+        return render(
+            "labels/index.html",
+            "labels/_choices.html",
+            status=422,
+            c=c,
+            rows=list(db.session.scalars(stmt.limit(SHOWN))),
+            total=total,
+            shown=SHOWN,
+            max_labels=label_service.MAX_LABELS,
+            formats=list(LabelFormat),
+            campuses=visible_campuses(),
+            rooms=rooms_of(c["campus_id"]),
+            errors={"ids": exc.message},
+        )
+    db.session.commit()
+    return see_other(url_for("labels.sheet", print_id=job.id))
+
+
+@bp.get("/prints/<int:print_id>")
+@role_required(*EDIT_ROLES)
+def sheet(print_id: int):
+    job = db.session.get(LabelPrint, print_id)
+    if job is None or not label_service.print_visible_to(job, current_user):
+        abort(404)
+    labels = label_service.labels_of(job, current_app.config["BASE_URL"])
+    return render(
+        "labels/sheet.html",
+        job=job,
+        pages=label_service.sheets(labels, job.format),
+        fmt=job.format.value,
+    )

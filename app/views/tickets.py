@@ -1,0 +1,213 @@
+"""The repair queue for techs, a ticket's page (timeline, status, assignee, comments), and opening tickets."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, g, make_response, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.models import Role, Ticket, TicketCategory, TicketPhoto, TicketStatus, User, Via
+from app.services import tickets as ticket_service
+from app.services.errors import Invalid
+from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
+from app.web import EDIT_ROLES, is_htmx, render, role_required, see_other
+from app.web.loaders import get_asset_or_404, visible_campuses
+
+bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+
+PER_PAGE = 50
+# Everyone who handles devices may open a ticket or comment; viewers only read.
+WORK_ROLES = (Role.admin, Role.tech, Role.librarian, Role.aide)
+
+
+@bp.app_context_processor
+def inject_ticket_counts():
+    def new_report_count() -> int:
+        """Student reports still `new` on the user's campuses; one COUNT per request at most."""
+        if not current_user.is_authenticated:
+            return 0
+        if "new_report_count" not in g:
+            g.new_report_count = ticket_service.new_report_count(current_user)
+        return g.new_report_count
+
+    return {"new_report_count": new_report_count}
+
+
+def get_ticket_or_404(number: str) -> Ticket:
+    """The ticket with this number on one of the user's campuses; 404 otherwise (no hint that it exists)."""
+    ticket = ticket_service.find_by_number(number)
+    if ticket is None or not current_user.can_see_campus(ticket.asset.campus_id):
+        abort(404)
+    return ticket
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _filters_from_args() -> ticket_service.TicketFilters:
+    args = request.args
+    status = args.get("status", "open")
+    category = args.get("category", "")
+    sort = args.get("sort", "newest")
+    return ticket_service.TicketFilters(
+        campus_id=_int_or_none(args.get("campus")),
+        category=TicketCategory(category) if category in TicketCategory._value2member_map_ else None,
+        status=TicketStatus(status) if status in TicketStatus._value2member_map_ else None,
+        all_statuses=status == "all",
+        sort=sort if sort in ticket_service.SORTS else "newest",
+    )
+
+
+@bp.get("")
+@login_required
+def index():
+    f = _filters_from_args()
+    if f.campus_id and not current_user.can_see_campus(f.campus_id):
+        abort(404)
+    page = db.paginate(
+        ticket_service.tickets_query(current_user, f), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    )
+    return render(
+        "tickets/index.html",
+        "tickets/_results.html",
+        page=page,
+        f=f,
+        status_arg=request.args.get("status", "open"),
+        campuses=visible_campuses(),
+        categories=list(TicketCategory),
+        statuses=list(TicketStatus),
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
+
+
+def _timeline(ticket: Ticket) -> list[dict]:
+    """Opened, status changes, assignments and comments, oldest first."""
+    items = [{"at": e.at, "kind": e.kind.value, "user": e.user, "event": e} for e in ticket.events]
+    items += [{"at": c.created_at, "kind": "comment", "user": c.author, "comment": c} for c in ticket.comments]
+    return sorted(items, key=lambda i: i["at"])
+
+
+def _work_ctx(ticket: Ticket, errors: dict | None = None, values: dict | None = None) -> dict:
+    return {
+        "ticket": ticket,
+        "timeline": _timeline(ticket),
+        "statuses": list(TicketStatus),
+        "assignees": ticket_service.assignable_users(ticket) if current_user.has_role(*EDIT_ROLES) else [],
+        "errors": errors or {},
+        "values": values or {},
+    }
+
+
+def _work_response(ticket: Ticket, errors: dict | None = None, status: int = 200, values: dict | None = None):
+    """After an action: the work panel for htmx, the whole page for a plain form (303 when it succeeded)."""
+    if not is_htmx() and status == 200:
+        return redirect(url_for("tickets.detail", number=ticket.number), 303)
+    return render("tickets/detail.html", "tickets/_work.html", status=status, **_work_ctx(ticket, errors, values))
+
+
+@bp.get("/<number>")
+@login_required
+def detail(number: str):
+    ticket = get_ticket_or_404(number)
+    return render("tickets/detail.html", "tickets/_work.html", **_work_ctx(ticket))
+
+
+@bp.post("/<number>/status")
+@role_required(*EDIT_ROLES)
+def change_status(number: str):
+    ticket = get_ticket_or_404(number)
+    value = request.form.get("status", "")
+    if value not in TicketStatus._value2member_map_:
+        return _work_response(ticket, {"status": "Choose a status from the list."}, 422)
+    ticket_service.change_status(ticket, TicketStatus(value), by=current_user, via=Via.web)
+    db.session.commit()
+    return _work_response(ticket)
+
+
+@bp.post("/<number>/assign")
+@role_required(*EDIT_ROLES)
+def assign(number: str):
+    ticket = get_ticket_or_404(number)
+    raw = request.form.get("assignee", "")
+    assignee = db.session.get(User, int(raw)) if raw.isdigit() else None
+    if raw and assignee is None:
+        return _work_response(ticket, {"assignee": "Choose someone from the list."}, 422)
+    try:
+        ticket_service.assign(ticket, assignee, by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        return _work_response(ticket, {"assignee": exc.message}, 422)
+    db.session.commit()
+    return _work_response(ticket)
+
+
+@bp.post("/<number>/comments")
+@role_required(*WORK_ROLES)
+def add_comment(number: str):
+    ticket = get_ticket_or_404(number)
+    body = request.form.get("body", "")
+    try:
+        ticket_service.comment(ticket, body, by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        return _work_response(ticket, {"body": exc.message}, 422, {"body": body})
+    db.session.commit()
+    return _work_response(ticket)
+
+
+@bp.get("/<number>/photos/<int:photo_id>.jpg")
+@login_required
+def photo(number: str, photo_id: int):
+    ticket = get_ticket_or_404(number)
+    row = db.session.scalar(
+        sa.select(TicketPhoto).where(TicketPhoto.id == photo_id, TicketPhoto.ticket_id == ticket.id)
+    )
+    if row is None:
+        abort(404)
+    resp = make_response(row.content)
+    resp.headers["Content-Type"] = "image/jpeg"
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Disposition"] = "inline"
+    return resp
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*WORK_ROLES)
+def new():
+    asset = get_asset_or_404(request.values.get("asset", ""))
+    ctx = {"asset": asset, "categories": list(TicketCategory), "errors": {}, "values": {}}
+    if request.method == "GET":
+        return render("tickets/new.html", **ctx)
+    values = {"category": request.form.get("category", ""), "description": request.form.get("description", "")}
+    errors: dict[str, str] = {}
+    if values["category"] not in TicketCategory._value2member_map_:
+        errors["category"] = "Choose a category."
+    photos = []
+    upload = request.files.get("photo")
+    status = 422
+    if upload is not None and upload.filename:
+        try:
+            photos.append(clean_photo(upload.stream.read(MAX_BYTES + 1)))
+        except PhotoTooLarge as exc:
+            errors["photo"], status = exc.message, 413
+        except Invalid as exc:
+            errors["photo"] = exc.message
+    if not errors:
+        try:
+            ticket = ticket_service.open_ticket(
+                asset,
+                category=TicketCategory(values["category"]),
+                description=values["description"],
+                by=current_user,
+                via=Via.web,
+                photos=photos,
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            errors[exc.field or "description"] = exc.message
+        else:
+            db.session.commit()
+            return see_other(url_for("tickets.detail", number=ticket.number))
+    return render("tickets/new.html", status=status, **{**ctx, "errors": errors, "values": values})
