@@ -12,6 +12,8 @@ BLUEPRINTS = (
     "dashboard",
     "assets",
     "activity",
+    "people",
+    "desk",
     "users",
     "api",
     "tags",

@@ -1,0 +1,200 @@
+"""Loans in the JSON API: who has which loaner (GET /api/v1/loans?open=1), and checkout/check-in for scripts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import abort, jsonify, request
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.models import Condition, Loan, Role, Via, utcnow
+from app.services import loans as loan_service
+from app.services.assets import find_asset
+from app.services.errors import Forbidden, Invalid
+from app.services.people import find_person
+from app.views.api import bp, campus_id_arg, iso, paged
+from app.views.openapi import PAGING, _errors, _json, _page_of, _q, register_paths
+
+DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
+
+
+def loan_json(loan: Loan) -> dict[str, Any]:
+    """The API's view of a loan."""
+    return {
+        "id": loan.id,
+        "asset_tag": loan.asset.asset_tag,
+        "serial": loan.asset.serial,
+        "campus": loan.asset.campus.code,
+        "person": {"external_id": loan.person.external_id, "name": loan.person.name, "kind": loan.person.kind.value},
+        "checked_out_at": iso(loan.checked_out_at),
+        "checked_out_by": loan.checked_out_by.email if loan.checked_out_by else None,
+        "due_at": iso(loan.due_at),
+        "returned_at": iso(loan.returned_at),
+        "return_condition": loan.return_condition.value if loan.return_condition else None,
+        "overdue": loan.is_overdue(),
+    }
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+@bp.get("/api/v1/loans")
+@login_required
+def loans():
+    stmt = loan_service.loans_query(
+        current_user, open_only=_flag("open"), overdue=_flag("overdue"), campus_id=campus_id_arg()
+    )
+    return jsonify(paged(stmt, loan_json))
+
+
+def _desk_user() -> None:
+    if not current_user.has_role(*DESK_ROLES):
+        raise Forbidden("Only librarians, technicians and admins lend loaners.")
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(422, "Send a JSON object.")
+    return body
+
+
+def _asset(body: dict[str, Any]):
+    text = str(body.get("asset") or "").strip()
+    asset = find_asset(text) if text else None
+    if asset is None or not current_user.can_see_campus(asset.campus_id):
+        raise Invalid(f"No device on your campuses matches {text!r}." if text else "Name the device.", field="asset")
+    return asset
+
+
+def _due(value: Any) -> date | datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        text = str(value)
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid("due must be an ISO 8601 date or date-time.", field="due") from None
+
+
+@bp.post("/api/v1/loans")
+@login_required
+def check_out():
+    """Lend a loaner: `{"asset": tag code, asset tag or serial, "person": student or staff ID, "due": optional}`."""
+    _desk_user()
+    body = _body()
+    asset = _asset(body)
+    text = str(body.get("person") or "").strip()
+    person = find_person(text) if text else None
+    if person is None or not current_user.can_see_campus(person.campus_id):
+        raise Invalid(f"No one on your campuses has the ID {text!r}." if text else "Name the person.", field="person")
+    loan = loan_service.check_out(asset, person, by=current_user, due=_due(body.get("due")), via=Via.api)
+    db.session.commit()
+    return jsonify(loan_json(loan)), 201
+
+
+@bp.post("/api/v1/loans/checkin")
+@login_required
+def check_in():
+    """Take a loaner back: `{"asset": ..., "condition": optional, "note": optional}`."""
+    _desk_user()
+    body = _body()
+    asset = _asset(body)
+    value = body.get("condition") or None
+    if value is not None and value not in Condition._value2member_map_:
+        raise Invalid(f"Unknown condition {value!r}.", field="condition")
+    loan = loan_service.check_in(
+        asset,
+        by=current_user,
+        condition=Condition(value) if value else None,
+        note=str(body.get("note") or ""),
+        via=Via.api,
+        at=utcnow(),
+    )
+    db.session.commit()
+    return jsonify(loan_json(loan))
+
+
+LOAN = {
+    "type": "object",
+    "required": ["id", "asset_tag", "person", "checked_out_at", "due_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "asset_tag": {"type": "string"},
+        "serial": {"type": "string"},
+        "campus": {"type": "string"},
+        "person": {
+            "type": "object",
+            "properties": {
+                "external_id": {"type": "string"},
+                "name": {"type": "string"},
+                "kind": {"type": "string", "enum": ["student", "staff"]},
+            },
+        },
+        "checked_out_at": {"type": "string", "format": "date-time"},
+        "checked_out_by": {"type": ["string", "null"]},
+        "due_at": {"type": "string", "format": "date-time"},
+        "returned_at": {"type": ["string", "null"], "format": "date-time"},
+        "return_condition": {"type": ["string", "null"], "enum": ["good", "fair", "damaged", "broken", None]},
+        "overdue": {"type": "boolean"},
+    },
+}
+
+
+def _body_schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+register_paths(
+    {
+        "/api/v1/loans": {
+            "get": {
+                "summary": "Loans of loaners on your campuses (open ones soonest due first)",
+                "operationId": "listLoans",
+                "parameters": [
+                    _q("open", "1: only loans not yet returned"),
+                    _q("overdue", "1: only open loans past their due time"),
+                    _q("campus", "Campus code"),
+                    *PAGING,
+                ],
+                "responses": {"200": _json(_page_of("#/components/schemas/Loan")), **_errors(401, 404, 422)},
+            },
+            "post": {
+                "summary": "Lend a loaner (librarian, tech, admin)",
+                "operationId": "checkOutLoaner",
+                "requestBody": _body_schema(
+                    {
+                        "asset": {"type": "string", "description": "Tag code, asset tag or serial"},
+                        "person": {"type": "string", "description": "Student or staff ID"},
+                        "due": {"type": "string", "description": "ISO date (end of that school day) or date-time"},
+                    },
+                    ["asset", "person"],
+                ),
+                "responses": {
+                    "201": _json({"$ref": "#/components/schemas/Loan"}, "Lent"),
+                    **_errors(401, 403, 422),
+                },
+            },
+        },
+        "/api/v1/loans/checkin": {
+            "post": {
+                "summary": "Take a loaner back (librarian, tech, admin)",
+                "operationId": "checkInLoaner",
+                "requestBody": _body_schema(
+                    {
+                        "asset": {"type": "string"},
+                        "condition": {"type": "string", "enum": ["good", "fair", "damaged", "broken"]},
+                        "note": {"type": "string"},
+                    },
+                    ["asset"],
+                ),
+                "responses": {"200": _json({"$ref": "#/components/schemas/Loan"}), **_errors(401, 403, 422)},
+            }
+        },
+    },
+    {"Loan": LOAN},
+)

@@ -1,0 +1,284 @@
+"""The loaner desk (/loans): scan a student, scan a loaner; scan a loaner alone to take it back; lists and receipts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, request
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Asset, Campus, Condition, Loan, Person, Role, Via, utcnow
+from app.services import assets as asset_service
+from app.services import loans as loan_service
+from app.services.errors import Invalid
+from app.services.people import find_person, search_people
+from app.web import render, role_required
+from app.web.loaders import visible_campuses
+
+bp = Blueprint("desk", __name__, url_prefix="/loans")
+
+DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
+PER_PAGE = 50
+SEARCH_LIMIT = 8
+
+
+def desk_campus() -> Campus:
+    """The campus the desk works for: ?campus=CODE (or the form's), else the user's first; 404 outside them."""
+    campuses = visible_campuses()
+    if not campuses:
+        abort(404, "You have no campus to run a desk for.")
+    code = (request.values.get("campus") or "").strip().upper()
+    if not code:
+        return campuses[0]
+    for campus in campuses:
+        if campus.code == code:
+            return campus
+    abort(404)
+
+
+def _visible_person(text: str) -> Person | None:
+    person = find_person(text)
+    if person is None or not current_user.can_see_campus(person.campus_id):
+        return None
+    return person
+
+
+def _due_from_form(campus: Campus) -> date | None:
+    raw = request.form.get("due", "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("Enter the due date as a date.", field="due") from None
+
+
+def _condition_from_form() -> Condition | None:
+    value = request.form.get("condition", "")
+    return Condition(value) if value in Condition._value2member_map_ else None
+
+
+def desk_context(campus: Campus, **panel) -> dict:
+    """What the desk page needs around its panel."""
+    return {
+        "campus": campus,
+        "campuses": visible_campuses(),
+        "default_due": loan_service.default_due_date(campus),
+        "day_ends_at": campus.day_ends_at,
+        "conditions": list(Condition),
+        "page": db.paginate(
+            loan_service.loans_query(current_user, open_only=True, campus_id=campus.id),
+            page=1,
+            per_page=PER_PAGE,
+            error_out=False,
+        ),
+        "endpoint": "desk.out",
+        "args": {"campus": campus.code},
+        "title": "Out now",
+        "now": utcnow(),
+        "local": lambda moment: loan_service.local_time(campus, moment),
+        **panel,
+    }
+
+
+def _panel(campus: Campus, status: int = 200, changed: bool = False, **panel) -> Response:
+    resp = render("desk/index.html", "desk/_panel.html", status=status, **desk_context(campus, **panel))
+    if changed:
+        # The "out now" list and the sticky check-in fields listen for this.
+        resp.headers["HX-Trigger"] = "loans-changed"
+    return resp
+
+
+@bp.get("")
+@role_required(*DESK_ROLES)
+def index():
+    campus = desk_campus()
+    return render("desk/index.html", **desk_context(campus, person=None, message=None, error=None))
+
+
+@bp.post("/scan")
+@role_required(*DESK_ROLES)
+def scan():
+    """One scan or typed entry: pick a person, lend a loaner to the picked person, or take a loaner back."""
+    campus = desk_campus()
+    if request.form.get("action") == "clear":
+        return _panel(campus, person=None, message=None, error=None)
+    picked = request.form.get("pick", "").strip()
+    code = picked or request.form.get("code", "").strip()[:120]
+    selected = _visible_person(request.form.get("person", "")) if request.form.get("person") else None
+    if not code:
+        return _panel(campus, 422, person=selected, error="Scan or type a student ID, a name, or a device.")
+
+    if selected is None or picked:
+        person = _visible_person(code)
+        if person is not None:
+            return _panel(campus, person=person, summary=person_summary(person))
+
+    asset = asset_service.find_asset(code)
+    if asset is not None and not current_user.can_see_campus(asset.campus_id):
+        return _panel(campus, 422, person=selected, error=f"{asset.asset_tag} belongs to another campus.")
+    if asset is not None and selected is not None:
+        try:
+            loan = loan_service.check_out(asset, selected, by=current_user, due=_due_from_form(campus), via=Via.web)
+        except Invalid as exc:
+            db.session.rollback()
+            return _panel(campus, 422, person=selected, error=exc.message)
+        db.session.commit()
+        return _panel(campus, changed=True, person=None, lent=loan)
+    if asset is not None:
+        if loan_service.open_loan(asset) is None:
+            try:
+                loan_service.check_lendable(asset, by=current_user)
+            except Invalid as exc:
+                return _panel(campus, 422, person=None, error=exc.message)
+            return _panel(
+                campus, 422, person=None, error=f"{asset.asset_tag} is not on loan. To lend it, scan the ID first."
+            )
+        try:
+            loan = loan_service.check_in(
+                asset,
+                by=current_user,
+                condition=_condition_from_form() or Condition.good,
+                note=request.form.get("note", ""),
+                via=Via.web,
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            return _panel(campus, 422, person=None, error=exc.message)
+        db.session.commit()
+        return _panel(campus, changed=True, person=None, returned=loan)
+
+    matches = list(db.session.scalars(search_people(current_user, code).where(Person.active).limit(SEARCH_LIMIT + 1)))
+    if len(matches) == 1:
+        return _panel(campus, person=matches[0], summary=person_summary(matches[0]))
+    if matches:
+        return _panel(campus, person=selected, matches=matches[:SEARCH_LIMIT], more=len(matches) > SEARCH_LIMIT)
+    return _panel(campus, 422, person=selected, error=f"Nothing matches “{code}”: no device, ID or name.")
+
+
+def person_summary(person: Person) -> dict:
+    """What the desk shows beside a picked person: their 1:1 device and loaners they still have."""
+    open_loans = list(
+        db.session.scalars(sa.select(Loan).where(Loan.person_id == person.id, Loan.returned_at.is_(None)))
+    )
+    devices = list(db.session.scalars(sa.select(Asset).where(Asset.assigned_to_id == person.id)))
+    return {"open_loans": open_loans, "devices": devices}
+
+
+@bp.get("/<int:loan_id>/receipt")
+@role_required(*DESK_ROLES)
+def receipt(loan_id: int):
+    loan = db.get_or_404(Loan, loan_id)
+    if not current_user.can_see_campus(loan.asset.campus_id):
+        abort(404)
+    return render(
+        "desk/receipt.html",
+        loan=loan,
+        local=lambda moment: loan_service.local_time(loan.asset.campus, moment),
+    )
+
+
+def _list(title: str, overdue: bool):
+    campus_id = None
+    code = request.args.get("campus", "").strip().upper()
+    if code:
+        campus = next((c for c in visible_campuses() if c.code == code), None)
+        if campus is None:
+            abort(404)
+        campus_id = campus.id
+    stmt = loan_service.loans_query(current_user, open_only=True, overdue=overdue, campus_id=campus_id)
+    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render(
+        "desk/loans.html",
+        "desk/_loans.html",
+        page=page,
+        title=title,
+        overdue=overdue,
+        now=utcnow(),
+        campuses=visible_campuses(),
+        code=code,
+        endpoint=request.endpoint,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
+
+
+@bp.get("/out")
+@role_required(*DESK_ROLES)
+def out():
+    """Who has loaners now."""
+    return _list("Loaners out now", overdue=False)
+
+
+@bp.get("/overdue")
+@role_required(*DESK_ROLES)
+def overdue():
+    return _list("Overdue loaners", overdue=True)
+
+
+@bp.get("/people.json")
+@role_required(*DESK_ROLES)
+def people_cache():
+    """Names and IDs of a campus's active people, for finding a student at the desk with no signal."""
+    campus = desk_campus()
+    rows = db.session.execute(
+        sa.select(Person.external_id, Person.name)
+        .where(Person.campus_id == campus.id, Person.active.is_(True))
+        .order_by(Person.name, Person.id)
+    ).all()
+    body = json.dumps({"campus": campus.code, "people": [{"id": eid, "name": name} for eid, name in rows]})
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    resp = Response(body, mimetype="application/json")
+    resp.set_etag(etag)
+    return resp
+
+
+# Assign by scanning: 1:1 deployment day, one student and one device at a time.
+
+
+@bp.get("/assign")
+@role_required(*DESK_ROLES)
+def assign_page():
+    return render("desk/assign.html", person=None, message=None, error=None, done=None)
+
+
+@bp.post("/assign")
+@role_required(*DESK_ROLES)
+def assign_scan():
+    code = request.form.get("code", "").strip()[:120]
+    selected = _visible_person(request.form.get("person", "")) if request.form.get("person") else None
+
+    def answer(status: int = 200, **ctx):
+        ctx = {"person": selected, "error": None, "done": None, **ctx}
+        return render("desk/assign.html", "desk/_assign_panel.html", status=status, **ctx)
+
+    if request.form.get("action") == "clear":
+        return answer(person=None)
+    if not code:
+        return answer(422, error="Scan a student ID, then a device.")
+    person = _visible_person(code)
+    if person is not None:
+        return answer(person=person, summary=person_summary(person))
+    asset = asset_service.find_asset(code)
+    if asset is None or not current_user.can_see_campus(asset.campus_id):
+        return answer(422, error=f"No student or device on your campuses matches “{code}”.")
+    if selected is None:
+        return answer(422, error=f"Scan the student's ID before the device ({asset.asset_tag}).")
+    try:
+        asset_service.assign(asset, selected, by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        return answer(422, error=exc.message)
+    db.session.commit()
+    return answer(person=None, done={"asset": asset, "person": selected})
+
+
+@bp.app_template_filter("due_text")
+def due_text(moment: datetime, campus: Campus) -> str:
+    """A due time as the desk says it: weekday, date and time, campus local."""
+    return loan_service.local_time(campus, moment).strftime("%a %b %-d, %-H:%M")

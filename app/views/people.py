@@ -1,0 +1,246 @@
+"""Students and staff: the roster list, a person's page (devices, loans, history), and the OneRoster upload."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, request, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Activity, Asset, Assignment, Condition, Person, PersonKind, Role, Via
+from app.services import assets as asset_service
+from app.services import loans as loan_service
+from app.services import roster
+from app.services.errors import Invalid
+from app.services.people import search_people
+from app.web import render, role_required, see_other
+from app.web.loaders import get_person_or_404, visible_campuses
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+PEOPLE_ROLES = (Role.admin, Role.tech, Role.librarian, Role.viewer)
+DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
+PER_PAGE = 50
+# A checked upload waits this long for "Import" before it is thrown away.
+UPLOAD_TTL = 60 * 60
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@bp.get("")
+@role_required(*PEOPLE_ROLES)
+def index():
+    q = request.args.get("q", "")[:100]
+    campus_id = _int_or_none(request.args.get("campus"))
+    kind = request.args.get("kind", "")
+    stmt = search_people(
+        current_user, q, campus_id, PersonKind(kind) if kind in PersonKind._value2member_map_ else None
+    )
+    if request.args.get("inactive") != "1":
+        stmt = stmt.where(Person.active.is_(True))
+    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render(
+        "people/index.html",
+        "people/_results.html",
+        page=page,
+        q=q,
+        campus_id=campus_id,
+        kind=kind,
+        campuses=visible_campuses(),
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
+
+
+def _detail_context(person, errors: dict | None = None) -> dict:
+    assignments = list(
+        db.session.scalars(
+            sa.select(Assignment)
+            .where(Assignment.person_id == person.id)
+            .order_by(Assignment.returned_at.is_not(None), Assignment.assigned_at.desc())
+            .limit(50)
+        )
+    )
+    history = list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(Activity.person_id == person.id)
+            .order_by(Activity.at.desc(), Activity.id.desc())
+            .limit(100)
+        )
+    )
+    return {
+        "person": person,
+        "assignments": assignments,
+        "loans": loan_service.loans_of(person),
+        "tickets": _tickets_of(person),
+        "timeline": history,
+        "conditions": list(Condition),
+        "errors": errors or {},
+        "now": loan_service.utcnow(),
+    }
+
+
+def _tickets_of(person) -> list:
+    """Tickets on devices the person holds or reported, when the repair desk is installed."""
+    try:
+        from app.models import Ticket
+    except ImportError:
+        return []
+    device_ids = sa.select(Assignment.asset_id).where(Assignment.person_id == person.id)
+    stmt = sa.select(Ticket).where(Ticket.asset_id.in_(device_ids))
+    if hasattr(Ticket, "reporter_student_id"):
+        stmt = sa.select(Ticket).where(
+            sa.or_(Ticket.asset_id.in_(device_ids), Ticket.reporter_student_id == person.external_id)
+        )
+    return list(db.session.scalars(stmt.order_by(Ticket.id.desc()).limit(20)))
+
+
+@bp.get("/<external_id>")
+@role_required(*PEOPLE_ROLES)
+def detail(external_id: str):
+    person = get_person_or_404(external_id)
+    return render("people/detail.html", **_detail_context(person))
+
+
+def _after_action(person, errors: dict, status: int = 200):
+    if status == 200:
+        return see_other(url_for("people.detail", external_id=person.external_id))
+    return render("people/detail.html", "people/_devices.html", status=status, **_detail_context(person, errors))
+
+
+@bp.post("/<external_id>/assign")
+@role_required(*DESK_ROLES)
+def assign(external_id: str):
+    """Hand the person a 1:1 device by scanning or typing its tag."""
+    person = get_person_or_404(external_id)
+    code = request.form.get("device", "").strip()
+    asset = asset_service.find_asset(code) if code else None
+    if asset is None or not current_user.can_see_campus(asset.campus_id):
+        message = "Scan or type the device's tag." if not code else f"No device on your campuses matches “{code}”."
+        return _after_action(person, {"device": message}, 422)
+    try:
+        asset_service.assign(asset, person, by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        return _after_action(person, {"device": exc.message}, 422)
+    db.session.commit()
+    return _after_action(person, {})
+
+
+@bp.post("/<external_id>/return/<asset_tag>")
+@role_required(*DESK_ROLES)
+def take_back(external_id: str, asset_tag: str):
+    """Take a 1:1 device back from the person, noting its condition."""
+    person = get_person_or_404(external_id)
+    asset = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == asset_tag))
+    current = asset_service.open_assignment(asset) if asset is not None else None
+    if current is None or current.person_id != person.id:
+        abort(404)
+    value = request.form.get("condition", "")
+    condition = Condition(value) if value in Condition._value2member_map_ else None
+    try:
+        asset_service.unassign(asset, by=current_user, via=Via.web, condition=condition)
+    except Invalid as exc:
+        db.session.rollback()
+        return _after_action(person, {"return": exc.message}, 422)
+    db.session.commit()
+    return _after_action(person, {})
+
+
+# The OneRoster upload: check first (dry run), then import the very same files.
+
+
+def _upload_dir() -> Path:
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - UPLOAD_TTL
+    for old in folder.glob("oneroster-*"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+def _keep(files: roster.RosterFiles) -> str:
+    """Park checked files until the admin confirms; the key names the uploader so no one else can apply them."""
+    key = f"{current_user.id}-{secrets.token_urlsafe(16)}"
+    folder = _upload_dir()
+    (folder / f"oneroster-{key}.users").write_bytes(files.users)
+    if files.orgs is not None:
+        (folder / f"oneroster-{key}.orgs").write_bytes(files.orgs)
+    (folder / f"oneroster-{key}.name").write_text(files.name)
+    return key
+
+
+def _kept(key: str) -> roster.RosterFiles | None:
+    owner, _, token = key.partition("-")
+    if owner != str(current_user.id) or not token or not token.replace("-", "").replace("_", "").isalnum():
+        return None
+    folder = _upload_dir()
+    users = folder / f"oneroster-{key}.users"
+    if not users.is_file():
+        return None
+    orgs = folder / f"oneroster-{key}.orgs"
+    name = folder / f"oneroster-{key}.name"
+    return roster.RosterFiles(
+        users.read_bytes(), orgs.read_bytes() if orgs.is_file() else None, name.read_text() if name.is_file() else ""
+    )
+
+
+def _forget(key: str) -> None:
+    for path in _upload_dir().glob(f"oneroster-{key}.*"):
+        path.unlink(missing_ok=True)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(Role.admin)
+def import_roster():
+    """Upload users.csv (with orgs.csv) or a OneRoster zip; see what would change; then import it."""
+    ctx = {"campuses": visible_campuses(), "report": None, "key": None, "errors": {}, "campus_code": ""}
+    if request.method == "GET":
+        return render("people/import.html", **ctx)
+    campus_code = request.form.get("campus", "").strip().upper()
+    ctx["campus_code"] = campus_code
+    key = request.form.get("key", "")
+    if key:
+        files = _kept(key)
+        if files is None:
+            ctx["errors"] = {"users": "That upload has expired. Choose the files again."}
+            return render("people/import.html", "people/_import.html", status=422, **ctx)
+    else:
+        upload = request.files.get("users")
+        if upload is None or not upload.filename:
+            ctx["errors"] = {"users": "Choose users.csv or a OneRoster zip."}
+            return render("people/import.html", "people/_import.html", status=422, **ctx)
+        orgs = request.files.get("orgs")
+        try:
+            files = roster.files_from_upload(
+                upload.read(), orgs.read() if orgs is not None and orgs.filename else None, upload.filename
+            )
+        except Invalid as exc:
+            ctx["errors"] = {"users": exc.message}
+            return render("people/import.html", "people/_import.html", status=422, **ctx)
+    apply = bool(key) and request.form.get("action") == "apply"
+    try:
+        report = roster.import_roster(
+            files, by=current_user, via=Via.web, campus_code=campus_code or None, dry_run=not apply
+        )
+    except Invalid as exc:
+        ctx["errors"] = {exc.field or "users": exc.message}
+        return render("people/import.html", "people/_import.html", status=422, **ctx)
+    ctx["report"] = report
+    if not report.ok:
+        if key:
+            _forget(key)
+        return render("people/import.html", "people/_import.html", status=422, **ctx)
+    if apply:
+        db.session.commit()
+        _forget(key)
+        return render("people/import.html", "people/_import.html", **ctx)
+    ctx["key"] = key or _keep(files)
+    return render("people/import.html", "people/_import.html", **ctx)
