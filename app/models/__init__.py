@@ -2,6 +2,7 @@
 
 from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
+from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
 from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.labels import LabelFormat, LabelPrint, LabelPrintItem
 from app.models.loans import Loan
@@ -28,6 +29,10 @@ __all__ = [
     "Asset",
     "AssetStatus",
     "Assignment",
+    "Audit",
+    "AuditItem",
+    "AuditOutcome",
+    "AuditStatus",
     "Campus",
     "Condition",
     "DeviceModel",

@@ -16,6 +16,7 @@ BLUEPRINTS = (
     "desk",
     "users",
     "api",
+    "audits",
     "tags",
     "reports",
     "tickets",

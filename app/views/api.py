@@ -180,3 +180,4 @@ def people():
 from app.views import api_sync  # noqa: E402,F401
 from app.views import api_tickets  # noqa: E402,F401
 from app.views import api_loans  # noqa: E402,F401
+from app.views import api_audits  # noqa: E402,F401

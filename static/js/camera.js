@@ -55,6 +55,23 @@ export async function createDetector() {
   return { detector: new mod.BarcodeDetector({ formats: FORMATS }), kind: "zxing-wasm" };
 }
 
+/** @type {ReturnType<typeof createDetector> | null} */
+let prepared = null;
+
+/**
+ * Start loading the detector now (the wasm is about 1 MB to fetch and compile), so the first frame decodes at
+ * once and a page that goes offline after loading can still scan. Safe to call more than once.
+ */
+export function prepareDetector() {
+  if (!prepared) {
+    prepared = createDetector();
+    prepared.catch(() => {
+      prepared = null; // let a later attempt try again (and show its error)
+    });
+  }
+  return prepared;
+}
+
 /** A short beep through WebAudio; the context is made on the first user gesture (autoplay rules). */
 class Beeper {
   constructor() {
@@ -205,7 +222,7 @@ export class CameraScanner {
               audio: false,
               video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
             }),
-        this.detector ? Promise.resolve({ detector: this.detector, kind: this.kind }) : createDetector(),
+        this.detector ? Promise.resolve({ detector: this.detector, kind: this.kind }) : prepareDetector(),
       ]);
       this.stream = stream;
       this.detector = det.detector;
