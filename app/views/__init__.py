@@ -16,6 +16,8 @@ BLUEPRINTS = (
     "desk",
     "users",
     "api",
+    "pwa",
+    "scan",
     "audits",
     "tags",
     "reports",

@@ -1,0 +1,64 @@
+"""The phone scan page (works offline once visited) and the review list of scanned codes that matched no device."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Condition, Role, Room, UnknownScan, Via
+from app.services import sync as sync_service
+from app.web import is_htmx, render, role_required
+from app.web.loaders import visible_campuses
+
+bp = Blueprint("scan", __name__, url_prefix="/scan")
+
+REVIEW_ROLES = (Role.admin, Role.tech)
+
+
+@bp.get("")
+@role_required(*sync_service.SCAN_ROLES)
+def index():
+    """Pick a room, then scan devices with the text field (keyboard wedge or typing); the camera mounts here too."""
+    campuses = visible_campuses()
+    rooms = db.session.scalars(
+        sa.select(Room).where(Room.campus_id.in_([c.id for c in campuses]), Room.active).order_by(Room.code)
+    ).all()
+    by_campus = {c.code: [r for r in rooms if r.campus_id == c.id] for c in campuses}
+    return render(
+        "scan/index.html",
+        campuses=campuses,
+        rooms_by_campus=by_campus,
+        conditions=list(Condition),
+    )
+
+
+def _get_unknown_or_404(scan_id: int) -> UnknownScan:
+    """The unknown-tag record with this id in a room on the user's campuses; 404 otherwise."""
+    row = db.session.get(UnknownScan, scan_id)
+    if row is None or not current_user.can_see_campus(row.room.campus_id):
+        abort(404)
+    return row
+
+
+@bp.get("/unknown")
+@role_required(*REVIEW_ROLES)
+def unknown():
+    """Scanned codes that matched no device, newest first: new stickers to register, typos, strays."""
+    show_resolved = request.args.get("resolved") == "1"
+    rows = sync_service.unknown_scans(current_user, resolved=show_resolved)
+    return render("scan/unknown.html", "scan/_unknown_rows.html", rows=rows, show_resolved=show_resolved)
+
+
+@bp.post("/unknown/<int:scan_id>/resolve")
+@role_required(*REVIEW_ROLES)
+def resolve(scan_id: int):
+    """Mark an unknown-tag scan as dealt with."""
+    row = _get_unknown_or_404(scan_id)
+    sync_service.resolve_unknown(row, by=current_user, via=Via.web)
+    db.session.commit()
+    rows = sync_service.unknown_scans(current_user, resolved=False)
+    if is_htmx():
+        return render("scan/_unknown_rows.html", rows=rows, show_resolved=False)
+    return redirect(url_for("scan.unknown"), 303)

@@ -1,0 +1,278 @@
+// The scan page: pick a room (or scan its tag), then scan devices with the text field. A keyboard-wedge scanner
+// types the code and Enter; a person can type it. Each scan shows the device at once from the offline pack, beeps,
+// vibrates, and goes into the outbox as a `scan` event.
+//
+// Camera hook: anything that reads a code (static/js/camera.js in [data-camera]) may fill #scan-code and submit
+// #scan-form, or call `submitCode(value, "camera")`, or dispatch
+// `document.dispatchEvent(new CustomEvent("rollcall:code", {detail: {code, source: "camera"}}))`.
+
+import { flushSoon, refreshBadge, scheduleBackgroundSync, showToast } from "./app.js";
+import {
+  CHANNEL,
+  dismissRejected,
+  enqueue,
+  findAsset,
+  findRoom,
+  foldCode,
+  packInfo,
+  refreshPack,
+  rejectedList,
+  valueOf,
+} from "./outbox.js";
+
+const ROOM_KEY = "rollcall.scan.room";
+
+const roomSelect = /** @type {HTMLSelectElement} */ (document.getElementById("scan-room"));
+const form = /** @type {HTMLFormElement} */ (document.getElementById("scan-form"));
+const input = /** @type {HTMLInputElement} */ (document.getElementById("scan-code"));
+const conditionSelect = /** @type {HTMLSelectElement} */ (document.getElementById("scan-condition"));
+const noteInput = /** @type {HTMLInputElement} */ (document.getElementById("scan-note"));
+const log = /** @type {HTMLOListElement} */ (document.getElementById("scan-log"));
+const logEmpty = document.getElementById("scan-log-empty");
+
+/** @type {AudioContext | null} */
+let audio = null;
+
+/** A short tone (higher for a known device) and a vibration: the scan registered. */
+function signal(ok) {
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = ok ? 1320 : 440;
+    gain.gain.value = 0.08;
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + (ok ? 0.08 : 0.25));
+  } catch {
+    // No audio here; vibration and the on-screen line still say it registered.
+  }
+  if (navigator.vibrate) navigator.vibrate(ok ? 60 : [60, 60, 60]);
+}
+
+/** The room option whose code or sticker tag the text names, if the page lists it. */
+function roomOption(text) {
+  const raw = valueOf(text);
+  const folded = foldCode(raw);
+  return [...roomSelect.options].find(
+    (o) => o.value && (o.value === raw.toUpperCase() || (o.dataset.tag && o.dataset.tag === folded)),
+  );
+}
+
+/** @param {string} code */
+function chooseRoom(code) {
+  roomSelect.value = code;
+  localStorage.setItem(ROOM_KEY, code);
+}
+
+/**
+ * One line in the session log; its state follows the server's answer for the event.
+ * @param {{title: string, detail: string, state: string, eventId?: string, tone?: string}} line
+ */
+function addLine({ title, detail, state, eventId, tone }) {
+  const li = document.createElement("li");
+  li.className = `scan-line ${tone || ""}`;
+  if (eventId) li.dataset.event = eventId;
+  const strong = document.createElement("strong");
+  strong.textContent = title;
+  const span = document.createElement("span");
+  span.className = "detail";
+  span.textContent = detail;
+  const status = document.createElement("span");
+  status.className = "state";
+  status.textContent = state;
+  li.append(strong, " ", span, " ", status);
+  log.prepend(li);
+  if (logEmpty) logEmpty.hidden = true;
+  while (log.children.length > 100) log.lastElementChild?.remove();
+  return li;
+}
+
+/**
+ * Record a scanned or typed value: a room's tag switches the room; anything else is a device seen in the room.
+ * @param {string} value
+ * @param {string} [source]
+ */
+export async function submitCode(value, source = "field") {
+  const text = (value || "").trim();
+  if (!text) return;
+  const option = roomOption(text);
+  const packRoom = option ? null : await findRoom(text).catch(() => undefined);
+  if (option || packRoom) {
+    const code = option ? option.value : packRoom.code;
+    if (!option) {
+      roomSelect.add(new Option(`${packRoom.code} ${packRoom.name}`, packRoom.code));
+    }
+    chooseRoom(code);
+    signal(true);
+    addLine({ title: code, detail: "Room chosen; scan its devices now.", state: "", tone: "room" });
+    return;
+  }
+  const room = roomSelect.value;
+  if (!room) {
+    signal(false);
+    showToast("Pick a room first (or scan the room's tag).");
+    roomSelect.focus();
+    return;
+  }
+  /** @type {Record<string, string>} */
+  const data = { tag: text, room };
+  if (conditionSelect && conditionSelect.value) data.condition = conditionSelect.value;
+  if (noteInput && noteInput.value.trim()) data.note = noteInput.value.trim();
+  const event = await enqueue("scan", data);
+  const asset = await findAsset(text).catch(() => undefined);
+  const roomCampus = roomSelect.selectedOptions[0]?.dataset.campus;
+  const packKept = roomCampus ? await packInfo(roomCampus).catch(() => undefined) : undefined;
+  if (asset) {
+    const here = asset.home_room === room ? "home room" : asset.home_room ? `belongs in ${asset.home_room}` : "";
+    const detail = [asset.model, asset.status.replace("_", " "), here].filter(Boolean).join(" · ");
+    addLine({ title: asset.asset_tag, detail, state: "recorded", eventId: event.id });
+  } else if (packKept) {
+    addLine({ title: text, detail: "Unknown tag, recorded for review.", state: "recorded", eventId: event.id, tone: "unknown" });
+  } else {
+    addLine({ title: text, detail: "Recorded; the device is named when this is sent.", state: "recorded", eventId: event.id });
+  }
+  signal(Boolean(asset) || !packKept);
+  input.dispatchEvent(new CustomEvent("rollcall:scanned", { bubbles: true, detail: { event, asset, source } }));
+  await refreshBadge();
+  scheduleBackgroundSync();
+  flushSoon();
+}
+
+/** Show the server's answer on the line of each event. */
+function showResults(results) {
+  for (const result of results) {
+    const li = log.querySelector(`[data-event="${CSS.escape(result.id)}"]`);
+    if (!li) continue;
+    const state = li.querySelector(".state");
+    const detail = li.querySelector(".detail");
+    const info = result.info || {};
+    if (result.status === "rejected") {
+      li.classList.add("rejected");
+      if (state) state.textContent = `not accepted: ${result.reason || ""}`;
+      continue;
+    }
+    if (state) state.textContent = "sent";
+    if (info.unknown && detail) detail.textContent = "Unknown tag, recorded for review.";
+    if (info.asset) {
+      const strong = li.querySelector("strong");
+      if (strong) strong.textContent = info.asset.asset_tag;
+      if (detail && info.seen_here) {
+        li.classList.add("seen-here");
+        detail.textContent = `${info.asset.model} · belongs to ${info.asset.campus}; recorded as seen here`;
+      } else if (detail && !detail.textContent.includes("·")) {
+        detail.textContent = [info.asset.model, info.asset.status].filter(Boolean).join(" · ");
+      }
+    }
+  }
+}
+
+/** The list of refused events with their reasons, each dismissable. */
+async function renderRejected() {
+  const section = document.getElementById("rejected");
+  const list = document.getElementById("rejected-list");
+  if (!section || !list) return;
+  const items = await rejectedList().catch(() => []);
+  list.replaceChildren(
+    ...items.map((item) => {
+      const li = document.createElement("li");
+      li.className = "scan-line rejected";
+      const strong = document.createElement("strong");
+      strong.textContent = item.data && item.data.tag ? item.data.tag : item.type;
+      const where = document.createElement("span");
+      where.className = "detail";
+      where.textContent = `${item.type}${item.data && item.data.room ? " in " + item.data.room : ""} · ${new Date(item.at).toLocaleString()}`;
+      const reason = document.createElement("span");
+      reason.className = "reason";
+      reason.textContent = item.reason;
+      const dismiss = document.createElement("button");
+      dismiss.type = "button";
+      dismiss.className = "link";
+      dismiss.textContent = "Dismiss";
+      dismiss.addEventListener("click", async () => {
+        await dismissRejected(item.id);
+        renderRejected();
+      });
+      li.append(strong, " ", where, " ", reason, " ", dismiss);
+      return li;
+    }),
+  );
+  section.hidden = items.length === 0;
+}
+
+function ago(iso) {
+  const minutes = Math.round((Date.now() - new Date(iso).getTime()) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} h ago` : `${Math.round(hours / 24)} days ago`;
+}
+
+/** @param {string} code */
+async function showPack(code) {
+  const state = document.querySelector(`[data-pack-state="${CSS.escape(code)}"]`);
+  const info = await packInfo(code).catch(() => undefined);
+  if (!state) return;
+  if (!info) {
+    state.textContent = "Not on this phone yet.";
+    return;
+  }
+  const size = info.bytes > 1024 * 1024 ? `${(info.bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(info.bytes / 1024))} KB`;
+  state.textContent = `On this phone: ${info.assets} devices, ${info.rooms} rooms, ${size}, updated ${ago(info.fetched_at)}.`;
+}
+
+/** @param {string} code */
+async function fetchPack(code) {
+  const state = document.querySelector(`[data-pack-state="${CSS.escape(code)}"]`);
+  if (state) state.textContent = "Downloading…";
+  const outcome = await refreshPack(code);
+  if (outcome === "offline") showToast("No connection; the copy on this phone is unchanged.");
+  else if (outcome === "signin") showToast("Sign in again to download the offline copy.");
+  else if (outcome === "error") showToast("The offline copy could not be downloaded.");
+  await showPack(code);
+}
+
+async function bootPacks() {
+  const codes = [...document.querySelectorAll("[data-pack-fetch]")].map((b) => /** @type {HTMLElement} */ (b).dataset.packFetch || "");
+  for (const button of document.querySelectorAll("[data-pack-fetch]")) {
+    button.addEventListener("click", () => fetchPack(/** @type {HTMLElement} */ (button).dataset.packFetch || ""));
+  }
+  for (const code of codes) await showPack(code);
+  if (!navigator.onLine) return;
+  // Keep saved copies fresh (an unchanged pack costs one 304); a one-campus user gets theirs without asking.
+  for (const code of codes) {
+    const info = await packInfo(code).catch(() => undefined);
+    if (info || codes.length === 1) await fetchPack(code);
+  }
+}
+
+function boot() {
+  const saved = localStorage.getItem(ROOM_KEY);
+  if (saved && [...roomSelect.options].some((o) => o.value === saved)) roomSelect.value = saved;
+  roomSelect.addEventListener("change", () => localStorage.setItem(ROOM_KEY, roomSelect.value));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = input.value;
+    input.value = "";
+    input.focus();
+    submitCode(value, "field");
+  });
+  document.addEventListener("rollcall:code", (event) => {
+    const detail = /** @type {CustomEvent} */ (event).detail || {};
+    submitCode(detail.code || "", detail.source || "camera");
+  });
+  try {
+    new BroadcastChannel(CHANNEL).addEventListener("message", (event) => {
+      if (event.data && event.data.type === "results") {
+        showResults(event.data.results);
+        renderRejected();
+      }
+    });
+  } catch {
+    // Without BroadcastChannel the lines stay at "recorded"; the badge still shows what waits.
+  }
+  renderRejected();
+  bootPacks();
+}
+
+boot();
