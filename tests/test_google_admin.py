@@ -131,7 +131,7 @@ def test_mismatch_list_compares_recent_user_with_assignee(world):
     assert "LHS-1003" not in tags and "LHS-1008" not in tags and "LHS-1004" not in tags
     assert "RES-1001" in tags  # recent user but assigned to no one
     db.session.flush()
-    live = {a.asset_tag for a, _ in db.session.execute(google_admin.mismatches(world["admin"]))}
+    live = {a.asset_tag for a in db.session.scalars(google_admin.mismatches(world["admin"]))}
     assert live == tags
     assert report.mismatch_count == len(tags)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,6 +54,12 @@ class AssetFilters:
     status: AssetStatus | None = None
     condition: Condition | None = None
     model_id: int | None = None
+    # Date ranges [from, to) for the dashboard's AUE and warranty links; `active` leaves out retired devices.
+    aue_from: date | None = None
+    aue_to: date | None = None
+    warranty_from: date | None = None
+    warranty_to: date | None = None
+    active: bool = False
     sort: str = "tag"
     descending: bool = False
 
@@ -79,6 +85,17 @@ def _conditions(user: User, f: AssetFilters) -> list[Any]:
         clauses.append(Asset.condition == f.condition)
     if f.model_id:
         clauses.append(Asset.model_id == f.model_id)
+    if f.aue_from or f.aue_to:
+        model_aue = sa.select(DeviceModel.aue_date).where(DeviceModel.id == Asset.model_id).scalar_subquery()
+        aue = sa.func.coalesce(Asset.google_aue_date, model_aue)
+        clauses += [aue >= f.aue_from] if f.aue_from else []
+        clauses += [aue < f.aue_to] if f.aue_to else []
+    if f.warranty_from:
+        clauses.append(Asset.warranty_end >= f.warranty_from)
+    if f.warranty_to:
+        clauses.append(Asset.warranty_end < f.warranty_to)
+    if f.active:
+        clauses.append(Asset.status != AssetStatus.retired)
     return clauses
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Asset, AssetStatus, DeviceModel, Person, User, Via
@@ -408,8 +409,9 @@ def mismatches(user: User) -> sa.Select:
     from app.services.assets import visible_to
 
     return (
-        sa.select(Asset, Person)
+        sa.select(Asset)
         .outerjoin(Person, Asset.assigned_to_id == Person.id)
+        .options(selectinload(Asset.assigned_to))
         .where(
             visible_to(user),
             Asset.google_recent_user.is_not(None),

@@ -15,6 +15,8 @@ BLUEPRINTS = (
     "people",
     "desk",
     "users",
+    "closet",
+    "imports",
     "api",
     "pwa",
     "scan",

@@ -14,6 +14,7 @@ from app.models import Activity, Asset, AssetStatus, Condition, DeviceModel, Roo
 from app.services import activity
 from app.services import assets as asset_service
 from app.services.errors import Invalid
+from app.services.dashboard import planning_filters
 from app.services.people import find_person
 from app.web import EDIT_ROLES, form_errors, is_htmx, render, role_required, see_other
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
@@ -104,6 +105,7 @@ def _filters_from_args() -> asset_service.AssetFilters:
         model_id=_int_or_none(args.get("model")),
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
+        **planning_filters(args),
     )
 
 

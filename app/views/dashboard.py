@@ -1,36 +1,74 @@
-"""The landing page: honest numbers about the devices on the user's campuses."""
+"""The landing page: honest numbers about the devices on the user's campuses, each a link to its list."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, current_app, url_for
 from flask_login import current_user, login_required
 
-from app.extensions import db
-from app.models import Asset, AssetStatus
-from app.services.assets import visible_to
+from app.models import AssetStatus
+from app.services import closet, dashboard
+from app.services.dashboard import Bar
 from app.web import render
-from app.web.loaders import visible_campuses
 
 bp = Blueprint("dashboard", __name__)
+
+
+def _link(endpoint: str, **args: Any) -> str | None:
+    """A URL when that page exists (features arrive one by one), otherwise None."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **args)
+
+
+def _with_links(bars: list[Bar]) -> list[Bar]:
+    for bar in bars:
+        bar.href = url_for("assets.index", **bar.args) if bar.args else None
+    return bars
 
 
 @bp.get("/")
 @login_required
 def index():
-    rows = db.session.execute(
-        sa.select(Asset.campus_id, Asset.status, sa.func.count())
-        .where(visible_to(current_user))
-        .group_by(Asset.campus_id, Asset.status)
-    ).all()
-    campuses = visible_campuses()
-    counts = {(campus_id, status): n for campus_id, status, n in rows}
-    by_status = {s: sum(n for (_, st), n in counts.items() if st is s) for s in AssetStatus}
+    sbc = dashboard.status_by_campus(current_user)
+    rows = [
+        {
+            "label": c.code,
+            "total": sbc.campus_total(c.id),
+            "href": url_for("assets.index", campus=c.id),
+            "segments": [
+                Bar(
+                    s.label,
+                    sbc.counts.get((c.id, s), 0),
+                    css=f"st-{s.value}",
+                    href=url_for("assets.index", campus=c.id, status=s.value),
+                )
+                for s in AssetStatus
+            ],
+        }
+        for c in sbc.campuses
+    ]
+    legend = [
+        Bar(s.label, sbc.status_total(s), css=f"st-{s.value}", href=url_for("assets.index", status=s.value))
+        for s in AssetStatus
+    ]
+    warranty = _with_links(dashboard.warranty_by_month(current_user))
+    for bar in warranty:
+        bar.tick = bar.label[:3] + " " + bar.label[-2:]
+    loaners = dashboard.loaners(current_user)
     return render(
         "dashboard/index.html",
-        campuses=campuses,
+        sbc=sbc,
         statuses=list(AssetStatus),
-        counts=counts,
-        by_status=by_status,
-        total=sum(by_status.values()),
+        status_rows=rows,
+        legend=legend,
+        aue=_with_links(dashboard.aue_cliff(current_user)),
+        warranty=warranty,
+        warranty_expired=dashboard.warranty_expired(current_user),
+        loaners=loaners,
+        loans_href=_link("loans.index"),
+        overdue_href=_link("loans.index", overdue=1),
+        unseen=closet.unseen_count(current_user, closet.DEFAULT_DAYS),
+        closet_days=closet.DEFAULT_DAYS,
     )

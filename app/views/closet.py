@@ -1,0 +1,86 @@
+"""The closet finder: devices nobody has seen lately, missing devices and stalled repairs, each as CSV too."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, request, stream_with_context
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.services import closet
+from app.web import render
+from app.web.loaders import visible_campuses
+
+bp = Blueprint("closet", __name__, url_prefix="/closet")
+
+PER_PAGE = 50
+LISTS = ("unseen", "missing", "repairs")
+
+
+def _days() -> int:
+    """N from ?days=, kept between 1 and 3650 (bad values fall back to the default)."""
+    value = request.args.get("days", type=int)
+    return value if value and 1 <= value <= 3650 else closet.DEFAULT_DAYS
+
+
+def _query(name: str, days: int):
+    if name == "unseen":
+        campus_id = request.args.get("campus", type=int)
+        if campus_id and not current_user.can_see_campus(campus_id):
+            abort(404)
+        return closet.unseen_query(current_user, days, campus_id=campus_id, room=request.args.get("room"))
+    if name == "missing":
+        return closet.missing_query(current_user)
+    if name == "repairs":
+        return closet.stale_repairs_query(current_user, days)
+    abort(404)
+
+
+@bp.get("")
+@login_required
+def index():
+    days = _days()
+    return render(
+        "closet/index.html",
+        "closet/_summary.html",
+        days=days,
+        choices=closet.DAY_CHOICES,
+        groups=closet.unseen_groups(current_user, days),
+        unseen=closet.unseen_count(current_user, days),
+        missing=db.paginate(closet.with_details(closet.missing_query(current_user)), per_page=10, error_out=False),
+        repairs=db.paginate(
+            closet.with_details(closet.stale_repairs_query(current_user, days)), per_page=10, error_out=False
+        ),
+        campuses=visible_campuses(),
+        seen_by=closet.seen_by,
+    )
+
+
+@bp.get("/<name>")
+@login_required
+def listing(name: str):
+    days = _days()
+    stmt = _query(name, days)
+    page = db.paginate(closet.with_details(stmt), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render(
+        "closet/list.html",
+        "closet/_list.html",
+        name=name,
+        days=days,
+        page=page,
+        args=args,
+        seen_by=closet.seen_by,
+    )
+
+
+@bp.get("/<name>.csv")
+@login_required
+def export(name: str):
+    if name not in LISTS:
+        abort(404)
+    stmt = _query(name, _days())
+    resp = Response(stream_with_context(closet.csv_rows(stmt)), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="closet-{name}-{date.today().isoformat()}.csv"'
+    return resp

@@ -1,0 +1,206 @@
+"""Admin imports: upload a Google Admin or Snipe-IT CSV, read the dry run, apply it; the mismatch list; the export."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, request, stream_with_context, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Campus, ImportKind, ImportRun, ImportState, Role, utcnow
+from app.services import google_admin, snipeit
+from app.services.csvio import HeaderError, write_csv
+from app.web import render, role_required, see_other
+from app.web.loaders import visible_campuses
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+KINDS = {"google-admin": ImportKind.google_admin, "snipeit": ImportKind.snipeit}
+# Large districts' Google exports run to tens of megabytes; only these uploads may be that big.
+MAX_UPLOAD = 64 * 1024 * 1024
+PER_PAGE = 50
+
+
+def _run_or_404(token: str) -> ImportRun:
+    """An import run by its token, for the admin who uploaded it or a district-wide admin; 404 otherwise."""
+    run = db.session.scalar(sa.select(ImportRun).where(ImportRun.token == token))
+    if run is None or not (run.created_by_id == current_user.id or current_user.district_wide):
+        abort(404)
+    return run
+
+
+def _default_campus(campus_id: int | None) -> Campus | None:
+    if not campus_id:
+        return None
+    if not current_user.can_see_campus(campus_id):
+        abort(404)
+    return db.session.get(Campus, campus_id)
+
+
+def _check(run: ImportRun, *, dry_run: bool, campus_id: int | None = None):
+    """Run the importer over the stored file; HeaderError propagates to the caller."""
+    if run.kind is ImportKind.google_admin:
+        return google_admin.run(
+            run.content, by=current_user, campus_ids=current_user.campus_ids, dry_run=dry_run, filename=run.filename
+        )
+    return snipeit.run(
+        run.content,
+        by=current_user,
+        campus_ids=current_user.campus_ids,
+        default_campus=_default_campus(campus_id),
+        dry_run=dry_run,
+        filename=run.filename,
+    )
+
+
+def _index_page(errors: dict[str, str] | None = None, status: int = 200):
+    runs = db.session.scalars(
+        sa.select(ImportRun)
+        .where(sa.true() if current_user.district_wide else ImportRun.created_by_id == current_user.id)
+        .order_by(ImportRun.created_at.desc(), ImportRun.id.desc())
+        .limit(20)
+    )
+    return render(
+        "imports/index.html",
+        errors=errors or {},
+        runs=list(runs),
+        campuses=visible_campuses(),
+        max_mb=MAX_UPLOAD // (1024 * 1024),
+        status=status,
+    )
+
+
+@bp.get("")
+@role_required(Role.admin)
+def index():
+    return _index_page()
+
+
+@bp.post("/<kind>")
+@role_required(Role.admin)
+def upload(kind: str):
+    """Store the file and show its dry run: every change and every bad row, nothing written to the inventory."""
+    if kind not in KINDS:
+        abort(404)
+    request.max_content_length = MAX_UPLOAD
+    file = request.files.get("file")
+    key = f"{kind}-file"
+    if file is None or not file.filename:
+        return _index_page({key: "Choose a CSV file to upload."}, 422)
+    data = file.read()
+    if not data.strip():
+        return _index_page({key: "That file is empty."}, 422)
+    campus_id = request.form.get("campus", type=int)
+    run = ImportRun(
+        kind=KINDS[kind],
+        filename=(file.filename or "")[:255],
+        token=secrets.token_hex(16),
+        created_by_id=current_user.id,
+        content=data,
+    )
+    try:
+        report = _check(run, dry_run=True, campus_id=campus_id)
+    except HeaderError as exc:
+        db.session.rollback()
+        return _index_page({key: str(exc)}, 422)
+    run.report = {**report.to_json(), "campus_id": campus_id}
+    db.session.add(run)
+    db.session.commit()
+    return see_other(url_for("imports.run", token=run.token))
+
+
+@bp.get("/runs/<token>")
+@role_required(Role.admin)
+def run(token: str):
+    return render("imports/run.html", run=_run_or_404(token))
+
+
+@bp.post("/runs/<token>/apply")
+@role_required(Role.admin)
+def apply(token: str):
+    """Apply a checked file: all of it or, if anything changed since the dry run made it bad, none of it."""
+    run = _run_or_404(token)
+    if run.state is ImportState.applied:
+        return see_other(url_for("imports.run", token=run.token))
+    campus_id = (run.report or {}).get("campus_id")
+    try:
+        report = _check(run, dry_run=False, campus_id=campus_id)
+    except HeaderError as exc:  # the stored file passed its dry run; only a changed importer gets here
+        db.session.rollback()
+        abort(422, str(exc))
+    if not report.ok:
+        db.session.rollback()
+        run = _run_or_404(token)
+        run.report = {**report.to_json(), "campus_id": campus_id}
+        db.session.commit()
+        return render("imports/run.html", run=run, status=422)
+    run.report = {**report.to_json(), "campus_id": campus_id}
+    run.state = ImportState.applied
+    run.applied_at = utcnow()
+    run.content = None
+    db.session.commit()
+    return see_other(url_for("imports.run", token=run.token))
+
+
+@bp.get("/google-admin/mismatches")
+@role_required(Role.admin, Role.tech)
+def mismatches():
+    """Devices whose most recent Google user is not the person they are assigned to (live, on your campuses)."""
+    page = db.paginate(google_admin.mismatches(current_user), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render("imports/mismatches.html", "imports/_mismatches.html", page=page, args={})
+
+
+@bp.get("/google-admin/mismatches.csv")
+@role_required(Role.admin, Role.tech)
+def mismatches_csv():
+    # Built here (it reads the user's campuses); run inside the generator while the response streams.
+    stmt = google_admin.mismatches(current_user).execution_options(yield_per=1000)
+
+    def rows():
+        for a in db.session.scalars(stmt):
+            who = a.assigned_to
+            yield [
+                a.asset_tag,
+                a.serial,
+                a.status.value,
+                a.campus.code,
+                a.google_recent_user,
+                who.name if who else "",
+                (who.email or "") if who else "",
+            ]
+
+    header = ["Asset Tag", "Serial Number", "Status", "Campus", "Most Recent User", "Assigned To", "Assignee Email"]
+    return _csv(write_csv(header, rows()), "google-mismatches")
+
+
+@bp.get("/runs/<token>/<part>.csv")
+@role_required(Role.admin)
+def run_csv(token: str, part: str):
+    """One list of a Google import's reconciliation as CSV."""
+    run = _run_or_404(token)
+    columns = {
+        "not_in_rollcall": ["line", "serial", "model", "annotated_asset_id", "org_unit", "recent_user"],
+        "not_in_google": ["asset_tag", "serial", "status"],
+        "mismatches": ["asset_tag", "serial", "recent_user", "assigned_to", "assigned_email"],
+        "errors": ["line", "column", "message"],
+    }.get(part)
+    if columns is None:
+        abort(404)
+    items = (run.report or {}).get(part, [])
+    return _csv(write_csv(columns, ([item.get(c) for c in columns] for item in items)), f"import-{part}")
+
+
+@bp.get("/export/assets.csv")
+@role_required(Role.admin, Role.tech)
+def export_assets():
+    """Every device on the user's campuses as a CSV Snipe-IT's importer accepts."""
+    return _csv(snipeit.export_csv(current_user.campus_ids), "rollcall-assets")
+
+
+def _csv(chunks, name: str) -> Response:
+    resp = Response(stream_with_context(chunks), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}-{date.today().isoformat()}.csv"'
+    return resp

@@ -1,0 +1,81 @@
+// Import uploads: a progress bar while a large file uploads, then a note while the server checks it.
+// Without this script the forms post normally; with it, the same POST goes through XMLHttpRequest,
+// the only browser API that reports upload progress.
+
+/**
+ * Send one upload form, showing progress, and follow the server's answer.
+ * @param {HTMLFormElement} form
+ */
+function sendWithProgress(form) {
+  const status = /** @type {HTMLElement|null} */ (form.querySelector(".upload-status"));
+  const bar = /** @type {HTMLProgressElement|null} */ (form.querySelector("progress"));
+  const text = /** @type {HTMLElement|null} */ (form.querySelector("[data-upload-text]"));
+  const button = /** @type {HTMLButtonElement|null} */ (form.querySelector("button[type=submit]"));
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", form.action);
+  xhr.upload.addEventListener("progress", (event) => {
+    if (!event.lengthComputable || !bar || !text) return;
+    const percent = Math.round((event.loaded / event.total) * 100);
+    bar.value = percent;
+    text.textContent = `Uploading… ${percent}%`;
+  });
+  xhr.upload.addEventListener("load", () => {
+    // The file is on the server; reading every row can take a while for big districts.
+    if (bar) bar.removeAttribute("value");
+    if (text) text.textContent = "Checking every row…";
+  });
+  xhr.addEventListener("load", () => {
+    if (xhr.status >= 200 && xhr.status < 300) {
+      window.location.assign(xhr.responseURL);
+      return;
+    }
+    if (xhr.status === 422) {
+      replaceSection(form, xhr.responseText);
+      return;
+    }
+    showFailure(form, xhr.status === 413 ? "That file is too large." : "The upload failed; nothing was imported. Try again.");
+  });
+  xhr.addEventListener("error", () => showFailure(form, "No connection. Try again when you are online."));
+  if (status) status.hidden = false;
+  if (button) button.disabled = true;
+  xhr.send(new FormData(form));
+}
+
+/**
+ * Swap this form's section for the same section of the server's answer (which carries the field error).
+ * @param {HTMLFormElement} form
+ * @param {string} html
+ */
+function replaceSection(form, html) {
+  const section = form.closest("section[id]");
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  const fresh = section ? doc.getElementById(section.id) : null;
+  if (!section || !fresh) {
+    showFailure(form, "The file could not be read.");
+    return;
+  }
+  section.replaceWith(document.adoptNode(fresh));
+  const next = /** @type {HTMLFormElement|null} */ (document.querySelector(`#${section.id} form[data-upload]`));
+  if (next) watch(next);
+}
+
+/**
+ * @param {HTMLFormElement} form
+ * @param {string} message
+ */
+function showFailure(form, message) {
+  const text = form.querySelector("[data-upload-text]");
+  const button = /** @type {HTMLButtonElement|null} */ (form.querySelector("button[type=submit]"));
+  if (text) text.textContent = message;
+  if (button) button.disabled = false;
+}
+
+/** @param {HTMLFormElement} form */
+function watch(form) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendWithProgress(form);
+  });
+}
+
+document.querySelectorAll("form[data-upload]").forEach((form) => watch(/** @type {HTMLFormElement} */ (form)));
