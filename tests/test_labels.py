@@ -142,3 +142,28 @@ def test_only_techs_and_admins_print(client, district, login_as, role):
 def test_anonymous_is_sent_to_sign_in(client, district):
     for resp in (client.get("/labels"), client.get("/labels/prints/1")):
         assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://x/t/A",
+        "http://127.0.0.1:8000/t/ABCDE12345",
+        "https://rollcall.maplevalley.k12.ca.us/t/7K3QDX9M2P",
+        "HTTP://ROLLCALL.ORG/T/1234567890",
+        "https://example.org/" + "a" * 300,
+    ],
+    ids=["v1", "v3", "v4", "alphanumeric", "v7-with-version-info"],
+)
+def test_fast_qr_matrix_is_exactly_what_qrcode_builds(url):
+    import qrcode
+
+    qr = qrcode.QRCode(
+        version=label_service._version_for(len(url.encode())),
+        error_correction=label_service.ERROR_CORRECTION,
+        border=0,
+        mask_pattern=label_service.MASK_PATTERN,
+    )
+    qr.add_data(url)
+    qr.make(fit=False)
+    assert label_service.qr_matrix(url) == qr.get_matrix()

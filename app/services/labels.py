@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import qrcode
 import qrcode.constants
 import sqlalchemy as sa
+from qrcode import base as qr_base
+from qrcode import util as qr_util
+from qrcode.LUT import rsPoly_LUT
 
 from app.extensions import db
 from app.models import Asset, DeviceModel, LabelFormat, LabelPrint, LabelPrintItem, Room, User, Via
@@ -18,11 +22,12 @@ from app.tagcodes import pretty
 
 MAX_LABELS = 3000
 PER_SHEET = {LabelFormat.avery5160: 30, LabelFormat.avery22806: 12, LabelFormat.thermal: 1}
-# Medium error correction survives a scuffed sticker; a fixed mask pattern makes each code about five times
-# cheaper to build than scoring all eight (any of the eight decodes the same), which keeps 1,000 labels fast.
+# Medium error correction survives a scuffed sticker. One fixed mask pattern (any of the eight decodes the same)
+# saves scoring all eight per code, and lets every code of a version share one cached template.
 ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 MASK_PATTERN = 0
 QUIET_MODULES = 2
+_RUNS = re.compile(rb"\x01+")
 
 
 @dataclass(frozen=True)
@@ -57,33 +62,151 @@ def _version_for(length: int) -> int:
     return qr.version
 
 
+class _Bits:
+    """A bit buffer with qrcode's put() interface, kept in one integer (qrcode's appends bit by bit)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.length = 0
+
+    def put(self, num: int, length: int) -> None:
+        self.value = (self.value << length) | (num & ((1 << length) - 1))
+        self.length += length
+
+    def __len__(self) -> int:
+        return self.length
+
+
+@lru_cache(maxsize=32)
+def _rs_table(ec_count: int) -> tuple[int, ...]:
+    """For each byte value f, f times the generator polynomial of ec_count terms over GF(256), packed into
+    one integer (the highest term first) so a division step is a shift and an XOR."""
+    exp, log = qr_base.EXP_TABLE, qr_base.LOG_TABLE
+    gen_logs = [log[g] for g in rsPoly_LUT[ec_count][1:]]
+    return (0,) + tuple(int.from_bytes(bytes(exp[(log[f] + g) % 255] for g in gen_logs), "big") for f in range(1, 256))
+
+
+def _ec_codewords(data: list[int], ec_count: int) -> list[int]:
+    """Reed-Solomon error-correction bytes: the remainder of the data polynomial divided by the generator."""
+    table, top, full = _rs_table(ec_count), 8 * (ec_count - 1), (1 << (8 * ec_count)) - 1
+    remainder = 0
+    for byte in data:
+        remainder = ((remainder << 8) & full) ^ table[byte ^ (remainder >> top)]
+    return list(remainder.to_bytes(ec_count, "big"))
+
+
+def _codewords(data_list: list, version: int) -> list[int]:
+    """The interleaved data and error-correction bytes, exactly as qrcode's util.create_data computes them."""
+    bits = _Bits()
+    for chunk in data_list:
+        bits.put(chunk.mode, 4)
+        bits.put(len(chunk), qr_util.length_in_bits(chunk.mode, version))
+        chunk.write(bits)
+    blocks = qr_base.rs_blocks(version, ERROR_CORRECTION)
+    bit_limit = sum(b.data_count * 8 for b in blocks)
+    if len(bits) > bit_limit:
+        raise ValueError("data too long for this QR version")
+    bits.put(0, min(bit_limit - len(bits), 4))
+    bits.put(0, (8 - len(bits) % 8) % 8)
+    for i in range((bit_limit - len(bits)) // 8):
+        bits.put(qr_util.PAD0 if i % 2 == 0 else qr_util.PAD1, 8)
+    stream = list(bits.value.to_bytes(bits.length // 8, "big"))
+    dc_blocks, ec_blocks, offset = [], [], 0
+    for b in blocks:
+        dc = stream[offset : offset + b.data_count]
+        offset += b.data_count
+        dc_blocks.append(dc)
+        ec_blocks.append(_ec_codewords(dc, b.total_count - b.data_count))
+    out = []
+    for group in (dc_blocks, ec_blocks):
+        for i in range(max(len(g) for g in group)):
+            out.extend(g[i] for g in group if i < len(g))
+    return out
+
+
+class _Blank(qrcode.QRCode):
+    """A symbol with its finder, timing, alignment and format patterns drawn and the data area left empty."""
+
+    def map_data(self, data, mask_pattern):  # noqa: ARG002 - the data area stays None on purpose
+        return None
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A version's fixed patterns (mask and error level are fixed too) and where its data bits go."""
+
+    size: int
+    fixed: bytes  # the symbol row by row, 0/1 per module, data cells 0
+    positions: tuple[int, ...]  # flat indexes of the data cells, in qrcode's map_data order
+    mask: int  # the mask bit of each data cell, first cell in the highest bit
+
+
+@lru_cache(maxsize=16)
+def _template(version: int) -> _Template:
+    blank = _Blank(version=version, error_correction=ERROR_CORRECTION, border=0, mask_pattern=MASK_PATTERN)
+    blank.makeImpl(False, MASK_PATTERN)
+    modules, count = blank.modules, blank.modules_count
+    mask_of = qr_util.mask_func(MASK_PATTERN)
+    positions, mask, row, inc = [], 0, count - 1, -1
+    for col in range(count - 1, 0, -2):
+        if col <= 6:
+            col -= 1
+        while True:
+            for c in (col, col - 1):
+                if modules[row][c] is None:
+                    positions.append(row * count + c)
+                    mask = (mask << 1) | bool(mask_of(row, c))
+            row += inc
+            if row < 0 or count <= row:
+                row -= inc
+                inc = -inc
+                break
+    fixed = bytes(1 if v else 0 for r in modules for v in r)
+    return _Template(count, fixed, tuple(positions), mask)
+
+
+_BIT_BYTES = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def _qr_rows(data: str) -> list[bytearray]:
+    """The QR symbol for data (no quiet zone) as rows of 0/1 bytes: qrcode's data encoding and patterns,
+    placed from a cached template so that a sheet of a thousand codes stays fast."""
+    version = _version_for(len(data.encode()))
+    qr = qrcode.QRCode(version=version, error_correction=ERROR_CORRECTION, border=0, mask_pattern=MASK_PATTERN)
+    qr.add_data(data)
+    codewords = _codewords(qr.data_list, version)
+    t = _template(version)
+    n = len(t.positions)
+    # Data bits (zero-padded to the cell count, as map_data leaves remainder cells light), masked in one XOR.
+    stream = int.from_bytes(bytes(codewords), "big") << (n - 8 * len(codewords))
+    bits = format(stream ^ t.mask, f"0{n}b").encode().translate(_BIT_BYTES)
+    flat = bytearray(t.fixed)
+    for i, bit in zip(t.positions, bits, strict=True):
+        flat[i] = bit
+    size = t.size
+    return [flat[i : i + size] for i in range(0, size * size, size)]
+
+
+def qr_matrix(data: str) -> list[list[bool]]:
+    """The QR symbol for data as booleans (dark is True), the shape qrcode's get_matrix() returns."""
+    return [[bool(v) for v in row] for row in _qr_rows(data)]
+
+
 def qr_svg(data: str) -> str:
     """An inline SVG of the QR code for data, one <path> of merged horizontal runs, scaled by CSS."""
-    qr = qrcode.QRCode(
-        version=_version_for(len(data.encode())),
-        error_correction=ERROR_CORRECTION,
-        border=0,
-        mask_pattern=MASK_PATTERN,
-    )
-    qr.add_data(data)
-    qr.make(fit=False)
-    matrix = qr.get_matrix()
-    size = len(matrix) + 2 * QUIET_MODULES
-    parts: list[str] = []
-    for y, row in enumerate(matrix, start=QUIET_MODULES):
-        x, n = 0, len(row)
-        while x < n:
-            if row[x]:
-                start = x
-                while x < n and row[x]:
-                    x += 1
-                parts.append(f"M{start + QUIET_MODULES} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
+    rows = _qr_rows(data)
+    size = len(rows) + 2 * QUIET_MODULES
+    q = QUIET_MODULES
+    # Each run of dark modules is one horizontal stroke, one module thick, through the row's middle.
+    parts = [
+        f"M{a + q} {y}.5h{b - a}"
+        for y, row in enumerate(rows, start=q)
+        for a, b in (run.span() for run in _RUNS.finditer(row))
+    ]
     return (
         f'<svg class="qr" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
         f'shape-rendering="crispEdges" aria-hidden="true" focusable="false">'
-        f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(parts)}"/></svg>'
+        f'<rect width="{size}" height="{size}" fill="#fff"/><path stroke="#000" d="{"".join(parts)}"/></svg>'
     )
 
 
