@@ -404,3 +404,9 @@ def test_sync_endpoint_applies_audit_events_once(client, room_world, login_as, a
             db.session.scalar(sa.select(sa.func.count()).select_from(Observation).where(Observation.audit_id == audit))
             == 1
         )
+
+
+def test_dashboard_loads_rooms_due(client, room_world, login_as):
+    login_as("viewer", "LHS")
+    html = client.get("/").get_data(as_text=True)
+    assert 'hx-get="/audits/due?limit=5"' in html and "Rooms due for audit" in html
