@@ -9,6 +9,20 @@ from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.observations import Observation, ObservationSource
 from app.models.people import Person, PersonKind
+from app.models.repairs import (
+    ClaimStatus,
+    Fee,
+    FeeStatus,
+    LoanerSwap,
+    Part,
+    PartStock,
+    Priority,
+    ShippingBatch,
+    TicketLabour,
+    TicketPart,
+    TicketRepair,
+    WarrantyClaim,
+)
 from app.models.sync import SyncEvent, SyncStatus, UnknownScan
 from app.models.tickets import (
     Ticket,
@@ -47,6 +61,18 @@ __all__ = [
     "LabelPrintItem",
     "Person",
     "PersonKind",
+    "ClaimStatus",
+    "Fee",
+    "FeeStatus",
+    "LoanerSwap",
+    "Part",
+    "PartStock",
+    "Priority",
+    "ShippingBatch",
+    "TicketLabour",
+    "TicketPart",
+    "TicketRepair",
+    "WarrantyClaim",
     "Role",
     "Room",
     "RoomKind",

@@ -81,6 +81,9 @@ class Asset(db.Model):
     warranty_end: Mapped[date | None]
     warranty_accidental: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     warranty_battery: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Claims the plan allows over its term (empty: no limit) and claims made so far (denied ones give it back).
+    warranty_claims_allowed: Mapped[int | None]
+    warranty_claims_used: Mapped[int] = mapped_column(default=0, server_default="0")
     assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
     notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     # Projections derived from observations (scans); each moves only forward in event time.
