@@ -1,0 +1,183 @@
+"""Damage fees: recording a charge under the district's policy, marking it paid or waived, exporting for the office."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db
+from app.models import Asset, Fee, FeeStatus, Person, Ticket, User, Via, utcnow
+from app.services import activity
+from app.services.assets import visible_to
+from app.services.csvio import write_csv
+from app.services.errors import Invalid
+
+MAX_AMOUNT = Decimal("5000.00")
+# The district's schedule (FEE_POLICY in the settings replaces it): reason and the usual amount.
+DEFAULT_POLICY = (
+    ("Cracked screen", Decimal("25.00")),
+    ("Liquid damage", Decimal("50.00")),
+    ("Keyboard damage", Decimal("20.00")),
+    ("Lost charger", Decimal("30.00")),
+    ("Lost or destroyed device", Decimal("250.00")),
+)
+CSV_HEADER = (
+    "fee_id",
+    "created_at",
+    "person_id",
+    "person_name",
+    "campus",
+    "asset_tag",
+    "ticket",
+    "reason",
+    "amount",
+    "status",
+    "recorded_by",
+    "settled_at",
+    "settled_by",
+    "settle_note",
+)
+
+
+def policy() -> list[tuple[str, Decimal]]:
+    """The reasons (and usual amounts) a fee may be charged for under the district's policy."""
+    configured = current_app.config.get("FEE_POLICY")
+    if not configured:
+        return list(DEFAULT_POLICY)
+    return [(str(reason), Decimal(str(amount))) for reason, amount in configured]
+
+
+def _amount(value: Decimal | str | None) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip().lstrip("$")).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise Invalid("Enter the amount, e.g. 25.00.", field="amount") from exc
+    if amount <= 0 or amount > MAX_AMOUNT:
+        raise Invalid(f"The amount must be more than 0 and at most {MAX_AMOUNT}.", field="amount")
+    return amount
+
+
+def charge(
+    person: Person,
+    *,
+    amount: Decimal | str,
+    reason: str,
+    by: User,
+    via: Via,
+    asset: Asset | None = None,
+    ticket: Ticket | None = None,
+) -> Fee:
+    """Record a fee owed by a person for damage, with the policy reason; payment happens elsewhere."""
+    if not by.can_see_campus(person.campus_id):
+        raise Invalid("That person is not on one of your campuses.", field="person")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise Invalid("Give the reason under the district's policy.", field="reason")
+    value = _amount(amount)
+    if ticket is not None and asset is None:
+        asset = ticket.asset
+    fee = Fee(
+        person=person,
+        asset=asset,
+        ticket=ticket,
+        campus_id=person.campus_id or (asset.campus_id if asset else None),
+        amount=value,
+        reason=reason,
+        status=FeeStatus.outstanding,
+        created_by_id=by.id,
+    )
+    db.session.add(fee)
+    db.session.flush()
+    activity.record(
+        "fee.create",
+        f"Fee {value} for {person.name}: {reason}" + (f" ({ticket.number})" if ticket else ""),
+        by=by,
+        via=via,
+        asset=asset,
+        person=person,
+        campus_id=fee.campus_id,
+        subject=fee,
+        after={"amount": str(value), "reason": reason, "status": fee.status.value},
+    )
+    return fee
+
+
+def settle(fee: Fee, status: FeeStatus, *, by: User, via: Via, note: str = "") -> Fee:
+    """Mark an outstanding fee paid (recorded elsewhere) or waived, by whom and when."""
+    if status is FeeStatus.outstanding:
+        raise Invalid("Choose paid or waived.", field="status")
+    if fee.status is not FeeStatus.outstanding:
+        raise Invalid(f"This fee is already {fee.status.label}.", field="status")
+    note = (note or "").strip()
+    if status is FeeStatus.waived and not note:
+        raise Invalid("Say why the fee is waived.", field="note")
+    if len(note) > 300:
+        raise Invalid("Keep the note under 300 characters.", field="note")
+    fee.status = status
+    fee.settled_at = utcnow()
+    fee.settled_by_id = by.id
+    fee.settle_note = note
+    db.session.flush()
+    activity.record(
+        f"fee.{status.value}",
+        f"Fee {fee.amount} for {fee.person.name} {status.label}" + (f": {note}" if note else ""),
+        by=by,
+        via=via,
+        asset=fee.asset,
+        person=fee.person,
+        campus_id=fee.campus_id,
+        subject=fee,
+        before={"status": FeeStatus.outstanding.value},
+        after={"status": status.value},
+    )
+    return fee
+
+
+def fees_query(user: User, *, status: FeeStatus | None = None, person: Person | None = None) -> sa.Select:
+    """Fees on the user's campuses, newest first."""
+    stmt = sa.select(Fee).where(visible_to(user, Fee.campus_id))
+    if status is not None:
+        stmt = stmt.where(Fee.status == status)
+    if person is not None:
+        stmt = stmt.where(Fee.person_id == person.id)
+    return stmt.order_by(Fee.created_at.desc(), Fee.id.desc())
+
+
+def totals(user: User) -> dict[str, Decimal]:
+    """Sum of fees by status on the user's campuses."""
+    rows = db.session.execute(
+        sa.select(Fee.status, sa.func.sum(Fee.amount)).where(visible_to(user, Fee.campus_id)).group_by(Fee.status)
+    ).all()
+    out = {s.value: Decimal("0.00") for s in FeeStatus}
+    for status, total in rows:
+        out[status.value] = Decimal(str(total or 0)).quantize(Decimal("0.01"))
+    return out
+
+
+def export_csv(user: User, *, status: FeeStatus | None = None) -> Iterator[str]:
+    """The fee record as CSV for the business office or the SIS (formula-safe cells)."""
+    fees = db.session.scalars(fees_query(user, status=status).limit(100_000))
+
+    def rows():
+        for fee in fees:
+            yield (
+                fee.id,
+                fee.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                fee.person.external_id,
+                fee.person.name,
+                fee.person.campus.code if fee.person.campus else "",
+                fee.asset.asset_tag if fee.asset else "",
+                fee.ticket.number if fee.ticket else "",
+                fee.reason,
+                str(fee.amount),
+                fee.status.value,
+                fee.created_by.email if fee.created_by else "",
+                fee.settled_at.strftime("%Y-%m-%dT%H:%M:%SZ") if fee.settled_at else "",
+                fee.settled_by.email if fee.settled_by else "",
+                fee.settle_note,
+            )
+
+    return write_csv(CSV_HEADER, rows())

@@ -1,0 +1,484 @@
+"""Warranty: whether a claim would be covered (and plainly why not), the claim's life, shipping batches, receiving."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import (
+    Asset,
+    Campus,
+    ClaimStatus,
+    Role,
+    ShippingBatch,
+    Ticket,
+    TicketStatus,
+    User,
+    Via,
+    WarrantyClaim,
+    utcnow,
+)
+from app.services import activity
+from app.services import repairs as repair_service
+from app.services import tickets as ticket_service
+from app.services.assets import find_asset, visible_to
+from app.services.errors import Invalid
+from app.services.sync import Context, Rejected, register, text
+
+# Claims that can still be put in a box for the vendor.
+SHIPPABLE = (ClaimStatus.submitted, ClaimStatus.approved)
+# Claims whose device is at the vendor and can be received back.
+AWAY = (ClaimStatus.shipped, ClaimStatus.repaired)
+NEXT = {
+    ClaimStatus.submitted: (ClaimStatus.approved, ClaimStatus.denied),
+    ClaimStatus.approved: (ClaimStatus.shipped, ClaimStatus.denied),
+    ClaimStatus.shipped: (ClaimStatus.repaired, ClaimStatus.returned, ClaimStatus.denied),
+    ClaimStatus.repaired: (ClaimStatus.returned,),
+    ClaimStatus.returned: (),
+    ClaimStatus.denied: (),
+}
+
+
+@dataclass
+class Coverage:
+    """Whether a claim for this device and damage would be covered; `reasons` say plainly why not."""
+
+    covered: bool
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.reasons)
+
+
+def coverage(asset: Asset, *, accidental: bool, on: date | None = None) -> Coverage:
+    """Decide coverage from the device's warranty on file: dates, claim limit, accidental-damage cover."""
+    on = on or utcnow().date()
+    if not asset.warranty_provider and asset.warranty_end is None:
+        return Coverage(False, [f"No warranty on file for {asset.asset_tag}."])
+    reasons = []
+    if asset.warranty_end is None:
+        reasons.append(f"The warranty on {asset.asset_tag} has no end date on file; add it before claiming.")
+    elif asset.warranty_end < on:
+        reasons.append(f"The warranty expired on {asset.warranty_end.isoformat()}.")
+    if asset.warranty_start is not None and asset.warranty_start > on:
+        reasons.append(f"The warranty starts on {asset.warranty_start.isoformat()}.")
+    allowed = asset.warranty_claims_allowed
+    if allowed is not None and asset.warranty_claims_used >= allowed:
+        reasons.append(f"Claim limit reached: {asset.warranty_claims_used} of {allowed} claims used.")
+    if accidental and not asset.warranty_accidental:
+        reasons.append("The plan does not cover accidental damage, and this damage is accidental.")
+    return Coverage(not reasons, reasons)
+
+
+def is_accidental(ticket: Ticket) -> bool:
+    """Triage's answer when given, otherwise a guess from the ticket's category."""
+    row = repair_service.repair_of(ticket, create=False)
+    if row is not None and row.accidental is not None:
+        return row.accidental
+    return ticket.category in repair_service.LIKELY_ACCIDENTAL
+
+
+def open_claim(ticket: Ticket, *, by: User, via: Via, vendor: str = "", note: str = "") -> WarrantyClaim:
+    """Open a warranty claim for a ticket when the warranty covers it; the device goes in repair."""
+    if not ticket.status.is_open:
+        raise Invalid(f"{ticket.number} is {ticket.status.label}; reopen it first.", field="claim")
+    asset = ticket.asset
+    decision = coverage(asset, accidental=is_accidental(ticket))
+    if not decision.covered:
+        raise Invalid("Not covered: " + decision.message, field="claim")
+    vendor = (vendor or asset.warranty_provider or "").strip()
+    if not vendor or len(vendor) > 80:
+        raise Invalid("Name the vendor the claim goes to.", field="vendor")
+    if repair_service.open_claims(ticket):
+        raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim")
+    # Counting the claim and checking the limit in one UPDATE: two claims at once cannot both take the last one.
+    used = db.session.execute(
+        sa.update(Asset)
+        .where(
+            Asset.id == asset.id,
+            sa.or_(Asset.warranty_claims_allowed.is_(None), Asset.warranty_claims_used < Asset.warranty_claims_allowed),
+        )
+        .values(warranty_claims_used=Asset.warranty_claims_used + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:
+        db.session.refresh(asset)
+        raise Invalid("Not covered: " + coverage(asset, accidental=False).message, field="claim")
+    db.session.expire(asset, ["warranty_claims_used"])
+    claim = WarrantyClaim(
+        ticket=ticket,
+        asset=asset,
+        vendor=vendor,
+        note=(note or "").strip()[:2000],
+        submitted_by_id=by.id,
+        status=ClaimStatus.submitted,
+    )
+    try:
+        # The savepoint starts before the row is added: begin_nested() flushes pending rows first.
+        with db.session.begin_nested():
+            db.session.add(claim)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim") from exc
+    repair_service.take_in(ticket, by=by, via=via, status=TicketStatus.warranty_claim)
+    activity.record(
+        "claim.open",
+        f"Warranty claim to {vendor} for {asset.asset_tag} ({ticket.number})",
+        by=by,
+        via=via,
+        asset=asset,
+        subject=claim,
+        after={"vendor": vendor, "status": claim.status.value, "claims_used": asset.warranty_claims_used},
+    )
+    return claim
+
+
+def _move(claim: WarrantyClaim, to: ClaimStatus) -> ClaimStatus:
+    old = claim.status
+    if to not in NEXT[old]:
+        raise Invalid(f"A {old.label} claim cannot become {to.label}.", field="status")
+    claim.status = to
+    setattr(claim, f"{to.value}_at", utcnow())
+    return old
+
+
+def _clean_rma(rma: str) -> str:
+    rma = (rma or "").strip().upper()
+    if len(rma) > 64:
+        raise Invalid("That RMA number is too long.", field="rma")
+    return rma
+
+
+def approve(claim: WarrantyClaim, *, rma: str, by: User, via: Via) -> WarrantyClaim:
+    """The vendor accepted the claim and gave it a number (RMA)."""
+    rma = _clean_rma(rma)
+    if not rma:
+        raise Invalid("Enter the claim number or RMA the vendor gave.", field="rma")
+    if db.session.scalar(sa.select(WarrantyClaim.id).where(WarrantyClaim.rma == rma, WarrantyClaim.id != claim.id)):
+        raise Invalid(f"RMA {rma} is already on another claim.", field="rma")
+    old = _move(claim, ClaimStatus.approved)
+    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            claim.rma = rma
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Invalid(f"RMA {rma} is already on another claim.", field="rma") from exc
+    activity.record(
+        "claim.approve",
+        f"Claim for {claim.asset.asset_tag} approved, RMA {rma}",
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"status": old.value},
+        after={"status": claim.status.value, "rma": rma},
+    )
+    return claim
+
+
+def deny(claim: WarrantyClaim, *, reason: str, by: User, via: Via) -> WarrantyClaim:
+    """The vendor refused the claim; it no longer counts against the device's claim limit."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 300:
+        raise Invalid("Say why the vendor denied it (at most 300 characters).", field="reason")
+    old = _move(claim, ClaimStatus.denied)
+    claim.denial_reason = reason
+    db.session.execute(
+        sa.update(Asset)
+        .where(Asset.id == claim.asset_id, Asset.warranty_claims_used > 0)
+        .values(warranty_claims_used=Asset.warranty_claims_used - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(claim.asset, ["warranty_claims_used"])
+    ticket = claim.ticket
+    if ticket.status is TicketStatus.warranty_claim:
+        ticket_service.change_status(ticket, TicketStatus.in_repair, by=by, via=via)
+    db.session.flush()
+    activity.record(
+        "claim.deny",
+        f"Claim for {claim.asset.asset_tag} denied: {reason}",
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"status": old.value},
+        after={"status": claim.status.value, "reason": reason},
+    )
+    return claim
+
+
+def mark_repaired(claim: WarrantyClaim, *, by: User, via: Via) -> WarrantyClaim:
+    """The vendor says the device is repaired and on its way back."""
+    old = _move(claim, ClaimStatus.repaired)
+    db.session.flush()
+    activity.record(
+        "claim.repaired",
+        f"Vendor repaired {claim.asset.asset_tag}",
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"status": old.value},
+        after={"status": claim.status.value},
+    )
+    return claim
+
+
+# --- shipping batches -------------------------------------------------------------------------------------
+
+
+def new_batch(*, vendor: str, campus: Campus, by: User, via: Via) -> ShippingBatch:
+    """Start a box of devices for one vendor from one campus."""
+    vendor = (vendor or "").strip()
+    if not vendor or len(vendor) > 80:
+        raise Invalid("Name the vendor the batch goes to.", field="vendor")
+    if not by.can_see_campus(campus.id):
+        raise Invalid("Choose one of your campuses.", field="campus")
+    batch = ShippingBatch(vendor=vendor, campus_id=campus.id, created_by_id=by.id)
+    db.session.add(batch)
+    db.session.flush()
+    activity.record(
+        "batch.create",
+        f"Started shipping batch {batch.label} to {vendor}",
+        by=by,
+        via=via,
+        campus_id=campus.id,
+        subject=batch,
+    )
+    return batch
+
+
+def addable_claims(batch: ShippingBatch) -> list[WarrantyClaim]:
+    """Claims to the batch's vendor from its campus that are not in a box yet."""
+    return list(
+        db.session.scalars(
+            sa.select(WarrantyClaim)
+            .join(Asset, Asset.id == WarrantyClaim.asset_id)
+            .where(
+                WarrantyClaim.batch_id.is_(None),
+                WarrantyClaim.status.in_(SHIPPABLE),
+                sa.func.lower(WarrantyClaim.vendor) == batch.vendor.lower(),
+                Asset.campus_id == batch.campus_id,
+            )
+            .order_by(WarrantyClaim.submitted_at)
+        )
+    )
+
+
+def add_to_batch(batch: ShippingBatch, claim: WarrantyClaim, *, by: User, via: Via) -> None:
+    """Put a claim's device in the box."""
+    if batch.shipped_at is not None:
+        raise Invalid(f"{batch.label} has already shipped.", field="claim")
+    if claim.batch_id == batch.id:
+        raise Invalid(f"{claim.asset.asset_tag} is already in {batch.label}.", field="claim")
+    if claim.batch_id is not None:
+        raise Invalid(f"{claim.asset.asset_tag} is already in batch {claim.batch.label}.", field="claim")
+    if claim.status not in SHIPPABLE:
+        raise Invalid(f"A {claim.status.label} claim cannot be shipped.", field="claim")
+    if claim.vendor.lower() != batch.vendor.lower():
+        raise Invalid(f"That claim goes to {claim.vendor}, not {batch.vendor}.", field="claim")
+    if claim.asset.campus_id != batch.campus_id:
+        raise Invalid(f"{claim.asset.asset_tag} is on another campus.", field="claim")
+    claim.batch_id = batch.id
+    db.session.flush()
+    activity.record(
+        "batch.add",
+        f"Packed {claim.asset.asset_tag} in {batch.label}",
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=batch,
+        after={"claim": claim.id},
+    )
+
+
+def remove_from_batch(batch: ShippingBatch, claim: WarrantyClaim, *, by: User, via: Via) -> None:
+    """Take a claim's device out of a box that has not shipped."""
+    if batch.shipped_at is not None:
+        raise Invalid(f"{batch.label} has already shipped.", field="claim")
+    if claim.batch_id != batch.id:
+        raise Invalid(f"{claim.asset.asset_tag} is not in {batch.label}.", field="claim")
+    claim.batch_id = None
+    db.session.flush()
+    activity.record(
+        "batch.remove",
+        f"Took {claim.asset.asset_tag} out of {batch.label}",
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=batch,
+    )
+
+
+def ship_batch(batch: ShippingBatch, *, by: User, via: Via, tracking: str = "", at: datetime | None = None) -> int:
+    """The box leaves: every claim in it is shipped; returns how many devices went."""
+    if batch.shipped_at is not None:
+        raise Invalid(f"{batch.label} has already shipped.", field="batch")
+    claims = [c for c in batch.claims if c.status in SHIPPABLE]
+    if not claims:
+        raise Invalid(f"{batch.label} is empty; add a claim before shipping.", field="batch")
+    now = at or utcnow()
+    for claim in claims:
+        claim.status = ClaimStatus.shipped
+        claim.shipped_at = now
+    batch.shipped_at = now
+    batch.shipped_by_id = by.id
+    batch.tracking = (tracking or "").strip()[:120]
+    db.session.flush()
+    activity.record(
+        "batch.ship",
+        f"Shipped {batch.label} to {batch.vendor}: {len(claims)} device(s)",
+        by=by,
+        via=via,
+        campus_id=batch.campus_id,
+        subject=batch,
+        after={"devices": [c.asset.asset_tag for c in claims], "tracking": batch.tracking},
+    )
+    return len(claims)
+
+
+def _claim_for_scan(text: str, user: User, statuses: tuple[ClaimStatus, ...], where: str) -> WarrantyClaim:
+    raw = (text or "").strip()
+    if not raw:
+        raise Invalid("Scan or type a device tag, serial or RMA.", field="code")
+    claim = db.session.scalar(
+        sa.select(WarrantyClaim).where(
+            WarrantyClaim.rma == raw.upper(),
+            WarrantyClaim.status.in_(statuses),
+            WarrantyClaim.batch_id.is_not(None),
+        )
+    )
+    if claim is not None and user.can_see_campus(claim.asset.campus_id):
+        return claim
+    asset = find_asset(raw)
+    if asset is None or not user.can_see_campus(asset.campus_id):
+        raise Invalid(
+            f"Nothing matches {raw}: no claim has that RMA, and no device has that tag or serial.", field="code"
+        )
+    claim = db.session.scalar(
+        sa.select(WarrantyClaim)
+        .where(
+            WarrantyClaim.asset_id == asset.id,
+            WarrantyClaim.status.in_(statuses),
+            WarrantyClaim.batch_id.is_not(None),
+        )
+        .order_by(WarrantyClaim.id.desc())
+    )
+    if claim is None:
+        raise Invalid(f"{asset.asset_tag} is not in {where}.", field="code")
+    return claim
+
+
+def receive(text: str, *, by: User, via: Via, at: datetime | None = None) -> WarrantyClaim:
+    """A device back from the vendor, found by its tag, serial or the claim's RMA; nothing changes if unknown."""
+    claim = _claim_for_scan(text, by, AWAY, "a shipped batch waiting to come back")
+    old = claim.status
+    claim.status = ClaimStatus.returned
+    claim.returned_at = max(at or utcnow(), claim.shipped_at or claim.submitted_at)
+    if claim.repaired_at is None:
+        claim.repaired_at = claim.returned_at
+    ticket = claim.ticket
+    if ticket.status is TicketStatus.warranty_claim:
+        ticket_service.change_status(ticket, TicketStatus.in_repair, by=by, via=via)
+    db.session.flush()
+    activity.record(
+        "claim.receive",
+        f"{claim.asset.asset_tag} back from {claim.vendor}" + (f" (RMA {claim.rma})" if claim.rma else ""),
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"status": old.value},
+        after={"status": claim.status.value},
+    )
+    return claim
+
+
+def ship_scan(text: str, *, by: User, via: Via, at: datetime | None = None) -> WarrantyClaim:
+    """One device leaves in its (unshipped) batch, found by scan; the batch ships when its last device does."""
+    claim = _claim_for_scan(text, by, SHIPPABLE, "a batch waiting to ship")
+    batch = claim.batch
+    now = at or utcnow()
+    old = claim.status
+    claim.status = ClaimStatus.shipped
+    claim.shipped_at = now
+    if batch is not None and all(c.status not in SHIPPABLE for c in batch.claims):
+        batch.shipped_at = now
+        batch.shipped_by_id = by.id
+    db.session.flush()
+    activity.record(
+        "claim.ship",
+        f"{claim.asset.asset_tag} shipped to {claim.vendor}" + (f" in {batch.label}" if batch else ""),
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"status": old.value},
+        after={"status": claim.status.value},
+    )
+    return claim
+
+
+def claims_query(user: User, status: ClaimStatus | None = None, *, open_only: bool = False) -> sa.Select:
+    """Claims on the user's campuses, newest first."""
+    stmt = sa.select(WarrantyClaim).join(Asset, Asset.id == WarrantyClaim.asset_id).where(visible_to(user))
+    if status is not None:
+        stmt = stmt.where(WarrantyClaim.status == status)
+    elif open_only:
+        stmt = stmt.where(WarrantyClaim.status.not_in([ClaimStatus.returned, ClaimStatus.denied]))
+    return stmt.order_by(WarrantyClaim.submitted_at.desc(), WarrantyClaim.id.desc())
+
+
+def batches_query(user: User) -> sa.Select:
+    """Shipping batches on the user's campuses: unshipped first, then newest."""
+    return (
+        sa.select(ShippingBatch)
+        .where(visible_to(user, ShippingBatch.campus_id))
+        .order_by(ShippingBatch.shipped_at.is_not(None), ShippingBatch.created_at.desc(), ShippingBatch.id.desc())
+    )
+
+
+def claims_of(ticket: Ticket) -> list[WarrantyClaim]:
+    return list(
+        db.session.scalars(
+            sa.select(WarrantyClaim).where(WarrantyClaim.ticket_id == ticket.id).order_by(WarrantyClaim.id)
+        )
+    )
+
+
+# --- field work through the offline outbox ----------------------------------------------------------------
+
+
+def _scanned(data: dict) -> str:
+    code = text(data, "rma", required=False, max_len=64) or text(data, "tag", required=False, max_len=200)
+    if not code:
+        raise Rejected("The event has no tag or rma.")
+    return code
+
+
+def apply_receive(data: dict, ctx: Context) -> dict:
+    """`claim.receive` — `tag` (tag code, asset tag or serial) or `rma`: a device is back from the vendor."""
+    try:
+        claim = receive(_scanned(data), by=ctx.user, via=ctx.via, at=ctx.at)
+    except Invalid as exc:
+        raise Rejected(exc.message) from exc
+    return {"claim": claim.id, "asset_tag": claim.asset.asset_tag, "status": claim.status.value}
+
+
+def apply_ship(data: dict, ctx: Context) -> dict:
+    """`claim.ship` — `tag` or `rma`: a packed device leaves in its batch."""
+    try:
+        claim = ship_scan(_scanned(data), by=ctx.user, via=ctx.via, at=ctx.at)
+    except Invalid as exc:
+        raise Rejected(exc.message) from exc
+    return {"claim": claim.id, "asset_tag": claim.asset.asset_tag, "status": claim.status.value}
+
+
+register("claim.receive", apply_receive, roles=(Role.admin, Role.tech))
+register("claim.ship", apply_ship, roles=(Role.admin, Role.tech))
