@@ -24,6 +24,7 @@ BLUEPRINTS = (
     "tags",
     "reports",
     "tickets",
+    "repairs",
     "labels",
 )
 

@@ -49,7 +49,9 @@ def ticket(number: str):
     found = ticket_service.find_by_number(number)
     if found is None or not current_user.can_see_campus(found.asset.campus_id):
         abort(404, f"No ticket {number} on your campuses.")
-    return jsonify(ticket_json(found))
+    from app.views.api_repairs import ticket_repair_json
+
+    return jsonify({**ticket_json(found), **ticket_repair_json(found)})
 
 
 register_paths(
