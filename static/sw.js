@@ -11,7 +11,7 @@ const STATIC_CACHE = `rollcall-static-${VERSION}`;
 const PAGES_CACHE = `rollcall-pages-${VERSION}`;
 const OFFLINE_URL = "/offline";
 /** Pages kept ready for use without a signal, beyond the ones a person has opened. */
-const WARM_PAGES = ["/scan"];
+const WARM_PAGES = ["/scan", "/audits/live"];
 /** A slow network loses to the cached copy after this long. */
 const NAV_TIMEOUT_MS = 4000;
 const NEVER_CACHE_PAGES = ["/login", "/logout", "/t/", "/r"];

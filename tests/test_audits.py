@@ -410,3 +410,9 @@ def test_dashboard_loads_rooms_due(client, room_world, login_as):
     login_as("viewer", "LHS")
     html = client.get("/").get_data(as_text=True)
     assert 'hx-get="/audits/due?limit=5"' in html and "Rooms due for audit" in html
+
+
+def test_scan_page_allows_wasm(client, room_world, login_as):
+    login_as("aide", "LHS")
+    resp = client.get("/scan")
+    assert resp.status_code == 200 and "'wasm-unsafe-eval'" in resp.headers["Content-Security-Policy"]

@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import Condition, Role, Room, UnknownScan, Via
 from app.services import sync as sync_service
-from app.web import is_htmx, render, role_required
+from app.web import is_htmx, render, role_required, scanning_page
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("scan", __name__, url_prefix="/scan")
@@ -19,6 +19,7 @@ REVIEW_ROLES = (Role.admin, Role.tech)
 
 @bp.get("")
 @role_required(*sync_service.SCAN_ROLES)
+@scanning_page  # the camera's wasm barcode reader needs 'wasm-unsafe-eval' here
 def index():
     """Pick a room, then scan devices with the text field (keyboard wedge or typing); the camera mounts here too."""
     campuses = visible_campuses()

@@ -273,6 +273,8 @@ function boot() {
   }
   renderRejected();
   bootPacks();
+  // The camera (static/js/camera.js) is loaded only on scanning pages; each new code goes the same way as typing.
+  import("./camera.js").then((camera) => camera.mountCameras({ onScan: (value) => void submitCode(value, "camera") }));
 }
 
 boot();

@@ -128,3 +128,12 @@ def test_refused_permission_shows_a_message_and_keeps_the_field(playwright_insta
     expect(field).to_have_value("7QK2M9XHBT")
     context.close()
     browser.close()
+
+
+def test_scan_page_mounts_the_camera(phone, staff_user):
+    from tests.browser.conftest import sign_in
+
+    email, password = staff_user("aide", "LHS")
+    sign_in(phone, email, password, "/scan")
+    expect(phone.get_by_role("button", name="Start camera")).to_be_visible()
+    expect(phone.get_by_label("Tag, asset tag or serial")).to_be_editable()
