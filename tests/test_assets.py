@@ -316,3 +316,41 @@ def test_search_index_follows_edits(client, district, login_as):
     assert [a["asset_tag"] for a in client.get("/api/v1/assets?q=zoe mart").get_json()["items"]] == ["LHS-1001"]
     client.post("/assets/LHS-1001/return", data={"condition": "good"})
     assert client.get("/api/v1/assets?q=zoe").get_json()["total"] == 0
+
+
+def test_asset_timeline_shows_changes_and_scans(app, client, district, login_as):
+    import uuid
+
+    user = login_as("tech", "LHS")
+    client.post("/assets/LHS-1000/status", data={"status": "missing"})
+    event = {
+        "id": str(uuid.uuid4()),
+        "type": "scan",
+        "at": "2026-01-05T10:00:00Z",
+        "data": {"tag": "LHS-1000", "room": "LHS-101", "condition": "damaged", "note": "cracked corner"},
+    }
+    resp = client.post("/api/v1/sync", json={"client_id": "t", "events": [event]})
+    assert resp.get_json()["results"][0]["status"] == "applied"
+    html = client.get("/assets/LHS-1000").get_data(as_text=True)
+    timeline = html.split('id="timeline"', 1)[1]
+    assert "Seen in LHS-101" in timeline and "cracked corner" in timeline and user.name in timeline
+    # Newest first: the status change happened now, the scan in January.
+    assert timeline.index("Changed status of LHS-1000") < timeline.index("Seen in LHS-101")
+
+
+def test_asset_page_shows_missing_in_audit_until_seen(client, district, login_as):
+    import uuid
+
+    login_as("aide", "LHS")
+
+    def send(kind, data, at):
+        event = {"id": str(uuid.uuid4()), "type": kind, "at": at, "data": data}
+        result = client.post("/api/v1/sync", json={"client_id": "t", "events": [event]}).get_json()["results"][0]
+        assert result["status"] == "applied", result
+
+    audit = str(uuid.uuid4())
+    send("audit.start", {"audit": audit, "room": "LHS-101"}, "2026-03-01T09:00:00Z")
+    send("audit.close", {"audit": audit}, "2026-03-01T09:10:00Z")
+    assert "missing in audit" in client.get("/assets/LHS-1000").get_data(as_text=True)
+    send("scan", {"tag": "LHS-1000", "room": "LHS-IT"}, "2026-03-02T08:00:00Z")
+    assert "missing in audit" not in client.get("/assets/LHS-1000").get_data(as_text=True)

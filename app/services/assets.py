@@ -358,3 +358,66 @@ def unassign(
         after={"assigned_to": None, "status": asset.status.value, "condition": asset.condition.value},
     )
     return row
+
+
+@dataclass
+class TimelineEntry:
+    """One line of an asset's history: a logged change or a sighting."""
+
+    at: datetime
+    kind: str  # "change" or "seen"
+    summary: str
+    who: str
+    via: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+def timeline(asset: Asset, limit: int = 100) -> list[TimelineEntry]:
+    """Everything that happened to an asset, newest first: its activity entries and every scan of it."""
+    from app.models import Activity, Observation
+
+    changes = db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.asset_id == asset.id)
+        .order_by(Activity.at.desc(), Activity.id.desc())
+        .limit(limit)
+    )
+    sightings = db.session.scalars(
+        sa.select(Observation)
+        .where(Observation.asset_id == asset.id)
+        .order_by(Observation.at.desc(), Observation.id.desc())
+        .limit(limit)
+    )
+    entries = [
+        TimelineEntry(
+            at=e.at,
+            kind="change",
+            summary=e.summary,
+            who=e.user.name if e.user else "system",
+            via=e.via.value,
+            before=e.before,
+            after=e.after,
+        )
+        for e in changes
+    ] + [
+        TimelineEntry(
+            at=o.at,
+            kind="seen",
+            summary=f"Seen in {o.room}" if o.room else "Seen",
+            who=o.by.name if o.by else "system",
+            via=o.via.value,
+            after={
+                k: v
+                for k, v in (
+                    ("condition", o.condition.value if o.condition else None),
+                    ("note", o.note),
+                    ("source", o.source.value),
+                )
+                if v
+            },
+        )
+        for o in sightings
+    ]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]

@@ -10,11 +10,12 @@ from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
-from app.models import Activity, Asset, AssetStatus, Condition, DeviceModel, Room, Via
+from app.models import Asset, AssetStatus, Condition, DeviceModel, Room, Via
 from app.services import activity
 from app.services import assets as asset_service
-from app.services.errors import Invalid
+from app.services import audits as audit_service
 from app.services.dashboard import planning_filters
+from app.services.errors import Invalid
 from app.services.people import find_person
 from app.web import EDIT_ROLES, form_errors, is_htmx, render, role_required, see_other
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
@@ -181,20 +182,14 @@ def detail(asset_tag: str):
         assignment=asset_service.open_assignment(asset),
         statuses=list(AssetStatus),
         conditions=list(Condition),
+        missing_in_audit=audit_service.is_missing_in_audit(asset),
         errors={},
     )
 
 
-def timeline_of(asset: Asset, limit: int = 100) -> list[Activity]:
-    """The asset's activity, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Activity)
-            .where(Activity.asset_id == asset.id)
-            .order_by(Activity.at.desc(), Activity.id.desc())
-            .limit(limit)
-        )
-    )
+def timeline_of(asset: Asset) -> list[asset_service.TimelineEntry]:
+    """The asset's changes and sightings, newest first."""
+    return asset_service.timeline(asset)
 
 
 @bp.route("/<asset_tag>/edit", methods=["GET", "POST"])
