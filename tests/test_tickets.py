@@ -272,3 +272,13 @@ def test_api_tickets_in_openapi(client):
     spec = client.get("/api/openapi.json").get_json()
     assert "/api/v1/tickets" in spec["paths"] and "/api/v1/tickets/{number}" in spec["paths"]
     assert "Ticket" in spec["components"]["schemas"]
+
+
+def test_ticket_page_whole_or_work_panel_for_htmx(client, tickets, login_as):
+    login_as("tech", "LHS")
+    full = client.get(f"/tickets/{tickets['old']}")
+    assert full.status_code == 200 and "<html" in full.get_data(as_text=True)
+    part = client.get(f"/tickets/{tickets['old']}", headers=hx())
+    html = part.get_data(as_text=True)
+    assert part.status_code == 200 and "<html" not in html and 'id="ticket-work"' in html
+    assert "HX-Request" in part.headers["Vary"]

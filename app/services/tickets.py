@@ -25,8 +25,8 @@ from app.models import (
     utcnow,
 )
 from app.models.tickets import OPEN_STATUSES, hash_status_token, new_status_token, parse_number
-from app.services import activity
-from app.services.assets import visible_to
+from app.services import activity, sync
+from app.services.assets import find_asset, visible_to
 from app.services.errors import Invalid
 from app.services.photos import CleanPhoto
 
@@ -310,3 +310,39 @@ def tickets_for_asset(asset: Asset, limit: int = 20) -> list[Ticket]:
             sa.select(Ticket).where(Ticket.asset_id == asset.id).order_by(Ticket.created_at.desc()).limit(limit)
         )
     )
+
+
+# Offline: a damage report recorded on a staff phone without signal arrives through POST /api/v1/sync.
+
+
+def apply_report_event(data: dict, ctx: sync.Context) -> dict:
+    """`report.damage` (tag, category, description, optional reporter): a student report filed through sync."""
+    tag = sync.text(data, "tag", max_len=300)
+    asset = find_asset(tag)
+    if asset is None:
+        raise sync.Rejected(f"No device has the tag {tag!r}.")
+    category = sync.choice(data, "category", TicketCategory)
+    if category is None:
+        raise sync.Rejected("The event has no category.")
+    description = sync.text(data, "description", max_len=MAX_DESCRIPTION)
+    raw = data.get("reporter")
+    if isinstance(raw, dict):
+        reporter = Reporter(
+            name=sync.text(raw, "name", required=False, max_len=160) or "",
+            student_id=sync.text(raw, "student_id", required=False, max_len=64) or "",
+            email=sync.text(raw, "email", required=False, max_len=254) or "",
+        )
+    elif isinstance(raw, str) or raw is None:
+        reporter = Reporter(name=(raw or "").strip()[:160])
+    else:
+        raise sync.Rejected("The reporter must be a name or an object with name, student_id and email.")
+    try:
+        ticket, _token = file_student_report(
+            asset, category=category, description=description, reporter=reporter, via=ctx.via
+        )
+    except Invalid as exc:
+        raise sync.Rejected(exc.message) from exc
+    return {"ticket": ticket.number}
+
+
+sync.register("report.damage", apply_report_event)
