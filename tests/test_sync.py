@@ -332,3 +332,13 @@ def test_demo_observations_populate_last_seen(app):
         ).all()
         for asset_id, at in newest[:20]:
             assert db.session.get(Asset, asset_id).last_seen_at == at
+
+
+def test_scan_by_tag_code_url_and_mixed_case(app, client, aide_token):
+    with app.app_context():
+        code = db.session.scalar(sa.select(Asset.tag_code).where(Asset.asset_tag == "LHS-1001"))
+    typed = f"{code[:5].lower()}-{code[5:].lower()}"
+    events = [scan(typed), scan(f"https://rollcall.test/t/{code}", room="lhs-it"), scan("mkqqa7msua")]
+    results = post(client, aide_token, events).get_json()["results"]
+    assert [r["info"]["asset"]["asset_tag"] for r in results] == ["LHS-1001", "LHS-1001", "LHS-1000"]
+    assert [r["info"]["room"] for r in results] == ["LHS-101", "LHS-IT", "LHS-101"]

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -57,8 +58,8 @@ from app.models import (
     utcnow,
 )
 from app.services import activity
-from app.services.assets import find_asset
 from app.services.observations import record_observation
+from app.tagcodes import looks_like_code, normalise
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +102,26 @@ Handler = Callable[[dict[str, Any], Context], dict[str, Any] | None]
 class Registration:
     handler: Handler
     roles: frozenset[Role] | None
+    prefetch: Callable[[list[dict[str, Any]], User], None] | None = None
 
 
 HANDLERS: dict[str, Registration] = {}
 
 
-def register(event_type: str, handler: Handler, *, roles: Iterable[Role | str] | None = None) -> None:
-    """Make `event_type` available through POST /api/v1/sync, applied by `handler` (see the module docstring)."""
+def register(
+    event_type: str,
+    handler: Handler,
+    *,
+    roles: Iterable[Role | str] | None = None,
+    prefetch: Callable[[list[dict[str, Any]], User], None] | None = None,
+) -> None:
+    """Make `event_type` available through POST /api/v1/sync, applied by `handler` (see the module docstring).
+
+    `prefetch`, optional, receives the `data` of every event of this type in the batch before any is applied, so
+    a handler can load what they name in a few queries instead of one per event (it must not change anything).
+    """
     allowed = None if roles is None else frozenset(r if isinstance(r, Role) else Role(r) for r in roles)
-    HANDLERS[event_type] = Registration(handler, allowed)
+    HANDLERS[event_type] = Registration(handler, allowed, prefetch)
 
 
 @dataclass
@@ -290,18 +302,29 @@ def apply_batch(events: Sequence[Any], *, user: User, client_id: str = "") -> li
     """Apply each event on its own, in order; one Result per event. Flushes, never commits."""
     received_at = utcnow()
     client_id = (client_id or "")[:64]
+    # Lookups remembered by handlers live for one batch only.
+    for key in [k for k in db.session.info if k.startswith("sync.")]:
+        del db.session.info[key]
+    parsed = [_parse(raw, received_at) for raw in events]
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for ev in parsed:
+        if isinstance(ev, _Parsed):
+            by_type.setdefault(ev.type, []).append(ev.data)
+    for event_type, datas in by_type.items():
+        reg = HANDLERS.get(event_type)
+        if reg is not None and reg.prefetch is not None:
+            reg.prefetch(datas, user)
     results: list[Result] = []
     seen: set[str] = set()
-    for raw in events:
-        parsed = _parse(raw, received_at)
-        if isinstance(parsed, Result):
-            results.append(parsed)
+    for ev in parsed:
+        if isinstance(ev, Result):
+            results.append(ev)
             continue
-        if parsed.id in seen:
-            results.append(Result(parsed.id, "duplicate"))
+        if ev.id in seen:
+            results.append(Result(ev.id, "duplicate"))
             continue
-        seen.add(parsed.id)
-        results.append(_apply_one(parsed, user, client_id, received_at))
+        seen.add(ev.id)
+        results.append(_apply_one(ev, user, client_id, received_at))
     return results
 
 
@@ -382,16 +405,101 @@ def resolve_unknown(row: UnknownScan, *, by: User, via: Via) -> None:
 
 
 def find_room(code: str) -> Room | None:
-    """The room named by its code (any case) or by its sticker's tag code."""
-    from app.tagcodes import looks_like_code, normalise
-
+    """The room named by its code (any case) or by its sticker's tag code; remembered for the rest of the batch."""
     raw = code.strip()
     if "/t/" in raw:
         raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
-    room = db.session.scalar(sa.select(Room).where(Room.code == raw.upper()))
-    if room is None and looks_like_code(raw):
-        room = db.session.scalar(sa.select(Room).where(Room.tag_code == normalise(raw)))
+    known: dict[str, int] = db.session.info.setdefault("sync.rooms", {})
+    if raw in known:
+        return db.session.get(Room, known[raw])
+    conds = [Room.code == raw.upper()]
+    if looks_like_code(raw):
+        conds.append(Room.tag_code == normalise(raw))
+    rooms = db.session.scalars(sa.select(Room).where(sa.or_(*conds))).all()
+    room = next((r for r in rooms if r.code == raw.upper()), rooms[0] if rooms else None)
+    if room is not None:
+        known[raw] = room.id
     return room
+
+
+def find_scanned_asset(text: str) -> Asset | None:
+    """The device a scan names (tag code, asset tag or serial, any case) in one indexed query with its model and campus.
+
+    Same answers as app.services.assets.find_asset, which it mirrors for the sync hot path.
+    """
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    if "/t/" in raw:
+        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
+    known: dict[str, int] = db.session.info.setdefault("sync.assets", {})
+    if raw in known:
+        return db.session.get(Asset, known[raw])
+    upper = raw.upper()
+    code = normalise(raw) if looks_like_code(raw) else None
+    conds = [Asset.asset_tag == raw, Asset.asset_tag == upper, Asset.serial == upper, Asset.serial == raw]
+    if code:
+        conds.append(Asset.tag_code == code)
+    hits = (
+        db.session.scalars(
+            sa.select(Asset).where(sa.or_(*conds)).options(joinedload(Asset.model), joinedload(Asset.campus))
+        )
+        .unique()
+        .all()
+    )
+    for matches in (
+        lambda a: code is not None and a.tag_code == code,
+        lambda a: a.asset_tag == raw,
+        lambda a: a.asset_tag == upper or a.serial in (upper, raw),
+    ):
+        for asset in hits:
+            if matches(asset):
+                known[raw] = asset.id
+                return asset
+    return None
+
+
+def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
+    """Load the rooms and devices a batch of scans names in two queries; the handler then finds them in memory."""
+    rooms = {d["room"].strip() for d in datas if isinstance(d.get("room"), str) and d["room"].strip()}
+    tags = {d["tag"].strip() for d in datas if isinstance(d.get("tag"), str) and d["tag"].strip()}
+    tags = {t.rsplit("/t/", 1)[1].split("?")[0].strip("/") if "/t/" in t else t for t in tags}
+    known_rooms: dict[str, int] = db.session.info.setdefault("sync.rooms", {})
+    if rooms:
+        for room in db.session.scalars(sa.select(Room).where(Room.code.in_({r.upper() for r in rooms}))):
+            for r in rooms:
+                if r.upper() == room.code:
+                    known_rooms[r] = room.id
+    if not tags:
+        return
+    upper = {t.upper() for t in tags}
+    codes = {normalise(t) for t in tags if looks_like_code(t)}
+    hits = (
+        db.session.scalars(
+            sa.select(Asset)
+            .where(sa.or_(Asset.asset_tag.in_(tags | upper), Asset.serial.in_(tags | upper), Asset.tag_code.in_(codes)))
+            .options(joinedload(Asset.model), joinedload(Asset.campus))
+        )
+        .unique()
+        .all()
+    )
+    by_code = {a.tag_code: a.id for a in hits}
+    by_tag = {a.asset_tag: a.id for a in hits}
+    by_serial = {a.serial: a.id for a in hits}
+    known: dict[str, int] = db.session.info.setdefault("sync.assets", {})
+    for t in tags:
+        # The same precedence as find_scanned_asset: tag code, exact asset tag, then upper-cased tag or serial.
+        code = normalise(t) if looks_like_code(t) else None
+        up = t.upper()
+        found = (
+            (by_code.get(code) if code else None)
+            or by_tag.get(t)
+            or by_tag.get(up)
+            or by_serial.get(up)
+            or by_serial.get(t)
+        )
+        if found is not None:
+            known[t] = found
 
 
 def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -410,7 +518,7 @@ def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
         raise Rejected(f"There is no room {room_code}.")
     if not ctx.user.can_see_campus(room.campus_id):
         raise Rejected(f"Room {room.code} is not on your campuses; nothing was recorded.")
-    asset = find_asset(tag)
+    asset = find_scanned_asset(tag)
     if asset is None:
         db.session.add(
             UnknownScan(code=tag, room_id=room.id, by_id=ctx.user.id, at=ctx.at, event_id=ctx.event_id, note=note)
@@ -436,4 +544,4 @@ def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"asset": device, "room": room.code, "seen_here": False}
 
 
-register("scan", apply_scan, roles=SCAN_ROLES)
+register("scan", apply_scan, roles=SCAN_ROLES, prefetch=prefetch_scans)

@@ -68,6 +68,8 @@ export async function refreshBadge() {
 
 /** Send what waits now (every caller may call this; one flush runs at a time). */
 export async function flushSoon() {
+  // A signed-out page (sign-in form) has no session to send with; the offline page uses the stored one.
+  if (document.body.hasAttribute("data-user") && !pageUser()) return null;
   if (!(await getMeta("user").catch(() => ""))) return null;
   const outcome = await flush().catch(() => null);
   if (outcome && outcome.state === "signin") showSignIn();
