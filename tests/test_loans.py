@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Activity, AssetStatus, Condition, Loan, PersonKind, Role, Via
+from app.models import Activity, AssetStatus, Condition, Loan, PersonKind, Role, Ticket, TicketSource, Via
 from app.services import loans
 from app.services.errors import Invalid
 from tests import factories
@@ -164,15 +164,28 @@ def test_late_return_never_overwrites_newer_condition(desk):
     assert loaner.condition is Condition.broken
 
 
-def test_damage_on_return_is_recorded(desk):
+def test_damage_on_return_opens_a_ticket(desk):
     loaner, by = desk["loaner"], desk["librarian"]
     loans.check_out(loaner, desk["student"], by=by, due=None, via=Via.web)
     loans.check_in(loaner, by=by, condition=Condition.damaged, note="cracked hinge", via=Via.web)
     db.session.commit()
     entry = db.session.scalar(sa.select(Activity).where(Activity.action == "loan.checkin"))
+    ticket = db.session.scalar(sa.select(Ticket).where(Ticket.asset_id == loaner.id))
     assert loaner.condition is Condition.damaged
-    assert entry.after["note"] == "cracked hinge" and entry.after["condition"] == "damaged"
+    assert ticket is not None and ticket.source is TicketSource.staff and ticket.opened_by_id == by.id
+    assert ticket.description == "Came back damaged from a loan to Zoe Martinez (LHS100001). Desk note: cracked hinge"
+    assert entry.after == {
+        "condition": "damaged",
+        "returned": entry.after["returned"],
+        "note": "cracked hinge",
+        "ticket": ticket.number,
+    }
+    assert entry.summary == f"Zoe Martinez returned LHS-L01 (damaged); opened {ticket.number}"
     assert entry.person_id == desk["student"].id
+    # A good return opens nothing.
+    loans.check_out(loaner, desk["student"], by=by, due=None, via=Via.web)
+    loans.check_in(loaner, by=by, condition=Condition.good, via=Via.web)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 1
 
 
 def test_lists(desk):

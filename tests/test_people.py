@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Activity, Asset, Person
+from app.models import Activity, Asset, Person, Via
 from tests import factories
 from tests.conftest import hx
 
@@ -142,3 +142,23 @@ def test_only_admins_upload(client, campuses, login_as):
         login_as(role, "LHS")
         assert client.get("/people/import").status_code == 403
         assert _upload(client, hx()).status_code == 403
+
+
+def test_person_page_lists_tickets_on_their_devices(app, client, district, login_as):
+    from app.models import Asset, Person, TicketCategory, User
+    from app.services import assets as asset_service
+    from app.services import tickets
+
+    user = login_as("tech", "LHS")
+    with app.app_context():
+        by = db.session.get(User, user.id)
+        asset = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "LHS-1001"))
+        zoe = db.session.scalar(sa.select(Person).where(Person.external_id == "LHS100001"))
+        asset_service.assign(asset, zoe, by=by, via=Via.web)
+        ticket = tickets.open_ticket(
+            asset, category=TicketCategory.other, description="Loose hinge", by=by, via=Via.web
+        )
+        db.session.commit()
+        number = ticket.number
+    body = client.get("/people/LHS100001").get_data(as_text=True)
+    assert 'id="person-tickets"' in body and number in body and "LHS-1001" in body

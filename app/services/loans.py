@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -10,10 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Campus, Condition, Loan, Person, User, Via, utcnow
+from app.models import Asset, AssetStatus, Campus, Condition, Loan, Person, Role, TicketCategory, User, Via, utcnow
 from app.services import activity
-from app.services.assets import open_assignment, visible_to
+from app.services import tickets as ticket_service
+from app.services.assets import find_asset, open_assignment, visible_to
 from app.services.errors import Invalid
+from app.services.people import find_person
+from app.services.sync import Context, Rejected, choice, register, text
 
 # Why a device outside the pool cannot be lent; the desk shows these words.
 REFUSED = {
@@ -201,8 +205,7 @@ def check_in(
         after["note"] = note
     if ticket is not None:
         after["ticket"] = ticket
-    elif condition in DAMAGE:
-        summary += " — damage noted for repair"
+        summary += f"; opened {ticket}"
     activity.record(
         "loan.checkin",
         summary,
@@ -217,11 +220,13 @@ def check_in(
     return loan
 
 
-def _open_damage_ticket(
-    asset: Asset, loan: Loan, condition: Condition | None, note: str, *, by: User, via: Via
-) -> str | None:
-    """Open a repair ticket for a loaner that came back damaged; returns its number, or None."""
-    return None
+def _open_damage_ticket(asset: Asset, loan: Loan, condition: Condition, note: str, *, by: User, via: Via) -> str:
+    """Open a repair ticket for a loaner that came back damaged; returns its number."""
+    description = f"Came back {condition.value} from a loan to {loan.person.name} ({loan.person.external_id})."
+    if note:
+        description += f" Desk note: {note}"
+    ticket = ticket_service.open_ticket(asset, category=TicketCategory.other, description=description, by=by, via=via)
+    return ticket.number
 
 
 def loans_query(
@@ -261,3 +266,58 @@ def loans_of(person: Person, limit: int = 50) -> list[Loan]:
             .limit(limit)
         )
     )
+
+
+# Offline desk events (POST /api/v1/sync): the same rules, with refusals sent back as the reason on the desk.
+
+
+def _event_asset(data: dict[str, Any], ctx: Context) -> Asset:
+    code = text(data, "asset", max_len=120)
+    asset = find_asset(code)
+    if asset is None or not ctx.user.can_see_campus(asset.campus_id):
+        raise Rejected(f"No device on your campuses matches {code!r}.")
+    return asset
+
+
+def _event_due(value: str | None) -> date | datetime | None:
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Rejected(f"The due date {value!r} is not an ISO 8601 date.") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def apply_checkout_event(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """`loan.checkout`: data `asset` (tag code, asset tag or serial), `person` (student or staff ID), `due`."""
+    asset = _event_asset(data, ctx)
+    who = text(data, "person", max_len=120)
+    person = find_person(who)
+    if person is None or not ctx.user.can_see_campus(person.campus_id):
+        raise Rejected(f"No one on your campuses has the ID {who!r}.")
+    due = _event_due(text(data, "due", required=False, max_len=40))
+    try:
+        loan = check_out(asset, person, by=ctx.user, due=due, via=ctx.via, at=ctx.at, event_id=ctx.event_id)
+    except Invalid as exc:
+        raise Rejected(exc.message) from exc
+    return {"loan": loan.id, "asset_tag": asset.asset_tag, "person": person.name, "due_at": loan.due_at.isoformat()}
+
+
+def apply_checkin_event(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """`loan.checkin`: data `asset`, optional `condition` and `note`."""
+    asset = _event_asset(data, ctx)
+    condition = choice(data, "condition", Condition)
+    note = text(data, "note", required=False, max_len=2000) or ""
+    try:
+        loan = check_in(asset, by=ctx.user, condition=condition, note=note, via=ctx.via, at=ctx.at)
+    except Invalid as exc:
+        raise Rejected(exc.message) from exc
+    return {"loan": loan.id, "asset_tag": asset.asset_tag, "person": loan.person.name}
+
+
+DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
+register("loan.checkout", apply_checkout_event, roles=DESK_ROLES)
+register("loan.checkin", apply_checkin_event, roles=DESK_ROLES)

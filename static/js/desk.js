@@ -1,5 +1,12 @@
 // The loaner desk: the cursor always goes back to the scan field, so a keyboard-wedge scanner (which types
-// the code and presses Enter) can work the desk without anyone touching the mouse.
+// the code and presses Enter) can work the desk without anyone touching the mouse. With no signal the desk keeps
+// working: people come from a cached list (names and IDs only), checkouts and check-ins go into the outbox as
+// loan.checkout / loan.checkin events, and what the server refuses later comes back here with its reason.
+
+import { CHANNEL, enqueue, getMeta, rejectedList, dismissRejected, setMeta, waiting } from "./outbox.js";
+import { flushSoon, refreshBadge } from "./app.js";
+
+const LOAN_TYPES = new Set(["loan.checkout", "loan.checkin"]);
 
 /** @returns {HTMLFormElement | null} */
 function scanForm() {
@@ -68,10 +75,231 @@ function wireCampusSwitch() {
   }
 }
 
+// Offline ----------------------------------------------------------------------------------------------------
+
+/** @typedef {{id: string, name: string}} CachedPerson */
+
+/** @returns {HTMLFormElement | null} */
+function deskForm() {
+  return /** @type {HTMLFormElement | null} */ (document.getElementById("desk-form"));
+}
+
+/** Keep the campus's names and IDs on this device so the desk can find a student with no signal. */
+async function cachePeople() {
+  const form = deskForm();
+  if (!form || !navigator.onLine) return;
+  const key = `desk-people:${form.dataset.campus}`;
+  const cached = await getMeta(key).catch(() => null);
+  try {
+    const response = await fetch(/** @type {string} */ (form.dataset.peopleUrl), {
+      credentials: "same-origin",
+      headers: cached && cached.etag ? { "If-None-Match": cached.etag } : {},
+    });
+    if (response.status === 304 || !response.ok) return;
+    const body = await response.json();
+    await setMeta(key, { etag: response.headers.get("ETag"), people: body.people });
+  } catch {
+    // No signal right now: the copy from last time stays.
+  }
+}
+
+/** @returns {Promise<CachedPerson[]>} */
+async function cachedPeople() {
+  const form = deskForm();
+  if (!form) return [];
+  const cached = await getMeta(`desk-people:${form.dataset.campus}`).catch(() => null);
+  return (cached && cached.people) || [];
+}
+
+/** The panel's content, built from text only (never HTML from input). */
+function showPanel(kind, lines, picks = []) {
+  const panel = document.getElementById("desk-panel");
+  if (!panel) return;
+  const person = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
+  const keep = person ? person.value : "";
+  panel.replaceChildren();
+  panel.className = `desk-panel${kind === "error" ? " is-error" : kind === "done" ? " is-done" : ""}`;
+  const hidden = document.createElement("input");
+  hidden.type = "hidden";
+  hidden.name = "person";
+  hidden.id = "desk-person";
+  hidden.value = keep;
+  panel.append(hidden);
+  for (const line of lines) {
+    const p = document.createElement("p");
+    p.textContent = line;
+    if (kind === "error") {
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.id = "desk-error";
+    } else if (kind === "done") {
+      p.className = "done";
+      p.setAttribute("role", "status");
+    }
+    panel.append(p);
+  }
+  if (picks.length) {
+    const list = document.createElement("ul");
+    list.className = "plain-list desk-matches";
+    for (const match of picks) {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "submit";
+      button.name = "pick";
+      button.value = match.id;
+      button.textContent = `${match.name} ${match.id}`;
+      li.append(button);
+      list.append(li);
+    }
+    panel.append(list);
+  }
+}
+
+/** @param {string} id */
+function pickPerson(id, name) {
+  const person = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
+  if (person) person.value = id;
+  showPanel("info", [`${name} ${id}`, `Now scan the loaner for ${name.split(" ")[0]}. (Offline: it is sent when the signal returns.)`]);
+  const hidden = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
+  if (hidden) hidden.value = id;
+}
+
+/**
+ * Do at the desk, without the server, what one scan means: pick a person, lend, or take back.
+ * @param {{code: string, pick: string, due: string, condition: string, note: string}} entry
+ */
+async function actOffline(entry) {
+  const people = await cachedPeople();
+  const person = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
+  const selectedId = person ? person.value : "";
+  const code = (entry.pick || entry.code).trim();
+  if (!code) return showPanel("error", ["Scan or type a student ID, a name, or a device."]);
+  const fold = code.toUpperCase();
+  const exact = people.find((p) => p.id.toUpperCase() === fold);
+  if (exact && (!selectedId || entry.pick)) return pickPerson(exact.id, exact.name);
+  if (selectedId) {
+    const who = people.find((p) => p.id === selectedId);
+    const data = { asset: code, person: selectedId };
+    if (entry.due) data.due = entry.due;
+    await enqueue("loan.checkout", data);
+    if (person) person.value = "";
+    showPanel("done", [`Recorded offline: ${code} to ${who ? who.name : selectedId}. It is sent when the signal returns.`]);
+    return afterRecord();
+  }
+  if (!/\d/.test(code)) {
+    const needle = code.toLowerCase();
+    const matches = people.filter((p) => p.name.toLowerCase().includes(needle)).slice(0, 8);
+    if (matches.length === 1) return pickPerson(matches[0].id, matches[0].name);
+    if (matches.length) return showPanel("info", ["Who is it?"], matches);
+    return showPanel("error", [`No one here matches “${code}”.`]);
+  }
+  const data = { asset: code, condition: entry.condition || "good" };
+  if (entry.note) data.note = entry.note;
+  await enqueue("loan.checkin", data);
+  showPanel("done", [`Recorded offline: ${code} returned (${data.condition}). It is sent when the signal returns.`]);
+  return afterRecord();
+}
+
+async function afterRecord() {
+  resetReturnFields();
+  await showOfflineWork();
+  refreshBadge();
+  flushSoon();
+}
+
+/** @param {FormData | Object<string, any>} source */
+function entryFrom(source, submitter = null) {
+  const get = (name) => {
+    const value = typeof source.get === "function" ? source.get(name) : source[name];
+    return typeof value === "string" ? value : "";
+  };
+  const pick = submitter && submitter.name === "pick" ? submitter.value : get("pick");
+  return { code: get("code"), pick, due: get("due"), condition: get("condition"), note: get("note") };
+}
+
+/** Events of the desk still on this device, and the ones the server refused, each with what it was. */
+async function showOfflineWork() {
+  const section = document.getElementById("desk-offline");
+  const list = document.getElementById("desk-offline-list");
+  if (!section || !list) return;
+  const user = await getMeta("user").catch(() => "");
+  const pending = (await waiting(user || null).catch(() => [])).filter((e) => LOAN_TYPES.has(e.type));
+  const refused = (await rejectedList().catch(() => [])).filter((e) => LOAN_TYPES.has(e.type));
+  list.replaceChildren();
+  for (const event of refused) {
+    const li = document.createElement("li");
+    li.className = "offline-event rejected";
+    li.textContent = `${describe(event)} — not recorded: ${event.reason}`;
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "link";
+    dismiss.textContent = "Dismiss";
+    dismiss.addEventListener("click", async () => { await dismissRejected(event.id); showOfflineWork(); refocus(); });
+    li.append(" ", dismiss);
+    list.append(li);
+  }
+  for (const event of pending) {
+    const li = document.createElement("li");
+    li.className = "offline-event";
+    li.textContent = `${describe(event)} — waiting to be sent`;
+    list.append(li);
+  }
+  section.hidden = !(pending.length || refused.length);
+  const heading = section.querySelector("h2");
+  if (heading) heading.textContent = refused.length ? "Refused when it was sent" : "Waiting for a connection";
+}
+
+function describe(event) {
+  return event.type === "loan.checkout"
+    ? `Lend ${event.data.asset} to ${event.data.person}`
+    : `Return ${event.data.asset}${event.data.condition ? ` (${event.data.condition})` : ""}`;
+}
+
+function wireOffline() {
+  const form = deskForm();
+  if (!form) return;
+  // Offline, the desk answers itself before htmx tries the network.
+  document.addEventListener(
+    "submit",
+    (event) => {
+      if (event.target !== form || navigator.onLine) return;
+      event.preventDefault();
+      event.stopPropagation();
+      const field = scanField();
+      const entry = entryFrom(new FormData(form), /** @type {any} */ (event).submitter);
+      if (field) field.value = "";
+      actOffline(entry).finally(refocus);
+    },
+    true,
+  );
+  // Online but the request never arrived (the signal dropped): do the same with what was sent.
+  /** @type {any} */
+  let lastSent = null;
+  form.addEventListener("htmx:configRequest", (event) => { lastSent = entryFrom(/** @type {any} */ (event).detail.parameters); });
+  form.addEventListener("htmx:sendError", () => { if (lastSent) actOffline(lastSent).finally(refocus); });
+  try {
+    const channel = new BroadcastChannel(CHANNEL);
+    channel.addEventListener("message", (event) => {
+      const message = event.data || {};
+      if (message.type === "results" && message.results.some((r) => r.status !== "rejected")) {
+        // Applied events changed the lists: refresh the "out now" list from the server.
+        document.body.dispatchEvent(new CustomEvent("loans-changed"));
+      }
+      showOfflineWork();
+    });
+  } catch {
+    // No BroadcastChannel: the desk refreshes its list on the next load.
+  }
+  window.addEventListener("online", () => { cachePeople(); showOfflineWork(); });
+  cachePeople();
+  showOfflineWork();
+}
+
 function boot() {
   wireFocus();
   wirePrint();
   wireCampusSwitch();
+  wireOffline();
 }
 
 if (document.readyState === "loading") {
