@@ -354,3 +354,23 @@ def test_asset_page_shows_missing_in_audit_until_seen(client, district, login_as
     assert "missing in audit" in client.get("/assets/LHS-1000").get_data(as_text=True)
     send("scan", {"tag": "LHS-1000", "room": "LHS-IT"}, "2026-03-02T08:00:00Z")
     assert "missing in audit" not in client.get("/assets/LHS-1000").get_data(as_text=True)
+
+
+def test_update_race_is_a_field_error_and_the_transaction_survives(ctx, district):
+    """The losing edit gets a field error and the rest of the request can still use the database."""
+    from app.models import Role, Via
+    from app.services import assets as svc
+    from app.services.errors import Invalid
+    from tests.factories import make_user
+
+    tech = make_user(Role.admin)
+    asset = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "LHS-1001"))
+    original = svc._check_unique
+    svc._check_unique = lambda values, asset_id: None  # the other request has not committed yet
+    try:
+        with pytest.raises(Invalid) as exc:
+            svc.update_asset(asset, {"serial": "MKQQA7MSUA"}, by=tech, via=Via.web)
+    finally:
+        svc._check_unique = original
+    assert exc.value.field == "serial"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Asset)) == 3

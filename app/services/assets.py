@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -218,10 +220,16 @@ def _check_unique(values: dict[str, Any], asset_id: int | None) -> None:
             raise Invalid(f"Another device already has this {label}.", field=field)
 
 
-def _flush_unique(asset: Asset) -> None:
-    """Flush in a savepoint so a unique-constraint race becomes a field error, not a 500."""
+@contextmanager
+def _unique_guard() -> Iterator[None]:
+    """Make the changes inside a savepoint, so a unique-constraint race becomes a field error, not a 500.
+
+    The changes must happen inside the block: begin_nested() first flushes whatever is already pending,
+    outside the savepoint's protection.
+    """
     try:
         with db.session.begin_nested():
+            yield
             db.session.flush()
     except IntegrityError as exc:
         text = str(exc.orig).lower()
@@ -238,8 +246,8 @@ def create_asset(values: dict[str, Any], *, by: User, via: Via) -> Asset:
     asset = Asset(**values)
     asset.model = db.session.get(DeviceModel, values["model_id"])
     asset.refresh_search_text()
-    db.session.add(asset)
-    _flush_unique(asset)
+    with _unique_guard():
+        db.session.add(asset)
     activity.record(
         "asset.create",
         f"Added {asset.asset_tag} ({asset.model})",
@@ -258,18 +266,20 @@ def update_asset(asset: Asset, values: dict[str, Any], *, by: User, via: Via) ->
     merged = {"campus_id": asset.campus_id, "home_room_id": asset.home_room_id, **values}
     _check_placement(merged, by)
     _check_unique(values, asset.id)
+    model = db.session.get(DeviceModel, values["model_id"]) if "model_id" in values else None
+    db.session.flush()
     before = activity.snapshot(asset, EDITABLE)
-    for key, value in values.items():
-        setattr(asset, key, value)
-    if "model_id" in values:
-        asset.model = db.session.get(DeviceModel, values["model_id"])
-    if "condition" in values and before["condition"] != activity.plain(values["condition"]):
-        asset.condition_at = utcnow()
-    asset.refresh_search_text()
+    with _unique_guard():
+        for key, value in values.items():
+            setattr(asset, key, value)
+        if model is not None:
+            asset.model = model
+        if "condition" in values and before["condition"] != activity.plain(values["condition"]):
+            asset.condition_at = utcnow()
+        asset.refresh_search_text()
     old, new = activity.diff(before, activity.snapshot(asset, EDITABLE))
     if not new:
         return {}
-    _flush_unique(asset)
     activity.record(
         "asset.update",
         f"Changed {', '.join(k.replace('_id', '').replace('_', ' ') for k in new)} of {asset.asset_tag}",
@@ -304,9 +314,10 @@ def assign(asset: Asset, person: Person, *, by: User, via: Via, at: datetime | N
         raise Invalid(f"{asset.asset_tag} is assigned to someone else; return it first.", field="person")
     before = {"assigned_to": activity.plain(asset.assigned_to), "status": asset.status.value}
     row = Assignment(asset=asset, person=person, assigned_at=at or utcnow(), assigned_by_id=by.id)
-    db.session.add(row)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending first, outside its protection.
         with db.session.begin_nested():
+            db.session.add(row)
             db.session.flush()
     except IntegrityError as exc:
         raise Invalid(f"{asset.asset_tag} was just assigned by someone else.", field="person") from exc
