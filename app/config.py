@@ -37,6 +37,15 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("ROLLCALL_LOGIN_RATE_LIMIT", "10 per minute"),
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_SECURE": secure,
+        # Student damage reports: limits per address and per device (Flask-Limiter syntax, ";" between limits).
+        **{
+            key: env[name]
+            for key, name in (
+                ("REPORT_RATE_LIMIT_IP", "ROLLCALL_REPORT_LIMIT_IP"),
+                ("REPORT_RATE_LIMIT_DEVICE", "ROLLCALL_REPORT_LIMIT_DEVICE"),
+            )
+            if env.get(name)
+        },
     }
 
 

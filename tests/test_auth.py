@@ -128,3 +128,12 @@ def test_secure_cookies_behind_https():
 def test_short_password_is_refused(ctx):
     with pytest.raises(user_service.Invalid):
         user_service.create_user("x@example.org", role=Role.admin, password="short", by=None, via=Via.cli)
+
+
+def test_report_limits_come_from_the_environment():
+    from app.config import from_env
+
+    settings = from_env({"ROLLCALL_REPORT_LIMIT_IP": "3 per minute", "ROLLCALL_REPORT_LIMIT_DEVICE": "1 per hour"})
+    assert settings["REPORT_RATE_LIMIT_IP"] == "3 per minute"
+    assert settings["REPORT_RATE_LIMIT_DEVICE"] == "1 per hour"
+    assert "REPORT_RATE_LIMIT_IP" not in from_env({}), "unset means the built-in defaults"
