@@ -442,3 +442,14 @@ def test_planning_numbers(shop):
 
     jms_tech = factories.make_user(Role.tech, "JMS")
     assert repairs.planning(jms_tech).total_cost == Decimal("0")
+
+
+def test_status_list_follows_the_repair_workflow(shop):
+    ticket, device, tech = shop["ticket"], shop["device"], shop["tech"]
+    assert repairs.apply_status(ticket, TicketStatus.waiting_parts, by=tech, via=Via.web)
+    assert device.status is AssetStatus.in_repair and ticket.status is TicketStatus.waiting_parts
+    assert not repairs.apply_status(ticket, TicketStatus.waiting_parts, by=tech, via=Via.web)
+    assert repairs.apply_status(ticket, TicketStatus.closed, by=tech, via=Via.web)
+    assert ticket.status is TicketStatus.closed and device.status is AssetStatus.deployed
+    assert repairs.apply_status(ticket, TicketStatus.triaged, by=tech, via=Via.web)
+    assert ticket.status is TicketStatus.triaged and device.status is AssetStatus.deployed

@@ -325,3 +325,93 @@ def test_offline_claim_events_need_a_tech(client, shop, login_as):
     event = {"id": str(uuid.uuid4()), "type": "claim.receive", "at": "2026-01-05T10:00:00Z", "data": {"tag": "X"}}
     results = _sync(client, [event])
     assert results[0]["status"] == "rejected"
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+def test_ticket_status_list_goes_through_the_repair_workflow(client, tech, app, headers):
+    number = tech["number"]
+    resp = client.post(f"/tickets/{number}/status", data={"status": "in_repair"}, headers=headers)
+    assert resp.status_code == (200 if headers else 303)
+    assert _get(app, Asset, tech["device"]).status is AssetStatus.in_repair
+    resp = client.post(f"/tickets/{number}/status", data={"status": "resolved"}, headers=headers)
+    assert resp.status_code == (200 if headers else 303)
+    assert _get(app, Asset, tech["device"]).status is AssetStatus.deployed
+    with app.app_context():
+        from app.models import User
+
+        t = db.session.get(Ticket, tech["ticket"])
+        user = db.session.get(User, tech["tech"])
+        repairs.reopen(t, by=user, via=Via.web)
+        repairs.swap_in_loaner(t, by=user, via=Via.web)
+        repairs.resolve(t, by=user, via=Via.web)
+        db.session.commit()
+    resp = client.post(f"/tickets/{number}/status", data={"status": "closed"}, headers=headers)
+    assert resp.status_code == 422 and "Reverse the loaner swap" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+def test_take_in_labour_close_reopen_with_and_without_htmx(client, tech, app, headers):
+    number = tech["number"]
+    ok = 200 if headers else 303
+    assert client.post(f"/repairs/tickets/{number}/take-in", headers=headers).status_code == ok
+    assert _get(app, Asset, tech["device"]).status is AssetStatus.in_repair
+    resp = client.post(f"/repairs/tickets/{number}/take-in", data={"status": "closed"}, headers=headers)
+    assert resp.status_code == 422
+    assert client.post(f"/repairs/tickets/{number}/labour", data={"minutes": "x"}, headers=headers).status_code == 422
+    resp = client.post(f"/repairs/tickets/{number}/labour", data={"minutes": "999"}, headers=headers)
+    assert resp.status_code == 422 and "minutes from 1 to 480" in resp.get_data(as_text=True)
+    assert client.post(f"/repairs/tickets/{number}/labour", data={"minutes": "15"}, headers=headers).status_code == ok
+    resp = client.post(f"/repairs/tickets/{number}/close", headers=headers)
+    assert resp.status_code == 422 and "Resolve" in resp.get_data(as_text=True)
+    assert client.post(f"/repairs/tickets/{number}/resolve", headers=headers).status_code == ok
+    assert client.post(f"/repairs/tickets/{number}/close", headers=headers).status_code == ok
+    assert client.post(f"/repairs/tickets/{number}/reopen", headers=headers).status_code == ok
+    assert _get(app, Ticket, tech["ticket"]).status is TicketStatus.triaged
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+def test_claim_deny_repaired_and_batch_remove_with_and_without_htmx(client, tech, app, headers):
+    ok = 200 if headers else 303
+    with app.app_context():
+        from app.models import User
+
+        user = db.session.get(User, tech["tech"])
+        claim = warranty.open_claim(db.session.get(Ticket, tech["ticket"]), by=user, via=Via.web)
+        batch = warranty.new_batch(vendor="Acer Care", campus=claim.asset.campus, by=user, via=Via.web)
+        warranty.add_to_batch(batch, claim, by=user, via=Via.web)
+        db.session.commit()
+        claim_id, batch_id = claim.id, batch.id
+    assert client.get(f"/repairs/claims/{claim_id}", headers=headers).status_code == 200
+    assert client.get(f"/repairs/batches/{batch_id}", headers=headers).status_code == 200
+    resp = client.post(f"/repairs/claims/{claim_id}/repaired", headers=headers)
+    assert resp.status_code == 422 and "submitted claim cannot become repaired" in resp.get_data(as_text=True)
+    resp = client.post(f"/repairs/batches/{batch_id}/remove", data={"claim": claim_id}, headers=headers)
+    assert resp.status_code == ok
+    resp = client.post(f"/repairs/batches/{batch_id}/ship", headers=headers)
+    assert resp.status_code == 422 and "is empty" in resp.get_data(as_text=True)
+    resp = client.post(f"/repairs/claims/{claim_id}/deny", data={"reason": "Drop damage excluded"}, headers=headers)
+    assert resp.status_code == ok
+    assert _get(app, WarrantyClaim, claim_id).status is ClaimStatus.denied
+    assert client.post(f"/repairs/claims/{claim_id}/explode", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+def test_ship_by_scan_with_and_without_htmx(client, tech, app, headers):
+    with app.app_context():
+        from app.models import User
+
+        user = db.session.get(User, tech["tech"])
+        claim = warranty.open_claim(db.session.get(Ticket, tech["ticket"]), by=user, via=Via.web)
+        db.session.commit()
+        claim_id = claim.id
+    resp = client.post("/repairs/receive", data={"action": "ship", "code": "LHS-1000"}, headers=headers)
+    assert resp.status_code == 422 and "LHS-1000 is not in a batch waiting to ship." in resp.get_data(as_text=True)
+    with app.app_context():
+        user = db.session.get(User, tech["tech"])
+        claim = db.session.get(WarrantyClaim, claim_id)
+        batch = warranty.new_batch(vendor="Acer Care", campus=claim.asset.campus, by=user, via=Via.web)
+        warranty.add_to_batch(batch, claim, by=user, via=Via.web)
+        db.session.commit()
+    resp = client.post("/repairs/receive", data={"action": "ship", "code": "LHS-1000"}, headers=headers)
+    assert resp.status_code == 200 and "Shipped <strong>LHS-1000</strong>" in resp.get_data(as_text=True)
+    assert _get(app, WarrantyClaim, claim_id).status is ClaimStatus.shipped

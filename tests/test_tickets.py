@@ -144,7 +144,9 @@ def test_status_change_plain_and_htmx(app, client, tickets, login_as):
         ticket = ticket_service.find_by_number(tickets["old"])
         assert ticket.status is TicketStatus.in_repair
         assert [e.to_value for e in ticket.events] == ["new", "triaged", "in_repair"]
-        changes = db.session.scalars(sa.select(Activity).where(Activity.action == "ticket.status")).all()
+        changes = db.session.scalars(
+            sa.select(Activity).where(Activity.action == "ticket.status").order_by(Activity.id)
+        ).all()
         assert [c.after for c in changes] == [{"status": "triaged"}, {"status": "in_repair"}]
 
 

@@ -301,6 +301,26 @@ def reopen(ticket: Ticket, *, by: User, via: Via) -> None:
     ticket_service.change_status(ticket, TicketStatus.triaged, by=by, via=via)
 
 
+def apply_status(ticket: Ticket, status: TicketStatus, *, by: User, via: Via) -> bool:
+    """A status picked from the ticket's list, with the repair workflow's effect on the device; False if unchanged.
+
+    In repair / waiting for parts take the device in, resolved gives it back, closed resolves first when needed.
+    """
+    if status is ticket.status:
+        return False
+    if status in (TicketStatus.in_repair, TicketStatus.waiting_parts) and ticket.status.is_open:
+        take_in(ticket, by=by, via=via, status=status)
+    elif status is TicketStatus.resolved:
+        resolve(ticket, by=by, via=via)
+    elif status is TicketStatus.closed:
+        if ticket.status.is_open:
+            resolve(ticket, by=by, via=via)
+        close(ticket, by=by, via=via)
+    else:
+        ticket_service.change_status(ticket, status, by=by, via=via)
+    return True
+
+
 # --- parts and stock --------------------------------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ from app.services.assets import find_asset
 from app.services.csvio import write_csv
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import EDIT_ROLES, is_htmx, render, role_required, see_other
+from app.web import EDIT_ROLES, is_htmx, render, role_required, scanning_page, see_other
 from app.web.loaders import get_asset_or_404, get_person_or_404, visible_campuses
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
@@ -586,25 +586,27 @@ def packing_list(batch_id: int):
 
 @bp.route("/receive", methods=["GET", "POST"])
 @role_required(*EDIT_ROLES)
+@scanning_page
 def receive():
-    """Scan each device (or type its RMA) as it comes back from the vendor; a wedge scanner types and presses Enter."""
+    """Scan each device (or type its RMA) as it ships in its batch or comes back; wedge scanners press Enter."""
+    action = "ship" if request.values.get("action") == "ship" else "receive"
+    ctx = {"result": None, "error": None, "code": "", "action": action}
     if request.method == "GET":
-        return render("repairs/receive.html", "repairs/_receive_result.html", result=None, error=None, code="")
+        return render("repairs/receive.html", "repairs/_receive_result.html", **ctx)
     code = request.form.get("code", "")
+    scan = warranty.ship_scan if action == "ship" else warranty.receive
     try:
-        claim = warranty.receive(code, by=current_user, via=Via.web)
+        claim = scan(code, by=current_user, via=Via.web)
     except Invalid as exc:
         db.session.rollback()
         return render(
             "repairs/receive.html",
             "repairs/_receive_result.html",
             status=422,
-            result=None,
-            error=exc.message,
-            code=code,
+            **{**ctx, "error": exc.message, "code": code},
         )
     db.session.commit()
-    return render("repairs/receive.html", "repairs/_receive_result.html", result=claim, error=None, code="")
+    return render("repairs/receive.html", "repairs/_receive_result.html", **{**ctx, "result": claim})
 
 
 @bp.get("/swaps")

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import Role, Ticket, TicketCategory, TicketPhoto, TicketStatus, User, Via
+from app.services import repairs as repair_service
 from app.services import tickets as ticket_service
 from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
@@ -121,7 +122,12 @@ def change_status(number: str):
     value = request.form.get("status", "")
     if value not in TicketStatus._value2member_map_:
         return _work_response(ticket, {"status": "Choose a status from the list."}, 422)
-    ticket_service.change_status(ticket, TicketStatus(value), by=current_user, via=Via.web)
+    try:
+        # Through the repair workflow, so the device goes in repair and comes back with the ticket's status.
+        repair_service.apply_status(ticket, TicketStatus(value), by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        return _work_response(ticket, {"status": exc.message}, 422)
     db.session.commit()
     return _work_response(ticket)
 

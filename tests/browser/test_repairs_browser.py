@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Loan, LoanerSwap
+from app.models import Asset, AssetStatus, ClaimStatus, Loan, LoanerSwap, WarrantyClaim
 from tests.browser.conftest import PHONE, sign_in
 from tests.repairs_world import make_shop
 
@@ -79,21 +79,27 @@ def test_report_to_repaired_and_swap_reversed_on_a_phone(app, browser, live_serv
     phone.get_by_role("button", name="Mark shipped").click()
     expect(phone.locator("#batch")).to_contain_text("shipped")
 
-    # Back from the vendor: an unknown RMA first (nothing changes), then the device's tag scanned.
+    # Back from the vendor: an unknown RMA first (nothing changes), then the device's tag scanned with no signal,
+    # recorded in the outbox and applied when the connection returns.
     phone.goto("/repairs/receive")
     scan = phone.get_by_label(re.compile("Scan the device"))
     scan.fill("RMA-0000")
     scan.press("Enter")
     expect(phone.locator("#receive-result")).to_contain_text("Nothing matches RMA-0000")
     expect(phone.locator("#receive-result")).to_contain_text("Nothing was changed.")
+    phone.context.set_offline(True)
     scan.fill(code.lower())
     scan.press("Enter")
-    expect(phone.locator("#receive-result")).to_contain_text("Received LHS-1000")
+    expect(phone.locator("#receive-result")).to_contain_text("recorded without a signal")
     expect(scan).to_have_value("")
     expect(scan).to_be_focused()
+    phone.context.set_offline(False)
+    expect(phone.locator("#receive-result")).to_contain_text("LHS-1000: returned (sent from the outbox).")
+    with app.app_context():
+        assert db.session.scalar(sa.select(WarrantyClaim.status)) is ClaimStatus.returned
 
     # Resolve, then reverse the swap in one step.
-    phone.locator("#receive-result a").click()
+    phone.goto(f"/tickets/{number}")
     phone.get_by_role("button", name="Resolve: repaired").click()
     expect(phone.locator("#ticket-status")).to_have_text("resolved")
     reverse = phone.get_by_role("button", name="Reverse swap: LHS-1000 back to Zoe Martinez")
