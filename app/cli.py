@@ -15,9 +15,13 @@ from app.models import Role, Via
 
 
 def _create_app():
-    from app import create_app
+    from app import InsecureConfiguration, create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except InsecureConfiguration as exc:
+        # A plain message, not a traceback: this is a setting to fix, not a bug.
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

@@ -37,12 +37,14 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("ROLLCALL_LOGIN_RATE_LIMIT", "10 per minute"),
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_SECURE": secure,
-        # Student damage reports: limits per address and per device (Flask-Limiter syntax, ";" between limits).
+        # Optional settings: unset means the built-in defaults. Report limits use Flask-Limiter's syntax
+        # (";" between limits); the hourly rate costs technicians' time on repair tickets.
         **{
             key: env[name]
             for key, name in (
                 ("REPORT_RATE_LIMIT_IP", "ROLLCALL_REPORT_LIMIT_IP"),
                 ("REPORT_RATE_LIMIT_DEVICE", "ROLLCALL_REPORT_LIMIT_DEVICE"),
+                ("REPAIR_HOURLY_RATE", "ROLLCALL_REPAIR_HOURLY_RATE"),
             )
             if env.get(name)
         },

@@ -89,3 +89,22 @@ def test_users_and_tokens(app, district):
     assert bad.exit_code != 0 and "needs at least one campus" in bad.output
     unknown = runner.invoke(args=["tokens", "create", "nobody@example.org"])
     assert unknown.exit_code != 0
+
+
+def test_production_without_a_secret_key_says_so_plainly(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ROLLCALL_ENV")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is missing" in result.stderr
+    assert "Traceback" not in result.stderr
