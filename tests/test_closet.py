@@ -119,3 +119,23 @@ def test_csv_exports(client, login_as, closet_world):
 
 def test_anonymous_is_sent_to_sign_in(client):
     assert client.get("/closet").status_code in (302, 401)
+
+
+def test_missing_in_audit_is_listed_until_seen_again(app):
+    from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
+
+    with app.app_context():
+        lhs = factories.make_campus("LHS")
+        room = factories.make_room(lhs)
+        asset = factories.make_asset(lhs, room, asset_tag="LHS-GONE")
+        now = utcnow()
+        audit = Audit(
+            uuid="a-1", room_id=room.id, campus_id=lhs.id, status=AuditStatus.closed, started_at=now, closed_at=now
+        )
+        db.session.add(audit)
+        db.session.flush()
+        db.session.add(AuditItem(audit_id=audit.id, asset_id=asset.id, outcome=AuditOutcome.missing))
+        db.session.flush()
+        admin = factories.make_user()
+        assert [a.asset_tag for a in db.session.scalars(closet.missing_query(admin))] == ["LHS-GONE"]
+        assert asset.status is AssetStatus.deployed

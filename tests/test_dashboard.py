@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -146,3 +147,73 @@ def test_aue_and_warranty_links_filter_the_list(client, login_as, app):
     assert "LHS-MID" in html and "LHS-OWN" not in html and "LHS-RET" not in html
     html = client.get("/assets?warranty_month=2027-03").get_data(as_text=True)
     assert "LHS-MID" in html and "LHS-OWN" not in html
+
+
+def _ticket(asset, category, created, status=None):
+    from app.models.tickets import Ticket, TicketSource, TicketStatus
+
+    ticket = Ticket(
+        asset_id=asset.id,
+        source=TicketSource.staff,
+        category=category,
+        description="x",
+        status=status or TicketStatus.new,
+        status_token_hash=uuid.uuid4().hex,
+        created_at=created,
+    )
+    db.session.add(ticket)
+    return ticket
+
+
+def test_tickets_open_by_category_and_age(ctx):
+    from app.models.tickets import TicketCategory, TicketStatus
+
+    lhs, jms = factories.make_campus("LHS"), factories.make_campus("JMS")
+    a, b = factories.make_asset(lhs), factories.make_asset(jms)
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    _ticket(a, TicketCategory.cracked_screen, now - timedelta(days=2))
+    _ticket(a, TicketCategory.cracked_screen, now - timedelta(days=100))
+    _ticket(a, TicketCategory.liquid, now - timedelta(days=10))
+    _ticket(a, TicketCategory.liquid, now - timedelta(days=10), TicketStatus.closed)
+    _ticket(b, TicketCategory.wont_charge, now - timedelta(days=40))
+    db.session.flush()
+    categories, ages = dashboard.tickets_open(factories.make_user(), now)
+    assert [(c.label, c.value) for c in categories][0] == (TicketCategory.cracked_screen.label, 2)
+    assert sum(c.value for c in categories) == 4
+    assert [a.value for a in ages] == [1, 1, 1, 1]
+    assert categories[0].args == {"category": "cracked_screen", "status": "open"}
+    _, jms_ages = dashboard.tickets_open(factories.make_user(Role.viewer, "JMS"), now)
+    assert [a.value for a in jms_ages] == [0, 0, 1, 0]
+
+
+def test_audit_coverage_counts_rooms_audited_within_the_interval(ctx):
+    from app.models.audits import Audit, AuditStatus
+
+    lhs = factories.make_campus("LHS")
+    rooms = [factories.make_room(lhs) for _ in range(3)]
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    for room, days in ((rooms[0], 10), (rooms[1], 200)):
+        db.session.add(
+            Audit(
+                uuid=f"u{room.id}",
+                room_id=room.id,
+                campus_id=lhs.id,
+                status=AuditStatus.closed,
+                started_at=now - timedelta(days=days),
+                closed_at=now - timedelta(days=days),
+            )
+        )
+    db.session.flush()
+    (cov,) = dashboard.audit_coverage(factories.make_user(), now)
+    assert (cov.rooms, cov.audited, cov.due, cov.days) == (3, 1, 2, 90)
+
+
+def test_dashboard_shows_tickets_and_audits(client, login_as, app):
+    with app.app_context():
+        lhs = factories.make_campus("LHS")
+        factories.make_room(lhs)
+        db.session.commit()
+    login_as(Role.admin)
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="chart-ticket-age"' in html and 'id="chart-audits"' in html
+    assert "LHS · 0 of 1 rooms in 90 days" in html and "/audits/due" in html

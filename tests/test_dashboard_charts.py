@@ -34,8 +34,10 @@ def test_empty_data_says_so(app, macro):
     assert "<svg" not in html and "to show" in html
 
 
-def test_all_zero_bars_say_so(app):
-    assert "No devices to show" in _render(app, "hbar", _bars(3, lambda i: 0), "Zeros")
+def test_all_zero_bars_draw_zero_width_bars(app):
+    root = _svg(_render(app, "hbar", _bars(3, lambda i: 0), "Zeros"))
+    assert [float(r.get("width")) for r in root.findall(f".//{SVG}rect")] == [0, 0, 0]
+    _check_hbar(root)
 
 
 def _check_hbar(root: ET.Element) -> None:

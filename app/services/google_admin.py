@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Asset, AssetStatus, DeviceModel, Person, User, Via
+from app.models.types import UTCDateTime
 from app.services import activity
 from app.services.csvio import HeaderError, ImportReport, RowError, parse_date, parse_datetime, read_table
 
@@ -77,6 +78,8 @@ FIELDS = {
 }
 STATUS_WORDS = {"provisioned": "active", "active": "active"}
 _US_DATETIMES = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p")
+# SQLite page cache (KiB) while an import writes.
+IMPORT_CACHE_KB = 131072
 # Reports keep this many example rows per list; the counts are always complete.
 KEEP = 2000
 # Statuses whose most recent user is expected to differ from any assignee.
@@ -144,6 +147,39 @@ def parse_when(text: str) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
+class _FastUTC(sa.types.TypeDecorator):
+    """Timestamps read for comparison only: SQLite returns text, which fromisoformat reads far faster than the
+    generic DateTime parsing (it matters at 200,000 rows); other drivers return datetimes."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _FastDate(sa.types.TypeDecorator):
+    impl = sa.String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> date | None:
+        return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _fast(column: Any) -> Any:
+    """The column with a fast result type when it holds a timestamp or a date; unchanged otherwise."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return sa.type_coerce(column, _FastUTC()).label(column.key)
+    if isinstance(kind, sa.Date):
+        return sa.type_coerce(column, _FastDate()).label(column.key)
+    return column
+
+
 def _norm_status(text: str) -> str | None:
     word = text.strip().lower()
     return STATUS_WORDS.get(word, word) or None
@@ -157,6 +193,7 @@ def _parse_rows(data: bytes | str, report: GoogleReport) -> tuple[list[dict[str,
         report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
     seen: dict[str, int] = {}
     parsed: list[dict[str, Any]] = []
+    cache: dict[str, Any] = {}
     for row in table.rows:
         report.rows += 1
         serial = row.get("serial").strip()
@@ -171,8 +208,10 @@ def _parse_rows(data: bytes | str, report: GoogleReport) -> tuple[list[dict[str,
         values: dict[str, Any] = {"line": row.line, "serial": serial, "key": key, "model": row.get("model").strip()}
         ok = True
         for name, parser in (("last_sync", parse_when), ("enrolled", parse_when), ("aue", parse_date)):
+            text = row.get(name)
             try:
-                values[name] = parser(row.get(name))
+                # Exports repeat the same few dates thousands of times: parse each spelling once.
+                values[name] = cache[text] if text in cache else cache.setdefault(text, parser(text))
             except ValueError:
                 report.errors.append(RowError(row.line, f"Unreadable date {row.get(name)!r}.", LABELS[name]))
                 ok = False
@@ -231,11 +270,10 @@ def run(
         Asset.campus_id,
         Asset.status,
         Asset.model_id,
-        Asset.last_seen_at,
-        Asset.updated_at,
+        _fast(Asset.last_seen_at),
         Person.email.label("assignee_email"),
         Person.name.label("assignee_name"),
-        *[getattr(Asset, attr) for attr in FIELDS],
+        *[_fast(getattr(Asset, attr)) for attr in FIELDS],
     ]
     existing = {
         r.serial.strip().upper(): r
@@ -327,7 +365,6 @@ def run(
                 }
             )
         change["id"] = current.id
-        change["updated_at"] = current.updated_at  # Google's facts are not an edit by a person.
         updates.append(change)
     for key, current in sorted(existing.items(), key=lambda kv: kv[1].asset_tag):
         if key in matched or current.status is AssetStatus.retired:
@@ -368,13 +405,26 @@ def _apply(
         if "last_seen_at" in change:
             change["last_seen_by_id"] = None
         rows.append(change)
-    # Group rows by the columns they set: one executemany per shape keeps 100,000 updates quick.
+    # Group rows by the columns they set: one Core executemany per shape keeps 100,000 updates quick.
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         shapes.setdefault(tuple(sorted(row)), []).append(row)
-    for batch in shapes.values():
-        for start in range(0, len(batch), 5000):
-            db.session.execute(sa.update(Asset), batch[start : start + 5000])
+    table = Asset.__table__
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        # Each sync moves the device in three last-seen indexes; a roomier page cache for this connection
+        # halves the time of 100,000 such updates. Put back afterwards.
+        db.session.execute(sa.text(f"PRAGMA cache_size=-{IMPORT_CACHE_KB}"))
+    for keys, batch in shapes.items():
+        values: dict[Any, Any] = {table.c[k]: sa.bindparam(f"b_{k}", type_=table.c[k].type) for k in keys if k != "id"}
+        # Google's facts are not an edit by a person: updated_at keeps its value (and skips its onupdate).
+        values[table.c.updated_at] = table.c.updated_at
+        stmt = sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(values)
+        params = [{f"b_{k}": v for k, v in row.items()} for row in batch]
+        for start in range(0, len(params), 5000):
+            db.session.execute(stmt, params[start : start + 5000])
+    if sqlite:
+        db.session.execute(sa.text("PRAGMA cache_size=-2000"))
     if any("model_id" in r for r in rows):
         _refresh_search_text([r["id"] for r in rows if "model_id" in r])
     activity.record(

@@ -31,7 +31,8 @@ def _with_links(bars: list[Bar]) -> list[Bar]:
 @bp.get("/")
 @login_required
 def index():
-    sbc = dashboard.status_by_campus(current_user)
+    summary = dashboard.fleet(current_user, unseen_days=closet.DEFAULT_DAYS)
+    sbc = dashboard.status_by_campus(current_user, summary)
     rows = [
         {
             "label": c.code,
@@ -54,21 +55,40 @@ def index():
         for s in AssetStatus
     ]
     warranty = _with_links(dashboard.warranty_by_month(current_user))
-    for bar in warranty:
-        bar.tick = bar.label[:3] + " " + bar.label[-2:]
     loaners = dashboard.loaners(current_user)
+    categories, ages = dashboard.tickets_open(current_user)
+    for bar in categories:
+        bar.href = url_for("tickets.index", **bar.args)
+    for bar in ages:
+        bar.href = url_for("tickets.index", **bar.args)
+    coverage = dashboard.audit_coverage(current_user)
+    audited = [
+        Bar(
+            f"{c.campus.code} · {c.audited:,} of {c.rooms:,} rooms in {c.days} days",
+            c.audited,
+            css="warn" if c.due else "",
+            href=url_for("audits.index", campus=c.campus.code),
+        )
+        for c in coverage
+    ]
+    desk = current_user.has_role("admin", "tech", "librarian")
     return render(
         "dashboard/index.html",
         sbc=sbc,
         statuses=list(AssetStatus),
         status_rows=rows,
         legend=legend,
-        aue=_with_links(dashboard.aue_cliff(current_user)),
+        aue=_with_links(dashboard.aue_cliff(current_user, summary=summary)),
         warranty=warranty,
-        warranty_expired=dashboard.warranty_expired(current_user),
+        warranty_expired=summary.warranty_expired,
         loaners=loaners,
-        loans_href=_link("loans.index"),
-        overdue_href=_link("loans.index", overdue=1),
-        unseen=closet.unseen_count(current_user, closet.DEFAULT_DAYS),
+        loans_href=_link("desk.out") if desk else None,
+        overdue_href=_link("desk.overdue") if desk else None,
+        ticket_categories=categories,
+        ticket_ages=ages,
+        tickets_open=sum(b.value for b in ages),
+        audited=audited,
+        rooms_due=sum(c.due for c in coverage),
+        unseen=summary.unseen,
         closet_days=closet.DEFAULT_DAYS,
     )

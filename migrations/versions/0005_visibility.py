@@ -43,14 +43,16 @@ def upgrade():
         batch_op.add_column(sa.Column('annotated_location', sa.String(length=160), nullable=True))
         batch_op.add_column(sa.Column('annotated_user', sa.String(length=254), nullable=True))
         batch_op.add_column(sa.Column('google_aue_date', sa.Date(), nullable=True))
-        batch_op.create_index('ix_assets_model_aue', ['model_id', 'google_aue_date', 'campus_id', 'status'], unique=False)
-        batch_op.create_index('ix_assets_warranty_end', ['warranty_end', 'campus_id', 'status'], unique=False)
+        batch_op.create_index('ix_assets_dashboard', ['campus_id', 'status', 'model_id', 'google_aue_date', 'last_seen_at', 'warranty_end'], unique=False)
+        batch_op.create_index('ix_assets_campus_warranty', ['campus_id', 'warranty_end', 'status'], unique=False)
+        batch_op.create_index('ix_assets_campus_room_seen', ['campus_id', 'current_room_id', 'status', 'last_seen_at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('assets', schema=None) as batch_op:
-        batch_op.drop_index('ix_assets_warranty_end')
-        batch_op.drop_index('ix_assets_model_aue')
+        batch_op.drop_index('ix_assets_campus_room_seen')
+        batch_op.drop_index('ix_assets_campus_warranty')
+        batch_op.drop_index('ix_assets_dashboard')
         batch_op.drop_column('google_aue_date')
         batch_op.drop_column('annotated_user')
         batch_op.drop_column('annotated_location')
