@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.config import TestConfig, normalise_database_url
+from app.config import TestConfig
 from app.extensions import db
 from app.models import Role, User
 from tests import factories
+from tests.servers import fresh_database
 
 HX = {"HX-Request": "true"}
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -30,21 +28,8 @@ def hx(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """SQLite in a temporary file, or a brand-new PostgreSQL database dropped at the end of the run."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'rollcall-test.sqlite3'}"
-        return
-    url = sa.make_url(normalise_database_url(server))
-    name = f"rollcall_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_database(tmp_path_factory.mktemp("db"), "test") as url:
+        yield url
 
 
 class CsrfClient(FlaskClient):

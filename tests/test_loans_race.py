@@ -9,19 +9,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import socket
 import subprocess
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from app.config import normalise_database_url
+from tests.servers import fresh_database, rollcall_server
 
 pytestmark = pytest.mark.slow
 
@@ -32,30 +28,10 @@ ROUNDS = 20
 EMAIL = "race-desk@example.org"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server_db(tmp_path):
-    """A database URL of its own: a SQLite file, or a fresh PostgreSQL database dropped afterwards."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'race.sqlite3'}"
-        return
-    url = sa.make_url(normalise_database_url(server))
-    name = f"rollcall_race_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_database(tmp_path, "race") as url:
+        yield url
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -116,23 +92,6 @@ def _sync(port: int, token: str, client_id: str, kind: str, data: dict) -> tuple
     return _call(port, token, "POST", "/api/v1/sync", {"client_id": client_id, "events": [event]})
 
 
-def _wait_until_up(port: int, proc: subprocess.Popen, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.1)
-    raise AssertionError("the server did not answer /healthz in time")
-
-
 def test_ten_concurrent_checkouts_one_winner(server_db, tmp_path):
     env = _env(server_db)
     subprocess.run([str(ROLLCALL), "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
@@ -145,18 +104,8 @@ def test_ten_concurrent_checkouts_one_winner(server_db, tmp_path):
         .strip()
     )
     assert token.startswith("rc_")
-    port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(ROLLCALL), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_until_up(port, proc, time.monotonic() + 60)
+    with rollcall_server(env, tmp_path / "server.log") as (base, _proc):
+        port = int(base.rsplit(":", 1)[1])
         for round_no in range(ROUNDS):
             barrier = threading.Barrier(DESKS)
             answers: list[tuple[int, dict]] = [(0, {})] * DESKS
@@ -191,13 +140,3 @@ def test_ten_concurrent_checkouts_one_winner(server_db, tmp_path):
             assert status == 200 and body["results"][0]["status"] == "applied", f"round {round_no}: {body}"
         status, body = _call(port, token, "GET", "/api/v1/loans?per_page=200")
         assert status == 200 and body["total"] == ROUNDS
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
-    server_log = (tmp_path / "server.log").read_text(errors="replace")
-    assert '" 500 ' not in server_log and "Traceback" not in server_log

@@ -5,17 +5,16 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.servers import rollcall_server
 
 redis = pytest.importorskip("redis")
 
@@ -31,12 +30,6 @@ pytestmark = pytest.mark.slow
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -90,55 +83,9 @@ def _report(base: str, code: str) -> int:
 def test_device_limit_holds_across_two_workers(tmp_path, redis_db):
     db_url = f"sqlite:///{tmp_path / 'storm.sqlite3'}"
     code = _seed(db_url)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "ROLLCALL_ENV": "development",
-        "DATABASE_URL": db_url,
-        "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "ROLLCALL_BASE_URL": base,
-    }
-    server = subprocess.Popen(
-        # `rollcall serve`, through its entry point, so the checkout under test is the one served.
-        [
-            sys.executable,
-            "-c",
-            "from app.cli import main; main()",
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the server did not answer within 30 s"
-            time.sleep(0.2)
-
+    env = {**os.environ, "ROLLCALL_ENV": "development", "DATABASE_URL": db_url, "RATELIMIT_STORAGE_URI": REDIS_URL}
+    with rollcall_server(env, tmp_path / "serve.log", workers=2) as (base, _proc):
         statuses = [_report(base, code) for _ in range(9)]
         # Five reports a device an hour, whichever worker answers; then 429 from both.
         assert statuses == [303] * 5 + [429] * 4, statuses
         assert any(b"report-device" in k for k in redis_db.scan_iter(count=1000)), "the counters live in Redis"
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(5)
-        server.stderr.close()

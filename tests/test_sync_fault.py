@@ -9,10 +9,7 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -30,6 +27,7 @@ from app.extensions import db
 from app.models import Role, Via
 from app.services.users import issue_token
 from tests import factories
+from tests.servers import rollcall_server
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +35,6 @@ CLIENTS = 4
 EVENTS_PER_CLIENT = 150
 BATCH = 25
 DEADLINE_S = 120
-
-
-def rollcall_exe() -> str:
-    exe = Path(sys.executable).parent / "rollcall"
-    assert exe.exists(), "the rollcall console script is installed with the package"
-    return str(exe)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def children_of(pid: int) -> set[int]:
@@ -85,16 +71,12 @@ def post(url: str, token: str, body: dict) -> list[dict] | None:
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc to find gunicorn's workers")
 def test_sigkill_a_worker_mid_run_every_event_stored_exactly_once(tmp_path):
-    exe = rollcall_exe()
     db_file = tmp_path / "fault.sqlite3"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
         DATABASE_URL=f"sqlite:///{db_file}",
         SECRET_KEY=secrets.token_hex(32),
         ROLLCALL_ENV="production",
-        ROLLCALL_BASE_URL=base,
     )
     env.pop("TEST_DATABASE_URL", None)
 
@@ -111,27 +93,7 @@ def test_sigkill_a_worker_mid_run_every_event_stored_exactly_once(tmp_path):
         token = issue_token(factories.make_user(Role.tech, "LHS"), by=None, via=Via.cli)
         db.session.commit()
         db.engine.dispose()
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 - closed in finally
-    server = subprocess.Popen(
-        [exe, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            time.sleep(0.2)
+    with rollcall_server(env, tmp_path / "serve.log") as (base, server):
         deadline = time.monotonic() + 30
         while len(children_of(server.pid)) < 2:
             assert time.monotonic() < deadline, "gunicorn did not start 2 workers"
@@ -199,14 +161,6 @@ def test_sigkill_a_worker_mid_run_every_event_stored_exactly_once(tmp_path):
         while not (len(children_of(server.pid)) >= 2 and victim not in children_of(server.pid)):
             assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
             time.sleep(0.1)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(5)
-        log.close()
 
     ids = {e["id"] for plan in plans for e in plan}
     with sqlite3.connect(db_file) as conn:
