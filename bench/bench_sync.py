@@ -134,9 +134,16 @@ def page_weight() -> None:
     app, folder = bench_app("sync-weight")
     _setup(app)
     client = app.test_client()
-    from app.services.demo import DEMO_PASSWORD
+    import sqlalchemy as sa
 
-    client.post("/login", data={"email": "aide.lhs@mvusd.example", "password": DEMO_PASSWORD})
+    from app.extensions import db
+    from app.models import User
+
+    with app.app_context():
+        session_id = db.session.scalar(sa.select(User).where(User.email == "aide.lhs@mvusd.example")).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
     for path in ("/scan", "/assets"):
         raw, zipped, files = _weight(client, path)
         report(f"JS + CSS on {path} ({len(files)} files)", {"gzip_kb": zipped / 1024, "raw_kb": raw / 1024})
@@ -159,6 +166,8 @@ def offline_navigation() -> None:
         print("offline navigation: no chromium; skipped")
         return
     app, folder = bench_app("sync-offline")
+    # The sign-in form carries its CSRF token only when CSRF is on, and the app checks every POST.
+    app.config["WTF_CSRF_ENABLED"] = True
     _setup(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -24,6 +24,9 @@ Contract for features that add event types (stable; add, never change):
   and answered `rejected` without recording the id, so a later replay can still apply it.
 * `roles`: users without one of these roles get `rejected` ("Your role does not allow ..."); None allows every
   signed-in staff role.
+* `prefetch` (optional): called once per batch with the `data` of all events of the type, before any is applied,
+  to load what they name in a few queries; it reads, never writes. Handlers may keep per-batch lookups in
+  `db.session.info` under keys starting with "sync." (cleared at the start of each batch).
 * Event time rules: handlers that derive projections must compare against `ctx.at`, never the receive time, so
   late or reordered events never overwrite newer facts (see app.services.observations.record_observation).
 """
@@ -409,16 +412,17 @@ def find_room(code: str) -> Room | None:
     raw = code.strip()
     if "/t/" in raw:
         raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
-    known: dict[str, int] = db.session.info.setdefault("sync.rooms", {})
+    # Holding the objects (not ids) keeps them in the session's weak identity map for the whole batch.
+    known: dict[str, Room] = db.session.info.setdefault("sync.rooms", {})
     if raw in known:
-        return db.session.get(Room, known[raw])
+        return known[raw]
     conds = [Room.code == raw.upper()]
     if looks_like_code(raw):
         conds.append(Room.tag_code == normalise(raw))
     rooms = db.session.scalars(sa.select(Room).where(sa.or_(*conds))).all()
     room = next((r for r in rooms if r.code == raw.upper()), rooms[0] if rooms else None)
     if room is not None:
-        known[raw] = room.id
+        known[raw] = room
     return room
 
 
@@ -432,9 +436,9 @@ def find_scanned_asset(text: str) -> Asset | None:
         return None
     if "/t/" in raw:
         raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
-    known: dict[str, int] = db.session.info.setdefault("sync.assets", {})
+    known: dict[str, Asset] = db.session.info.setdefault("sync.assets", {})
     if raw in known:
-        return db.session.get(Asset, known[raw])
+        return known[raw]
     upper = raw.upper()
     code = normalise(raw) if looks_like_code(raw) else None
     conds = [Asset.asset_tag == raw, Asset.asset_tag == upper, Asset.serial == upper, Asset.serial == raw]
@@ -454,7 +458,7 @@ def find_scanned_asset(text: str) -> Asset | None:
     ):
         for asset in hits:
             if matches(asset):
-                known[raw] = asset.id
+                known[raw] = asset
                 return asset
     return None
 
@@ -464,12 +468,12 @@ def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
     rooms = {d["room"].strip() for d in datas if isinstance(d.get("room"), str) and d["room"].strip()}
     tags = {d["tag"].strip() for d in datas if isinstance(d.get("tag"), str) and d["tag"].strip()}
     tags = {t.rsplit("/t/", 1)[1].split("?")[0].strip("/") if "/t/" in t else t for t in tags}
-    known_rooms: dict[str, int] = db.session.info.setdefault("sync.rooms", {})
+    known_rooms: dict[str, Room] = db.session.info.setdefault("sync.rooms", {})
     if rooms:
         for room in db.session.scalars(sa.select(Room).where(Room.code.in_({r.upper() for r in rooms}))):
             for r in rooms:
                 if r.upper() == room.code:
-                    known_rooms[r] = room.id
+                    known_rooms[r] = room
     if not tags:
         return
     upper = {t.upper() for t in tags}
@@ -483,10 +487,10 @@ def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
         .unique()
         .all()
     )
-    by_code = {a.tag_code: a.id for a in hits}
-    by_tag = {a.asset_tag: a.id for a in hits}
-    by_serial = {a.serial: a.id for a in hits}
-    known: dict[str, int] = db.session.info.setdefault("sync.assets", {})
+    by_code = {a.tag_code: a for a in hits}
+    by_tag = {a.asset_tag: a for a in hits}
+    by_serial = {a.serial: a for a in hits}
+    known: dict[str, Asset] = db.session.info.setdefault("sync.assets", {})
     for t in tags:
         # The same precedence as find_scanned_asset: tag code, exact asset tag, then upper-cased tag or serial.
         code = normalise(t) if looks_like_code(t) else None
