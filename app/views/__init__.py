@@ -18,14 +18,14 @@ BLUEPRINTS = (
     "closet",
     "imports",
     "api",
-    "pwa",
-    "scan",
     "audits",
     "tags",
     "reports",
     "tickets",
     "repairs",
     "labels",
+    "pwa",
+    "scan",
 )
 
 

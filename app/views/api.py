@@ -179,6 +179,6 @@ def people():
 
 from app.views import api_sync  # noqa: E402,F401
 from app.views import api_tickets  # noqa: E402,F401
+from app.views import api_audits  # noqa: E402,F401
 from app.views import api_loans  # noqa: E402,F401
 from app.views import api_repairs  # noqa: E402,F401
-from app.views import api_audits  # noqa: E402,F401
