@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app.extensions import db
 from app.models import Role, Via
+from app.services.maintenance import refresh_statistics
 
 
 def _create_app():
@@ -80,6 +81,7 @@ def seed_demo(n_assets: int, seed: int, force: bool) -> None:
     started = time.perf_counter()
     summary = demo.seed(n_assets=n_assets, seed=seed)
     db.session.commit()
+    refresh_statistics()
     click.echo(f"Seeded {summary} in {time.perf_counter() - started:.1f} s.")
     click.echo(f"Demo logins (password: {demo.DEMO_PASSWORD}):")
     for email, role, campuses in demo.DEMO_USERS:
@@ -172,6 +174,8 @@ def import_oneroster(source: str, campus: str | None, dry_run: bool) -> None:
         db.session.rollback()
         raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
     db.session.commit()
+    if not report.dry_run:
+        refresh_statistics()
     click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
 
 
@@ -207,6 +211,7 @@ def _finish_import(report, dry_run: bool, started: float) -> None:
         db.session.rollback()
     else:
         db.session.commit()
+        refresh_statistics()
     click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
 
 

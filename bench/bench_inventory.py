@@ -17,12 +17,14 @@ def run() -> None:
     from app.extensions import db
     from app.models import User
     from app.services import demo
+    from app.services.maintenance import refresh_statistics
 
     with app.app_context():
         db.create_all()
         started = time.perf_counter()
         demo.seed(n_assets=ASSETS, seed=1)
         db.session.commit()
+        refresh_statistics()
         print(f"seed-demo --assets {ASSETS}: {time.perf_counter() - started:.1f} s", flush=True)
         admin_id = db.session.scalar(sa.select(User.id).where(User.email == "admin@mvusd.example"))
         tech = db.session.scalar(sa.select(User).where(User.email == "tech@mvusd.example"))
