@@ -1,274 +1,221 @@
 // The phone audit page: start an audit of a room, scan (camera, wedge or typing), close, see the result — all
-// without a signal. Events wait in IndexedDB and go to POST /api/v1/sync when there is a connection; the server's
-// answer (its audit result, any rejection and its reason) then replaces what the phone worked out on its own.
+// without a signal. Events go into the shared outbox (static/js/outbox.js) like every other field action; the
+// server's answers come back on its channel, and the server's record of the audit then replaces what the phone
+// worked out on its own.
+
+import { flushSoon, refreshBadge, scheduleBackgroundSync } from "./app.js";
+import {
+  CHANNEL,
+  dismissRejected,
+  enqueue,
+  findAsset,
+  findRoom,
+  foldCode,
+  getMeta,
+  packInfo,
+  pendingCount,
+  refreshPack,
+  rejectedList,
+  roomAssets,
+  setMeta,
+  valueOf,
+  waiting,
+} from "./outbox.js";
 
 const app = /** @type {HTMLElement} */ (document.getElementById("audit-app"));
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
-const SYNC_URL = app.dataset.syncUrl || "/api/v1/sync";
-const PACK_URL = app.dataset.packUrl || "/api/v1/offline-pack";
 const AUDIT_URL = app.dataset.auditUrl || "/api/v1/audits/";
-const DB_NAME = "rollcall-audits";
-const FLUSH_EVERY_MS = 5000;
+const CURRENT_KEY = "rollcall-audit-current";
 
 /**
- * @typedef {{tag_code: string, asset_tag: string, serial: string, model: string, home_room: string | null, status: string}} PackAsset
- * @typedef {{code: string, name: string, tag_code: string, active: boolean}} PackRoom
- * @typedef {{campus: {code: string, name: string}, rooms: PackRoom[], assets: PackAsset[]}} Pack
- * @typedef {{id: string, value: string, tag: string | null, at: string, kind: string}} Scan
+ * @typedef {{tag_code: string, asset_tag: string, serial: string, model: string, home_room: string | null, status: string, campus: string}} PackAsset
+ * @typedef {{code: string, name: string, campus: string}} Where
+ * @typedef {{id: string, value: string, tag: string | null, model: string, home: string | null, at: string, kind: string}} Scan
  * @typedef {{uuid: string, room: string, roomLabel: string, campus: string, startedAt: string, closedAt: string | null,
  *   startId: string, closeId: string | null, scans: Scan[], conditions: Record<string, string>, moved: Record<string, boolean>,
- *   results: Record<string, {status: string, reason?: string, info?: any}>, server: any}} AuditState
+ *   server: any}} AuditState
  */
 
-// Storage ------------------------------------------------------------------------------------------------------
+/** @type {AuditState | null} */
+let state = null;
+/** Devices whose home is the audited room, from the kept offline pack. @type {PackAsset[]} */
+let expected = [];
+/** This audit's events still in the outbox (the server's record is shown only when none wait). */
+let auditWaiting = 0;
+/** This audit's events the server refused, from the outbox's rejected list. @type {any[]} */
+let rejectedHere = [];
 
-/** @returns {Promise<IDBDatabase>} */
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      db.createObjectStore("packs", { keyPath: "campus.code" });
-      db.createObjectStore("audits", { keyPath: "uuid" });
-      db.createObjectStore("events", { keyPath: "seq", autoIncrement: true });
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
+// Storage: the audit's own state sits in the outbox database's meta store, next to the events it produced --------
+
+/** @param {string} uuid */
+const stateKey = (uuid) => `audit:${uuid}`;
+
+async function save() {
+  if (state) await setMeta(stateKey(state.uuid), state);
 }
-const dbReady = openDb();
+
+async function loadExpected() {
+  if (!state) return;
+  const s = state;
+  let mine = await roomAssets(s.room).catch(() => []);
+  if (!mine.length && !(await packInfo(s.campus).catch(() => undefined))) {
+    // This campus's pack was never kept here: fetch it now (a no-op without a signal).
+    await refreshPack(s.campus).catch(() => "error");
+    mine = await roomAssets(s.room).catch(() => []);
+  }
+  if (state === s) expected = mine.filter((a) => a.status !== "retired");
+}
 
 /**
- * @param {string} store
- * @param {IDBTransactionMode} mode
- * @param {(s: IDBObjectStore) => IDBRequest | void} work
+ * The room a typed or scanned value names: the kept pack first, then the page's room list.
+ * @param {string} text
+ * @returns {Promise<Where | null>}
  */
-async function tx(store, mode, work) {
-  const db = await dbReady;
-  return new Promise((resolve, reject) => {
-    const t = db.transaction(store, mode);
-    const req = work(t.objectStore(store));
-    t.oncomplete = () => resolve(req ? req.result : undefined);
-    t.onerror = () => reject(t.error);
-  });
-}
-
-// The offline pack: which devices live in which room ------------------------------------------------------------
-
-/** @type {Map<string, Pack>} */
-const packs = new Map();
-
-/** Fold a typed or scanned code the way the server does (case, look-alikes, spaces and dashes). */
-function fold(text) {
-  return (text || "").replace(/[\s\-_.]+/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1").replace(/U/g, "V");
-}
-
-/** The tag code out of our QR URL, or the text as it is. */
-function codeOf(raw) {
-  const text = (raw || "").trim();
-  const at = text.lastIndexOf("/t/");
-  return at >= 0 ? text.slice(at + 3).split(/[?#/]/)[0] : text;
-}
-
-/** @param {string} campus */
-async function loadPack(campus) {
-  try {
-    const resp = await fetch(`${PACK_URL}?campus=${encodeURIComponent(campus)}`, { credentials: "same-origin" });
-    if (resp.ok) {
-      const pack = await resp.json();
-      packs.set(campus, pack);
-      await tx("packs", "readwrite", (s) => s.put(pack));
-      return pack;
-    }
-  } catch {
-    // Offline: the copy kept from the last visit answers.
-  }
-  const kept = await tx("packs", "readonly", (s) => s.get(campus));
-  if (kept) packs.set(campus, kept);
-  return kept || null;
-}
-
-/** @param {string} value @returns {PackAsset | null} */
-function findAsset(value) {
-  const raw = codeOf(value);
-  const folded = fold(raw);
-  const upper = raw.trim().toUpperCase();
-  for (const pack of packs.values()) {
-    for (const a of pack.assets) {
-      if (a.tag_code === folded || a.asset_tag.toUpperCase() === upper || a.serial.toUpperCase() === upper) return a;
-    }
-  }
-  return null;
-}
-
-/** @param {string} value @returns {{room: PackRoom, campus: string} | null} */
-function findRoom(value) {
-  const raw = codeOf(value);
-  const folded = fold(raw);
-  const upper = raw.trim().toUpperCase();
-  for (const [campus, pack] of packs) {
-    for (const r of pack.rooms) if (r.code.toUpperCase() === upper || r.tag_code === folded) return { room: r, campus };
-  }
+async function roomFor(text) {
+  const room = await findRoom(text).catch(() => undefined);
+  if (room) return { code: room.code, name: room.name, campus: room.campus };
+  const raw = valueOf(text);
+  const folded = foldCode(raw);
+  const upper = raw.toUpperCase();
   const option = [...$("start-room").options].find(
     (o) => o.value && (o.value.toUpperCase() === upper || o.dataset.tag === folded),
   );
-  if (option) return { room: { code: option.value, name: option.textContent, tag_code: option.dataset.tag, active: true }, campus: option.dataset.campus };
-  return null;
+  return option ? { code: option.value, name: option.textContent, campus: option.dataset.campus } : null;
 }
 
-// Events and sync ---------------------------------------------------------------------------------------------
+// Outbox state and the server's answers --------------------------------------------------------------------
 
-function newId() {
-  return crypto.randomUUID ? crypto.randomUUID() : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function csrfToken() {
-  try {
-    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-  } catch {
-    return "";
-  }
-}
-
-/** Keep an event until the server answers for it; then try to send it. */
-async function queue(type, data, id = newId()) {
-  const event = { id, type, at: new Date().toISOString(), data };
-  await tx("events", "readwrite", (s) => s.add({ event, audit: data.audit }));
+/** After an event is recorded: keep the state, update the counts, and send (now, or later by Background Sync). */
+function afterEnqueue() {
+  auditWaiting += 1;
+  save();
+  showNet();
+  refreshBadge();
+  scheduleBackgroundSync();
   flushSoon();
-  return event;
 }
 
-let flushing = false;
-let flushTimer = 0;
-function flushSoon() {
-  clearTimeout(flushTimer);
-  flushTimer = setTimeout(flush, 0);
+/** Count this audit's waiting events and collect its refused ones. */
+async function readOutbox() {
+  if (!state) return;
+  const uuid = state.uuid;
+  const [queued, refused] = await Promise.all([waiting().catch(() => []), rejectedList().catch(() => [])]);
+  if (!state || state.uuid !== uuid) return;
+  auditWaiting = queued.filter((e) => e.data && e.data.audit === uuid).length;
+  rejectedHere = refused.filter((e) => e.data && e.data.audit === uuid);
 }
 
-/** Send what waits, oldest first; an event leaves the queue only when the server has answered for it. */
-async function flush() {
-  if (flushing) return;
-  flushing = true;
-  try {
-    const rows = /** @type {any[]} */ (await tx("events", "readonly", (s) => s.getAll()));
-    showNet(rows.length);
-    if (!rows.length || !navigator.onLine) return;
-    const resp = await fetch(SYNC_URL, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ client_id: clientId(), events: rows.map((r) => r.event).slice(0, 200) }),
-    });
-    if (!resp.ok) {
-      showNet(rows.length, resp.status === 401 ? "Signed out: sign in again to send your scans." : "");
-      return;
-    }
-    const { results } = await resp.json();
-    const answered = new Map(results.map((r) => [r.id, r]));
-    for (const row of rows) {
-      const r = answered.get(row.event.id);
-      if (!r) continue;
-      await tx("events", "readwrite", (s) => s.delete(row.seq));
-      if (row.audit && state && row.audit === state.uuid) state.results[row.event.id] = r;
-    }
-    const left = /** @type {any[]} */ (await tx("events", "readonly", (s) => s.getAll()));
-    showNet(left.length);
-    if (state) {
-      await save();
-      await refreshFromServer();
-      render();
-    }
-    if (left.length) flushSoon();
-  } catch {
-    // No connection: everything stays queued for the next try.
-  } finally {
-    flushing = false;
-  }
-}
-
-function clientId() {
-  let id = localStorage.getItem("rollcall-client-id");
-  if (!id) {
-    id = newId();
-    localStorage.setItem("rollcall-client-id", id);
-  }
-  return id;
-}
-
-/** @param {number} waiting @param {string} [extra] */
-function showNet(waiting, extra = "") {
+/** How many events wait (all of this user's, like the header badge), or why they cannot be sent. */
+async function showNet() {
+  const [count, signin] = await Promise.all([pendingCount().catch(() => 0), getMeta("needs_signin").catch(() => null)]);
   const online = navigator.onLine;
-  const text = waiting
-    ? `${waiting} waiting to sync${online ? "" : " — offline, kept on this phone"}.`
+  const text = signin && count ? "Signed out: sign in again to send your scans."
+    : count ? `${count} waiting to sync${online ? "" : " — offline, kept on this phone"}.`
     : online ? "All synced." : "Offline — scans are kept on this phone.";
-  $("audit-net").textContent = extra || text;
-  app.dataset.pending = String(waiting);
+  $("audit-net").textContent = text;
+  app.dataset.pending = String(count);
 }
 
-/** Ask the server for its record of this audit (once it knows of it); it becomes what the page shows. */
+/** Ask the server for its record of this audit once none of its events wait; it becomes what the page shows. */
 async function refreshFromServer() {
-  if (!state || !navigator.onLine) return;
-  const start = state.results[state.startId];
-  if (!start || start.status !== "applied" && start.status !== "duplicate") return;
+  if (!state || auditWaiting > 0 || !navigator.onLine) return;
+  const s = state;
   try {
-    const resp = await fetch(AUDIT_URL + encodeURIComponent(state.uuid), { credentials: "same-origin" });
-    if (resp.ok) state.server = await resp.json();
+    const resp = await fetch(AUDIT_URL + encodeURIComponent(s.uuid), { credentials: "same-origin" });
+    if (resp.ok) {
+      s.server = await resp.json();
+      await save();
+    }
   } catch {
     // Keep the phone's own view.
   }
 }
 
-// The audit on this phone -------------------------------------------------------------------------------------
-
-/** @type {AuditState | null} */
-let state = null;
-
-async function save() {
-  if (state) await tx("audits", "readwrite", (s) => s.put(state));
+let updating = false;
+let updateAgain = false;
+/** Bring the page up to date with the outbox (and then the server); one run at a time, the last call wins. */
+async function update() {
+  if (updating) {
+    updateAgain = true;
+    return;
+  }
+  updating = true;
+  try {
+    do {
+      updateAgain = false;
+      await readOutbox();
+      await refreshFromServer();
+      await showNet();
+      render();
+    } while (updateAgain);
+  } finally {
+    updating = false;
+  }
 }
 
-/** @param {{room: PackRoom, campus: string}} where */
+// The audit on this phone -------------------------------------------------------------------------------------
+
+/** @param {Where} where */
 async function startAudit(where) {
-  const uuid = newId();
-  const startId = newId();
+  const uuid = crypto.randomUUID();
+  const event = await enqueue("audit.start", { audit: uuid, room: where.code });
   state = {
-    uuid, room: where.room.code, roomLabel: where.room.name && where.room.name !== where.room.code ? `${where.room.code} ${where.room.name}` : where.room.code,
-    campus: where.campus, startedAt: new Date().toISOString(), closedAt: null, startId, closeId: null,
-    scans: [], conditions: {}, moved: {}, results: {}, server: null,
+    uuid, room: where.code, roomLabel: where.name && !where.name.startsWith(where.code) ? `${where.code} ${where.name}` : where.name || where.code,
+    campus: where.campus, startedAt: event.at, closedAt: null, startId: event.id, closeId: null,
+    scans: [], conditions: {}, moved: {}, server: null,
   };
-  localStorage.setItem("rollcall-audit-current", uuid);
-  await save();
+  auditWaiting = 0;
+  rejectedHere = [];
+  localStorage.setItem(CURRENT_KEY, uuid);
   history.replaceState(null, "", `#audit=${uuid}`);
+  await loadExpected();
   show();
-  await queue("audit.start", { audit: uuid, room: state.room }, startId);
-  if (!packs.has(where.campus)) loadPack(where.campus).then(render);
+  afterEnqueue();
+}
+
+let scanChain = Promise.resolve(/** @type {boolean} */ (false));
+/**
+ * Record a scan; scans are handled one after another so "already scanned" is always right.
+ * @param {string} value
+ * @param {number} [detectedAt] performance.now() of the camera's decode, for the feedback latency measure
+ * @returns {Promise<boolean>} false for a code no kept device matches
+ */
+function recordScan(value, detectedAt) {
+  const t0 = detectedAt ?? performance.now();
+  const run = scanChain.then(() => scanOne(value, t0));
+  scanChain = run.catch(() => false);
+  return run;
 }
 
 /**
- * Classify a scan against the pack: found (lives here), duplicate, unexpected (lives elsewhere) or unknown.
+ * Classify a scan against the pack: found (lives here), duplicate, unexpected (lives elsewhere) or unknown; the
+ * event is in IndexedDB before the screen says anything.
  * @param {string} value
- * @param {number} [detectedAt] performance.now() of the camera's decode, for the feedback latency measure
+ * @param {number} t0
  */
-function recordScan(value, detectedAt) {
+async function scanOne(value, t0) {
   if (!state || state.closedAt) return false;
-  const t0 = detectedAt ?? performance.now();
-  const asset = findAsset(value);
+  const s = state;
+  const code = valueOf(value);
+  const asset = /** @type {PackAsset | undefined} */ (await findAsset(value).catch(() => undefined));
   const tag = asset ? asset.asset_tag : null;
-  const before = tag ? state.scans.some((s) => s.tag === tag) : state.scans.some((s) => !s.tag && fold(s.value) === fold(value));
-  const kind = !asset ? "unknown" : asset.home_room === state.room ? "found" : "unexpected";
-  const id = newId();
-  state.scans.push({ id, value: codeOf(value), tag, at: new Date().toISOString(), kind });
-  const label = tag || codeOf(value);
+  const before = tag ? s.scans.some((x) => x.tag === tag) : s.scans.some((x) => !x.tag && foldCode(x.value) === foldCode(code));
+  const kind = !asset ? "unknown" : asset.home_room === s.room ? "found" : "unexpected";
+  const event = await enqueue("scan", { tag: code, room: s.room, audit: s.uuid });
+  s.scans.push({ id: event.id, value: code, tag, model: asset ? asset.model : "", home: asset ? asset.home_room : null, at: event.at, kind });
+  const label = tag || code;
   const text = before ? `${label}: already scanned (not counted twice)`
     : kind === "found" ? `${label} found`
-    : kind === "unexpected" ? `${label} does not belong here${asset.home_room ? ` — its room is ${asset.home_room}` : ""}`
+    : kind === "unexpected" ? `${label} does not belong here${asset && asset.home_room ? ` — its room is ${asset.home_room}` : ""}`
     : `${label}: unknown code`;
-  feedback(text, before ? "duplicate" : kind);
-  render();
+  if (state === s) {
+    feedback(text, before ? "duplicate" : kind);
+    render();
+  }
   requestAnimationFrame(() => {
     performance.measure("scan-feedback", { start: t0, end: performance.now() });
   });
-  queue("scan", { tag: codeOf(value), room: state.room, audit: state.uuid }, id).then(save);
+  afterEnqueue();
   return kind !== "unknown";
 }
 
@@ -282,61 +229,65 @@ function feedback(text, tone) {
 async function closeAudit() {
   if (!state || state.closedAt) return;
   if (!confirm(`Close the audit of ${state.room}? Devices not found will be marked missing.`)) return;
-  state.closedAt = new Date().toISOString();
-  state.closeId = newId();
-  await save();
+  const s = state;
+  const event = await enqueue("audit.close", { audit: s.uuid });
+  s.closedAt = event.at;
+  s.closeId = event.id;
   render();
-  await queue("audit.close", { audit: state.uuid }, state.closeId);
+  afterEnqueue();
 }
 
 /** @param {string} tag @param {string} condition */
-function setCondition(tag, condition) {
+async function setCondition(tag, condition) {
   if (!state) return;
-  state.conditions[tag] = condition;
-  queue("audit.condition", { audit: state.uuid, tag, condition }).then(save);
+  const s = state;
+  await enqueue("audit.condition", { audit: s.uuid, tag, condition });
+  s.conditions[tag] = condition;
   render();
+  afterEnqueue();
 }
 
 /** @param {string} tag */
-function moveHere(tag) {
+async function moveHere(tag) {
   if (!state || !confirm(`Make ${state.room} the home room of ${tag}?`)) return;
-  state.moved[tag] = true;
-  queue("audit.move", { audit: state.uuid, tag }).then(save);
+  const s = state;
+  await enqueue("audit.move", { audit: s.uuid, tag });
+  s.moved[tag] = true;
   render();
+  afterEnqueue();
 }
 
 // Drawing -----------------------------------------------------------------------------------------------------
 
-/** What the phone knows: the server's record when it has one and nothing is waiting, else its own view. */
+/** What the phone knows: the server's record when it has one and none of this audit's events wait, else its own view. */
 function view() {
   const s = /** @type {AuditState} */ (state);
-  const waiting = Number(app.dataset.pending || "0") > 0;
-  if (s.server && !waiting) {
+  if (s.server && auditWaiting === 0) {
     const srv = s.server;
     return {
       source: "server",
       expected: srv.expected,
       found: srv.found.map((d) => ({ tag: d.asset_tag, model: d.model, dup: d.duplicate, condition: d.condition })),
       missing: srv.missing.map((d) => ({ tag: d.asset_tag, model: d.model })),
-      unexpected: srv.unexpected.map((d) => ({ tag: d.asset_tag, model: d.model, home: d.home_room, dup: d.duplicate, campus: d.campus })),
+      unexpected: srv.unexpected.map((d) => ({ tag: d.asset_tag, model: d.model, home: d.home_room, dup: d.duplicate, known: true })),
       unknown: srv.unknown.map((u) => u.code),
       closed: srv.status === "closed",
     };
   }
-  const expected = [];
-  for (const pack of packs.values()) for (const a of pack.assets) if (a.home_room === s.room && a.status !== "retired") expected.push(a);
-  const counts = new Map();
-  for (const scan of s.scans) if (scan.tag) counts.set(scan.tag, (counts.get(scan.tag) || 0) + 1);
+  /** @type {Map<string, Scan[]>} */
+  const byTag = new Map();
+  for (const scan of s.scans) if (scan.tag) byTag.set(scan.tag, [...(byTag.get(scan.tag) || []), scan]);
   const found = [], missing = [], unexpected = [], unknown = [];
   for (const a of expected) {
-    if (counts.has(a.asset_tag)) found.push({ tag: a.asset_tag, model: a.model, dup: counts.get(a.asset_tag) > 1, condition: s.conditions[a.asset_tag] || null });
+    const seen = byTag.get(a.asset_tag);
+    if (seen) found.push({ tag: a.asset_tag, model: a.model, dup: seen.length > 1, condition: s.conditions[a.asset_tag] || null });
     else missing.push({ tag: a.asset_tag, model: a.model });
   }
   const expectedTags = new Set(expected.map((a) => a.asset_tag));
-  for (const [tag, n] of counts) {
+  for (const [tag, seen] of byTag) {
     if (expectedTags.has(tag)) continue;
-    const a = findAsset(tag);
-    unexpected.push({ tag, model: a ? a.model : "", home: a ? a.home_room : null, dup: n > 1, campus: null });
+    const last = seen[seen.length - 1];
+    unexpected.push({ tag, model: last.model, home: last.home, dup: seen.length > 1, known: true });
   }
   for (const scan of s.scans) if (!scan.tag && !unknown.includes(scan.value)) unknown.push(scan.value);
   return { source: "phone", expected: expected.length, found, missing, unexpected, unknown, closed: Boolean(s.closedAt) };
@@ -365,8 +316,21 @@ function small(text, cls) {
   return span;
 }
 
+/** What a refused event was, in the page's words. */
+function describe(item) {
+  const s = /** @type {AuditState} */ (state);
+  if (item.id === s.startId) return "Start";
+  if (item.id === s.closeId) return "Close";
+  const tag = item.data && item.data.tag;
+  if (item.type === "scan") return tag || "Scan";
+  if (item.type === "audit.condition") return `${tag} condition`;
+  if (item.type === "audit.move") return `Move ${tag}`;
+  return "Change";
+}
+
 function render() {
   if (!state) return;
+  const s = state;
   const v = view();
   $("n-found").textContent = String(v.found.length);
   $("n-expected").textContent = String(v.expected);
@@ -396,7 +360,7 @@ function render() {
       b.textContent = c;
       b.dataset.condition = c;
       b.dataset.tag = d.tag;
-      b.setAttribute("aria-pressed", String((state.conditions[d.tag] || d.condition) === c));
+      b.setAttribute("aria-pressed", String((s.conditions[d.tag] || d.condition) === c));
       b.setAttribute("aria-label", `${d.tag} ${c}`);
       cond.append(b);
     }
@@ -408,27 +372,30 @@ function render() {
     el.append(muted(d.model));
     const note = document.createElement("span");
     note.className = "note";
-    note.textContent = state.moved[d.tag] || d.home === state.room ? ` now belongs here` : d.home ? ` belongs in ${d.home}` : " has no home room";
+    note.textContent = s.moved[d.tag] || d.home === s.room ? ` now belongs here` : d.home ? ` belongs in ${d.home}` : " has no home room";
     el.append(note);
     if (d.dup) el.append(small("scanned twice", "dup"));
-    if (!state.moved[d.tag] && d.home !== state.room && findAsset(d.tag)) {
+    if (!s.moved[d.tag] && d.home !== s.room && d.known) {
       const b = document.createElement("button");
       b.type = "button";
       b.dataset.move = d.tag;
-      b.textContent = `Move to ${state.room}`;
+      b.textContent = `Move to ${s.room}`;
       el.append(b);
     }
     return el;
   }));
   $("list-unknown").replaceChildren(...v.unknown.map((code) => li(code, "mono")));
 
-  const rejected = Object.entries(state.results).filter(([, r]) => r.status === "rejected");
-  $("rejected-box").hidden = rejected.length === 0;
-  $("list-rejected").replaceChildren(...rejected.map(([id, r]) => {
-    const scan = state.scans.find((s) => s.id === id);
-    const what = id === state.startId ? "Start" : id === state.closeId ? "Close" : scan ? scan.value : "Change";
-    const el = li(what, "line-rejected");
-    el.append(muted(r.reason || "refused"));
+  $("rejected-box").hidden = rejectedHere.length === 0;
+  $("list-rejected").replaceChildren(...rejectedHere.map((item) => {
+    const el = li(describe(item), "line-rejected");
+    el.append(muted(item.reason || "refused"));
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "link";
+    dismiss.dataset.dismiss = item.id;
+    dismiss.textContent = "Dismiss";
+    el.append(" ", dismiss);
     return el;
   }));
 
@@ -436,15 +403,16 @@ function render() {
   $("audit-code").disabled = v.closed;
   $("new-audit").hidden = !v.closed;
   const link = $("server-link");
-  link.hidden = !state.server;
-  link.href = `/audits/${state.server ? state.server.audit : ""}`;
+  link.hidden = !s.server;
+  link.href = `/audits/${s.server ? s.server.audit : ""}`;
 }
 
 function show() {
   $("audit-start").hidden = Boolean(state);
   $("audit-run").hidden = !state;
   if (state) {
-    document.querySelectorAll("[data-room-label]").forEach((el) => { el.textContent = state.roomLabel; });
+    const label = state.roomLabel;
+    document.querySelectorAll("[data-room-label]").forEach((el) => { el.textContent = label; });
     render();
   }
 }
@@ -455,27 +423,40 @@ function hashParams() {
   return new URLSearchParams(location.hash.replace(/^#/, ""));
 }
 
+function listenToOutbox() {
+  try {
+    // Results (from this page's flushes or the worker's Background Sync), new events and sign-in prompts.
+    new BroadcastChannel(CHANNEL).addEventListener("message", () => update());
+  } catch {
+    // Without BroadcastChannel the page still follows its own actions; a reload shows the rest.
+  }
+}
+
 async function boot() {
   const campuses = new Set([...$("start-room").options].map((o) => o.dataset.campus).filter(Boolean));
-  const current = hashParams().get("audit") || localStorage.getItem("rollcall-audit-current");
+  const current = hashParams().get("audit") || localStorage.getItem(CURRENT_KEY);
   if (current) {
-    state = /** @type {AuditState | null} */ (await tx("audits", "readonly", (s) => s.get(current))) || null;
+    state = /** @type {AuditState | null} */ ((await getMeta(stateKey(current)).catch(() => null)) || null);
     if (state && state.closedAt && !hashParams().get("audit")) state = null;
   }
+  listenToOutbox();
+  await loadExpected();
+  await readOutbox();
   show();
-  await Promise.all([...campuses].map(loadPack));
+  // Keep each campus's pack fresh (an unchanged one costs a 304); without a signal the kept copy answers.
+  await Promise.all([...campuses].map((code) => refreshPack(code).catch(() => "error")));
+  await loadExpected();
   const room = hashParams().get("room");
   if (!state && room) {
-    const where = findRoom(room);
-    if (where) $("start-room").value = where.room.code;
+    const where = await roomFor(room);
+    if (where) $("start-room").value = where.code;
   }
-  if (state) render();
-  flush();
+  update();
 
-  $("start-form").addEventListener("submit", (e) => {
+  $("start-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const typed = $("start-tag").value.trim();
-    const where = findRoom(typed || $("start-room").value);
+    const where = await roomFor(typed || $("start-room").value);
     const err = $("start-error");
     if (!where) {
       err.textContent = typed ? `No room with the tag or code ${typed}.` : "Choose a room, or scan its tag.";
@@ -495,29 +476,32 @@ async function boot() {
   $("close-audit").addEventListener("click", closeAudit);
   $("new-audit").addEventListener("click", () => {
     state = null;
-    localStorage.removeItem("rollcall-audit-current");
+    expected = [];
+    localStorage.removeItem(CURRENT_KEY);
     history.replaceState(null, "", location.pathname);
     show();
   });
-  app.addEventListener("click", (e) => {
+  app.addEventListener("click", async (e) => {
     const target = /** @type {HTMLElement} */ (e.target);
     if (target.dataset.condition && target.dataset.tag) setCondition(target.dataset.tag, target.dataset.condition);
     if (target.dataset.move) moveHere(target.dataset.move);
+    if (target.dataset.dismiss) {
+      await dismissRejected(target.dataset.dismiss);
+      update();
+    }
   });
-  addEventListener("online", flushSoon);
-  addEventListener("offline", () => showNet(Number(app.dataset.pending || "0")));
-  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") flushSoon(); });
-  setInterval(() => { if (Number(app.dataset.pending || "0") > 0) flush(); }, FLUSH_EVERY_MS);
+  addEventListener("online", () => showNet());
+  addEventListener("offline", () => showNet());
 
   // The camera: loaded only here (and on /scan), prepared at once so it also works after the signal drops.
   const camera = await import("./camera.js");
   const root = $("audit-camera");
   new camera.CameraScanner(root, {
     autoStart: sessionStorage.getItem("camera-on") === "1",
-    onScan: (value, scan) => {
+    onScan: async (value, scan) => {
       if (!state) {
-        const where = findRoom(value);
-        if (where) startAudit(where);
+        const where = await roomFor(value);
+        if (where) await startAudit(where);
         return Boolean(where);
       }
       return recordScan(value, scan.detectedAt);

@@ -431,3 +431,16 @@ export async function findRoom(text) {
   const store = db.transaction("rooms").objectStore("rooms");
   return (await getFrom(store, raw.toUpperCase())) || (await getFrom(store.index("tag_code"), foldCode(raw))) || undefined;
 }
+
+/**
+ * The devices whose home room is `code` in the kept packs (empty when the room's campus pack is not kept).
+ * @param {string} code
+ */
+export async function roomAssets(code) {
+  const db = await openDb();
+  const tx = db.transaction(["rooms", "assets"]);
+  const room = await done(tx.objectStore("rooms").get(code));
+  if (!room) return [];
+  const assets = await done(tx.objectStore("assets").index("campus").getAll(room.campus));
+  return assets.filter((a) => a.home_room === code);
+}
