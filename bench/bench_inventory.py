@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from bench.common import bench_app, report, timed
 
 ASSETS = int(os.environ.get("BENCH_ASSETS", "200000"))
+# Reuse a database seeded by an earlier run (seeding 200,000 devices takes minutes): BENCH_DB=path/to.sqlite3.
+REUSE = os.environ.get("BENCH_DB")
 
 
 def run() -> None:
-    app, folder = bench_app("inventory")
+    app, folder = bench_app("inventory", database=Path(REUSE) if REUSE else None)
     from app.extensions import db
     from app.models import User
     from app.services import demo
     from app.services.maintenance import refresh_statistics
 
     with app.app_context():
-        db.create_all()
-        started = time.perf_counter()
-        demo.seed(n_assets=ASSETS, seed=1)
-        db.session.commit()
-        refresh_statistics()
-        print(f"seed-demo --assets {ASSETS}: {time.perf_counter() - started:.1f} s", flush=True)
+        if not REUSE:
+            db.create_all()
+            started = time.perf_counter()
+            demo.seed(n_assets=ASSETS, seed=1)
+            db.session.commit()
+            refresh_statistics()
+            print(f"seed-demo --assets {ASSETS}: {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"{db.session.scalar(sa.text('SELECT count(*) FROM assets')):,} devices", flush=True)
         admin_id = db.session.scalar(sa.select(User.id).where(User.email == "admin@mvusd.example"))
         tech = db.session.scalar(sa.select(User).where(User.email == "tech@mvusd.example"))
         tech_id = tech.id

@@ -30,8 +30,9 @@ def report(label: str, figures: dict[str, float]) -> None:
     print(f"{label:<48} " + "  ".join(f"{k}={v:,.1f}" for k, v in figures.items()), flush=True)
 
 
-def bench_app(name: str, keep: bool = False):
-    """A production-like app (not TESTING) on its own SQLite file under bench/out/ (or a temp dir)."""
+def bench_app(name: str, keep: bool = False, database: Path | None = None):
+    """A production-like app (not TESTING) on its own SQLite file under bench/out/ (or a temp dir), or on an
+    existing database file."""
     from app import create_app
     from app.config import Config
 
@@ -41,7 +42,7 @@ def bench_app(name: str, keep: bool = False):
     class BenchConfig(Config):
         ENV_NAME = "development"
         SECRET_KEY = "bench-secret-key-not-for-production"
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{folder / (name + '.sqlite3')}"
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{database or folder / (name + '.sqlite3')}"
         WTF_CSRF_ENABLED = False
         RATELIMIT_ENABLED = False
 
