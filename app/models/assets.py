@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.locations import Campus, Room
 from app.models import search
+from app.models.locations import Campus, Room
 from app.models.people import Person
 from app.models.types import UTCDateTime, str_enum, utcnow
 from app.tagcodes import new_tag_code

@@ -153,8 +153,9 @@ def assets():
     )
     page, per_page = page_args()
     result = asset_page(current_user, f, page, per_page)
-    return jsonify({"items": [asset_json(a) for a in result.items], "page": page, "per_page": per_page,
-                    "total": result.total})
+    return jsonify(
+        {"items": [asset_json(a) for a in result.items], "page": page, "per_page": per_page, "total": result.total}
+    )
 
 
 @bp.get("/api/v1/assets/<asset_tag>")
@@ -177,8 +178,5 @@ def people():
     return jsonify(paged(stmt, person_json))
 
 
-from app.views import api_sync  # noqa: E402,F401
-from app.views import api_tickets  # noqa: E402,F401
-from app.views import api_audits  # noqa: E402,F401
-from app.views import api_loans  # noqa: E402,F401
-from app.views import api_repairs  # noqa: E402,F401
+# Each feature's API module adds its routes to `bp` above; importing them here registers them with it.
+from app.views import api_audits, api_loans, api_repairs, api_sync, api_tickets  # noqa: E402,F401
