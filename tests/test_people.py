@@ -103,6 +103,12 @@ def test_upload_check_then_import(app, client, campuses, login_as, headers):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
     key = re.search(r'name="key" value="([^"]+)"', body).group(1)
+    with app.app_context():
+        # Parked in the database, not on this server's disk, so any app server can apply it.
+        from app.models import ImportRun
+
+        parked = db.session.scalar(sa.select(ImportRun).where(ImportRun.token == key))
+        assert parked.kind.value == "oneroster" and parked.content
     resp = client.post("/people/import", data={"key": key, "action": "apply"}, headers=headers)
     assert resp.status_code == 200 and "Imported: 52 new" in resp.get_data(as_text=True)
     with app.app_context():

@@ -17,10 +17,11 @@ from app.models.users import User
 class ImportKind(enum.Enum):
     google_admin = "google_admin"
     snipeit = "snipeit"
+    oneroster = "oneroster"
 
     @property
     def label(self) -> str:
-        return {"google_admin": "Google Admin", "snipeit": "Snipe-IT"}[self.value]
+        return {"google_admin": "Google Admin", "snipeit": "Snipe-IT", "oneroster": "OneRoster"}[self.value]
 
 
 class ImportState(enum.Enum):

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import secrets
-import time
-from pathlib import Path
+import zipfile
+from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Activity, Asset, Assignment, Condition, Person, PersonKind, Role, Via
+from app.models import (
+    Activity,
+    Asset,
+    Assignment,
+    Condition,
+    ImportKind,
+    ImportRun,
+    ImportState,
+    Person,
+    PersonKind,
+    Role,
+    Via,
+    utcnow,
+)
 from app.services import assets as asset_service
 from app.services import loans as loan_service
 from app.services import roster
@@ -156,45 +170,55 @@ def take_back(external_id: str, asset_tag: str):
 # The OneRoster upload: check first (dry run), then import the very same files.
 
 
-def _upload_dir() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - UPLOAD_TTL
-    for old in folder.glob("oneroster-*"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-    return folder
-
-
 def _keep(files: roster.RosterFiles) -> str:
-    """Park checked files until the admin confirms; the key names the uploader so no one else can apply them."""
-    key = f"{current_user.id}-{secrets.token_urlsafe(16)}"
-    folder = _upload_dir()
-    (folder / f"oneroster-{key}.users").write_bytes(files.users)
-    if files.orgs is not None:
-        (folder / f"oneroster-{key}.orgs").write_bytes(files.orgs)
-    (folder / f"oneroster-{key}.name").write_text(files.name)
-    return key
+    """Park checked files in the database until the admin confirms (any app server can then apply them)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("users.csv", files.users)
+        if files.orgs is not None:
+            bundle.writestr("orgs.csv", files.orgs)
+    run = ImportRun(
+        kind=ImportKind.oneroster,
+        token=secrets.token_hex(16),
+        filename=files.name[:255],
+        created_by_id=current_user.id,
+        content=buffer.getvalue(),
+    )
+    db.session.add(run)
+    db.session.commit()
+    return run.token
+
+
+def _kept_run(key: str) -> ImportRun | None:
+    """The signed-in admin's own checked roster upload, if it is still fresh."""
+    run = db.session.scalar(
+        sa.select(ImportRun).where(
+            ImportRun.token == key,
+            ImportRun.kind == ImportKind.oneroster,
+            ImportRun.state == ImportState.checked,
+            ImportRun.created_by_id == current_user.id,
+        )
+    )
+    if run is None or run.content is None or run.created_at < utcnow() - timedelta(seconds=UPLOAD_TTL):
+        return None
+    return run
 
 
 def _kept(key: str) -> roster.RosterFiles | None:
-    owner, _, token = key.partition("-")
-    if owner != str(current_user.id) or not token or not token.replace("-", "").replace("_", "").isalnum():
+    run = _kept_run(key)
+    if run is None:
         return None
-    folder = _upload_dir()
-    users = folder / f"oneroster-{key}.users"
-    if not users.is_file():
-        return None
-    orgs = folder / f"oneroster-{key}.orgs"
-    name = folder / f"oneroster-{key}.name"
-    return roster.RosterFiles(
-        users.read_bytes(), orgs.read_bytes() if orgs.is_file() else None, name.read_text() if name.is_file() else ""
-    )
+    files = roster.files_from_upload(run.content, None, "upload.zip")
+    files.name = run.filename
+    return files
 
 
 def _forget(key: str) -> None:
-    for path in _upload_dir().glob(f"oneroster-{key}.*"):
-        path.unlink(missing_ok=True)
+    """The parked files are no longer needed (applied, or found bad): drop their bytes."""
+    run = _kept_run(key)
+    if run is not None:
+        run.content = None
+        run.state = ImportState.applied
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -237,10 +261,11 @@ def import_roster():
     if not report.ok:
         if key:
             _forget(key)
+            db.session.commit()
         return render("people/import.html", "people/_import.html", status=422, **ctx)
     if apply:
-        db.session.commit()
         _forget(key)
+        db.session.commit()
         return render("people/import.html", "people/_import.html", **ctx)
     ctx["key"] = key or _keep(files)
     return render("people/import.html", "people/_import.html", **ctx)

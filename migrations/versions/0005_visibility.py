@@ -16,7 +16,7 @@ depends_on = None
 def upgrade():
     op.create_table('import_runs',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('google_admin', 'snipeit', name='import_kind', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('kind', sa.Enum('google_admin', 'snipeit', 'oneroster', name='import_kind', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('state', sa.Enum('checked', 'applied', name='import_state', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('token', sa.String(length=32), nullable=False),
