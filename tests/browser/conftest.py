@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -105,6 +106,21 @@ def staff_user(app):
             return user.email, factories.PASSWORD
 
     return make
+
+
+def wait_until(page: Page, script: str, timeout: float = 15.0):
+    """Poll a page expression (sync or async) until it is truthy; fail after the deadline.
+
+    page.evaluate goes through the DevTools protocol, which the pages' CSP does not govern, whereas
+    wait_for_function compiles its predicate inside the page, which a CSP without 'unsafe-eval' refuses.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script)
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {script[:60]}"
+        page.wait_for_timeout(100)
 
 
 def sign_in(page: Page, email: str, password: str = factories.PASSWORD, next_path: str = "/") -> None:

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Activity, AssetStatus, Campus, Loan, Person, Role, Via
 from app.services import loans
 from tests import factories
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, wait_until
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_phone_offline_checkout_syncs_once(phone, phone_context, app, pool, staf
     with phone.expect_response(lambda r: "/loans/people.json" in r.url and r.ok):
         sign_in(phone, email, password, next_path="/loans")
     # The people list is on the phone before the signal goes.
-    phone.wait_for_function(PEOPLE_CACHED)
+    wait_until(phone, PEOPLE_CACHED)
     with app.app_context():
         loans.check_out(db.session.merge(asset), db.session.merge(ada), by=db.session.merge(by), due=None, via=Via.web)
         db.session.commit()

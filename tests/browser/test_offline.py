@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.models import Campus, Observation, User
 from tests import factories
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, wait_until
 
 SCAN_PAGE_CACHED = """async () => {
   for (const name of await caches.keys()) {
@@ -29,20 +29,9 @@ CACHED_PAGES = """async () => {
 }"""
 
 
-def wait_until(page: Page, script: str, timeout: float = 15.0):
-    """Poll an async page expression until it is truthy (or fail after the deadline)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(script)
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {script[:60]}"
-        page.wait_for_timeout(100)
-
-
 def ready_offline(page: Page) -> None:
     """The worker controls the page and keeps /scan."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null")
     wait_until(page, SCAN_PAGE_CACHED)
 
 
