@@ -129,10 +129,12 @@ _TICKET_DETAIL = {
 
 def _describe() -> None:
     """Point the one-ticket route at the detailed schema (the list keeps the short one)."""
+    # The tickets module describes the route first; import it so that order never depends on who imports us.
+    from app.views import api_tickets  # noqa: F401
     from app.views.openapi import PATHS, _json
 
     SCHEMAS["TicketDetail"] = _TICKET_DETAIL
-    op = PATHS.get("/api/v1/tickets/{number}", {}).get("get")
+    op = PATHS["/api/v1/tickets/{number}"]["get"]
     if op is not None:
         op["responses"]["200"] = _json({"$ref": "#/components/schemas/TicketDetail"})
         op["summary"] = "One ticket, by its number (T-000123), with its history, parts, cost, claims and swaps"
