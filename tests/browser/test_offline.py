@@ -20,6 +20,10 @@ SCAN_PAGE_CACHED = """async () => {
   }
   return false;
 }"""
+WORKER_ACTIVE = """async () => {
+  const reg = await navigator.serviceWorker.getRegistration("/");
+  return Boolean(reg && reg.active && reg.active.state === "activated");
+}"""
 CACHED_PAGES = """async () => {
   let n = 0;
   for (const name of await caches.keys()) {
@@ -31,8 +35,13 @@ CACHED_PAGES = """async () => {
 
 def ready_offline(page: Page) -> None:
     """The worker controls the page and keeps /scan."""
-    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-    wait_until(page, SCAN_PAGE_CACHED)
+    # An active worker first (installing precaches the shell, which takes a while on a busy machine)...
+    wait_until(page, WORKER_ACTIVE, timeout=60)
+    # ...then control of this page: clients.claim() normally gives it; a navigation always does.
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    wait_until(page, SCAN_PAGE_CACHED, timeout=30)
 
 
 def scan(page: Page, code: str) -> None:
