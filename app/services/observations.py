@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import (
+    Activity,
     Asset,
     AssetStatus,
     Condition,
@@ -19,106 +23,208 @@ from app.models import (
     Room,
     User,
     Via,
+    utcnow,
 )
-from app.services import activity
+from app.models.types import UTCDateTime
 
 
-def record_observation(
-    asset: Asset,
-    room: Room | None,
-    *,
-    at: datetime,
-    by: User | None,
-    condition: Condition | None = None,
-    note: str | None = None,
-    audit_id: str | None = None,
-    source: ObservationSource = ObservationSource.scan,
-    via: Via = Via.sync,
-    event_id: str | None = None,
-    flagged: bool = False,
-) -> Observation:
-    """Store an immutable observation and move the asset's projections only when it is the newest fact.
+class AssetRef(Protocol):
+    """An asset as a sighting needs it: an Asset, or a lighter row with these fields."""
+
+    id: int
+    asset_tag: str
+    campus_id: int
+
+
+# The projections move only forward in event time; the guard is in the WHERE clause so that it holds against any
+# writer. Plain SQL with typed parameters: executed for hundreds of assets at once, it skips per-row compilation work.
+_ADVANCE_ROOM = sa.text(
+    "UPDATE assets SET current_room_id = :p_room, last_seen_at = :p_at, last_seen_by_id = :p_by, updated_at = :p_now"
+    " WHERE id = :p_id AND (last_seen_at IS NULL OR last_seen_at < :p_at)"
+).bindparams(sa.bindparam("p_at", type_=UTCDateTime()), sa.bindparam("p_now", type_=UTCDateTime()))
+_ADVANCE_CONDITION = sa.text(
+    "UPDATE assets SET condition = :p_condition, condition_at = :p_at, updated_at = :p_now"
+    " WHERE id = :p_id AND (condition_at IS NULL OR condition_at < :p_at)"
+).bindparams(sa.bindparam("p_at", type_=UTCDateTime()), sa.bindparam("p_now", type_=UTCDateTime()))
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One device seen (or checked) somewhere at a point in time, before it is stored."""
+
+    asset: AssetRef
+    room: Room | None
+    at: datetime
+    by: User | None
+    condition: Condition | None = None
+    note: str | None = None
+    audit_id: str | None = None
+    source: ObservationSource = ObservationSource.scan
+    via: Via = Via.sync
+    event_id: str | None = None
+    flagged: bool = False
+
+
+def record_observation(asset: AssetRef, room: Room | None, *, at: datetime, by: User | None, **fields: Any) -> None:
+    """Store one sighting; see record_sightings. `fields` are Sighting's optional fields."""
+    record_sightings([Sighting(asset, room, at, by, **fields)])
+
+
+def record_sightings(sightings: Sequence[Sighting]) -> None:
+    """Store each sighting as an immutable observation and move the asset projections only for the newest facts.
 
     Every observation is kept, whatever its time; `current_room`, `last_seen_at` and `last_seen_by` change only
-    when `at` is newer than `last_seen_at`, and `condition` only when `at` is newer than `condition_at`. The
-    comparison happens inside the UPDATE's WHERE clause, so two writers racing on one asset cannot move a
-    projection backwards. The activity log gets an entry when the device's room or condition changes.
+    when a sighting is newer than `last_seen_at`, and `condition` only when it is newer than `condition_at`. The
+    sightings are taken in order, as if stored one by one; the activity log gets an entry for each that changes a
+    device's room or condition. The assets' rows are locked while they are read (SELECT ... FOR UPDATE; SQLite's
+    write transactions hold the database lock already), and each UPDATE repeats the time guard, so two writers
+    racing on one asset cannot move a projection backwards. A batch costs a fixed handful of statements.
     """
-    obs = Observation(
-        asset_id=asset.id,
-        room_id=room.id if room is not None else None,
-        at=at,
-        by_id=by.id if by is not None else None,
-        condition=condition,
-        note=note or None,
-        audit_id=audit_id,
-        source=source,
-        via=via,
-        event_id=event_id,
-        flagged=flagged,
-    )
-    db.session.add(obs)
-    db.session.flush()
-
-    before_room, before_condition = asset.current_room_id, asset.condition
-    moved = False
-    if room is not None:
-        moved = _advance(
-            asset,
-            Asset.last_seen_at,
-            at,
-            current_room_id=room.id,
-            last_seen_at=at,
-            last_seen_by_id=obs.by_id,
+    if not sightings:
+        return
+    asset_ids = sorted({s.asset.id for s in sightings})
+    state = {
+        row.id: {
+            "current_room_id": row.current_room_id,
+            "last_seen_at": row.last_seen_at,
+            "last_seen_by_id": row.last_seen_by_id,
+            "condition": row.condition,
+            "condition_at": row.condition_at,
+        }
+        for row in db.session.execute(
+            sa.select(
+                Asset.id,
+                Asset.current_room_id,
+                Asset.last_seen_at,
+                Asset.last_seen_by_id,
+                Asset.condition,
+                Asset.condition_at,
+            )
+            .where(Asset.id.in_(asset_ids))
+            .order_by(Asset.id)
+            .with_for_update()
         )
-    changed_condition = False
-    if condition is not None:
-        changed_condition = _advance(asset, Asset.condition_at, at, condition=condition, condition_at=at)
+    }
+    now = utcnow()
+    rows = [
+        {
+            "asset_id": s.asset.id,
+            "room_id": s.room.id if s.room is not None else None,
+            "at": s.at,
+            "by_id": s.by.id if s.by is not None else None,
+            "condition": s.condition,
+            "note": s.note or None,
+            "audit_id": s.audit_id,
+            "source": s.source,
+            "via": s.via,
+            "event_id": s.event_id,
+            "flagged": s.flagged,
+            "created_at": now,
+        }
+        for s in sightings
+    ]
+    obs_ids = _insert_observations(rows)
 
-    room_changed = moved and before_room != room.id
-    condition_changed = changed_condition and before_condition is not condition
-    if room_changed or condition_changed:
-        before, after = {}, {}
-        if room_changed:
-            before["current_room"], after["current_room"] = _room_code(before_room), room.code
-        if condition_changed:
-            before["condition"], after["condition"] = before_condition.value, condition.value
-        where = f" in {room.code}" if room is not None else ""
-        activity.record(
-            f"observation.{source.value}",
-            f"Saw {asset.asset_tag}{where}" + (f" ({condition.value})" if condition_changed else ""),
-            by=by,
-            via=via,
-            asset=asset,
-            subject=obs,
-            before=before,
-            after=after,
+    moved: dict[int, Sighting] = {}
+    checked: dict[int, Sighting] = {}
+    entries: list[dict[str, Any]] = []
+    for s, obs_id in zip(sightings, obs_ids, strict=True):
+        current = state[s.asset.id]
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        if s.room is not None and (current["last_seen_at"] is None or current["last_seen_at"] < s.at):
+            if current["current_room_id"] != s.room.id:
+                before["current_room"], after["current_room"] = current["current_room_id"], s.room.code
+            current.update(current_room_id=s.room.id, last_seen_at=s.at, last_seen_by_id=s.by.id if s.by else None)
+            moved[s.asset.id] = s
+        if s.condition is not None and (current["condition_at"] is None or current["condition_at"] < s.at):
+            if current["condition"] is not s.condition:
+                before["condition"], after["condition"] = current["condition"].value, s.condition.value
+            current.update(condition=s.condition, condition_at=s.at)
+            checked[s.asset.id] = s
+        if after:
+            where = f" in {s.room.code}" if s.room is not None else ""
+            entries.append(
+                {
+                    "action": f"observation.{s.source.value}",
+                    "summary": (
+                        f"Saw {s.asset.asset_tag}{where}" + (f" ({s.condition.value})" if "condition" in after else "")
+                    )[:300],
+                    "user_id": s.by.id if s.by is not None else None,
+                    "via": s.via,
+                    "asset_id": s.asset.id,
+                    "campus_id": s.asset.campus_id,
+                    "subject_type": Observation.__tablename__,
+                    "subject_id": obs_id,
+                    "before": before,
+                    "after": after,
+                    "at": now,
+                }
+            )
+
+    if moved:
+        db.session.execute(
+            _ADVANCE_ROOM,
+            [
+                {
+                    "p_id": i,
+                    "p_room": state[i]["current_room_id"],
+                    "p_at": state[i]["last_seen_at"],
+                    "p_by": state[i]["last_seen_by_id"],
+                    "p_now": now,
+                }
+                for i in moved
+            ],
         )
-    return obs
+    if checked:
+        db.session.execute(
+            _ADVANCE_CONDITION,
+            [
+                {"p_id": i, "p_condition": state[i]["condition"].value, "p_at": state[i]["condition_at"], "p_now": now}
+                for i in checked
+            ],
+        )
+    if entries:
+        codes = _room_codes({e["before"]["current_room"] for e in entries if e["before"].get("current_room")})
+        for e in entries:
+            if "current_room" in e["before"]:
+                e["before"]["current_room"] = codes.get(e["before"]["current_room"])
+        db.session.execute(sa.insert(Activity.__table__), entries)
+
+    # Copies of these assets already loaded in the session learn their new projections without another query.
+    for asset_id, s in moved.items():
+        loaded = db.session.identity_map.get(db.session.identity_key(Asset, asset_id))
+        if loaded is not None:
+            for key in ("current_room_id", "last_seen_at", "last_seen_by_id"):
+                set_committed_value(loaded, key, state[asset_id][key])
+            set_committed_value(loaded, "current_room", s.room)
+    for asset_id in checked:
+        loaded = db.session.identity_map.get(db.session.identity_key(Asset, asset_id))
+        if loaded is not None:
+            for key in ("condition", "condition_at"):
+                set_committed_value(loaded, key, state[asset_id][key])
 
 
-def _advance(asset: Asset, clock: sa.orm.InstrumentedAttribute, at: datetime, **values) -> bool:
-    """UPDATE the asset's columns if `at` is newer than `clock`; mirror the change on the loaded object."""
-    result = db.session.execute(
-        sa.update(Asset)
-        .where(Asset.id == asset.id, sa.or_(clock.is_(None), clock < at))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return False
-    for key, value in values.items():
-        set_committed_value(asset, key, value)
-    if "current_room_id" in values:
-        set_committed_value(asset, "current_room", db.session.get(Room, values["current_room_id"]))
-    return True
+def _insert_observations(rows: list[dict[str, Any]]) -> list[int]:
+    """INSERT the rows; their ids in the same order, in a few statements however many rows there are.
+
+    PostgreSQL returns the ids of a multi-row insert in parameter order. SQLite cannot promise that order, so
+    there the ids are given: the caller's write transaction holds SQLite's only write lock (BEGIN IMMEDIATE),
+    so the ids after the current largest are free, and a concurrent insert would fail loudly on the key.
+    """
+    table = Observation.__table__
+    if len(rows) == 1 or db.session.get_bind().dialect.name != "sqlite":
+        return list(db.session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).all())
+    first = (db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0) + 1
+    ids = list(range(first, first + len(rows)))
+    db.session.execute(table.insert(), [row | {"id": obs_id} for row, obs_id in zip(rows, ids, strict=True)])
+    return ids
 
 
-def _room_code(room_id: int | None) -> str | None:
-    if room_id is None:
-        return None
-    room = db.session.get(Room, room_id)
-    return room.code if room is not None else None
+def _room_codes(room_ids: set[int]) -> dict[int, str]:
+    if not room_ids:
+        return {}
+    return dict(db.session.execute(sa.select(Room.id, Room.code).where(Room.id.in_(room_ids))).all())
 
 
 def observations_of(asset: Asset, limit: int = 500) -> list[Observation]:
