@@ -27,8 +27,14 @@ Contract for features that add event types (stable; add, never change):
 * `prefetch` (optional): called once per batch with the `data` of all events of the type, before any is applied,
   to load what they name in a few queries; it reads, never writes. Handlers may keep per-batch lookups in
   `db.session.info` under keys starting with "sync." (cleared at the start of each batch).
+* `bulk` (optional, a `Bulk`): the same rules applied many events at a time, for types that arrive by the
+  hundred (scans). `plan(data, ctx)` checks one event and finds what it names without writing (raise `Rejected`);
+  `write([(plan, ctx), ...])` stores the effects of many planned events in a few statements and returns each
+  one's info. A run of consecutive events of the type then shares one SAVEPOINT and one insert of their ids;
+  only the events whose ids were new are written. If anything else goes wrong the run is rolled back and its
+  events are applied one by one as above, so the answers are the same either way.
 * Event time rules: handlers that derive projections must compare against `ctx.at`, never the receive time, so
-  late or reordered events never overwrite newer facts (see app.services.observations.record_observation).
+  late or reordered events never overwrite newer facts (see app.services.observations.record_sightings).
 """
 
 from __future__ import annotations
@@ -39,15 +45,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
     Asset,
+    AssetStatus,
     Campus,
     Condition,
     DeviceModel,
@@ -61,7 +67,7 @@ from app.models import (
     utcnow,
 )
 from app.services import activity
-from app.services.observations import record_observation
+from app.services.observations import Sighting, record_sightings
 from app.tagcodes import looks_like_code, normalise
 
 log = logging.getLogger(__name__)
@@ -102,10 +108,19 @@ Handler = Callable[[dict[str, Any], Context], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
+class Bulk:
+    """Applying many events of one type at once: `plan` checks one (no writes), `write` stores many planned ones."""
+
+    plan: Callable[[dict[str, Any], Context], Any]
+    write: Callable[[list[tuple[Any, Context]]], list[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
 class Registration:
     handler: Handler
     roles: frozenset[Role] | None
     prefetch: Callable[[list[dict[str, Any]], User], None] | None = None
+    bulk: Bulk | None = None
 
 
 HANDLERS: dict[str, Registration] = {}
@@ -117,14 +132,16 @@ def register(
     *,
     roles: Iterable[Role | str] | None = None,
     prefetch: Callable[[list[dict[str, Any]], User], None] | None = None,
+    bulk: Bulk | None = None,
 ) -> None:
     """Make `event_type` available through POST /api/v1/sync, applied by `handler` (see the module docstring).
 
     `prefetch`, optional, receives the `data` of every event of this type in the batch before any is applied, so
     a handler can load what they name in a few queries instead of one per event (it must not change anything).
+    `bulk`, optional, applies runs of these events many at a time with the same answers as `handler`.
     """
     allowed = None if roles is None else frozenset(r if isinstance(r, Role) else Role(r) for r in roles)
-    HANDLERS[event_type] = Registration(handler, allowed, prefetch)
+    HANDLERS[event_type] = Registration(handler, allowed, prefetch, bulk)
 
 
 @dataclass
@@ -230,24 +247,27 @@ def _parse(raw: Any, received_at: datetime) -> _Parsed | Result:
     return _Parsed(event_id, event_type[:40], at, client_at if flagged else None, flagged, data)
 
 
-def _insert_event(values: dict[str, Any]) -> bool:
-    """INSERT the event's id, doing nothing on conflict; True when this call stored it."""
+def _insert_events(rows: list[dict[str, Any]]) -> set[str]:
+    """INSERT the events' ids, doing nothing on conflict; the ids this call stored."""
+    if not rows:
+        return set()
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(SyncEvent.__table__)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(SyncEvent.__table__.c.id)
-    )
-    return db.session.execute(stmt).first() is not None
+    stmt = insert(SyncEvent.__table__).on_conflict_do_nothing(index_elements=["id"]).returning(SyncEvent.__table__.c.id)
+    return set(db.session.scalars(stmt, rows))
 
 
-def _answer_for_known(event_id: str) -> Result:
-    row = db.session.execute(sa.select(SyncEvent.status, SyncEvent.reason).where(SyncEvent.id == event_id)).first()
-    if row is not None and row.status is SyncStatus.rejected:
-        return Result(event_id, "rejected", row.reason)
-    return Result(event_id, "duplicate")
+def _answers_for_known(event_ids: list[str]) -> dict[str, Result]:
+    """The answers for events stored before: `duplicate`, or the same `rejected` answer again."""
+    answers = {event_id: Result(event_id, "duplicate") for event_id in event_ids}
+    if event_ids:
+        for row in db.session.execute(
+            sa.select(SyncEvent.id, SyncEvent.reason).where(
+                SyncEvent.id.in_(event_ids), SyncEvent.status == SyncStatus.rejected
+            )
+        ):
+            answers[row.id] = Result(row.id, "rejected", row.reason)
+    return answers
 
 
 def _event_row(ev: _Parsed, ctx: Context, status: SyncStatus, reason: str | None = None) -> dict[str, Any]:
@@ -266,8 +286,8 @@ def _event_row(ev: _Parsed, ctx: Context, status: SyncStatus, reason: str | None
     }
 
 
-def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -> Result:
-    ctx = Context(
+def _context(ev: _Parsed, user: User, client_id: str, received_at: datetime) -> Context:
+    return Context(
         user=user,
         event_id=ev.id,
         type=ev.type,
@@ -277,15 +297,23 @@ def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -
         client_id=client_id,
         flagged=ev.flagged,
     )
+
+
+def _check_role(reg: Registration, ev: _Parsed, user: User) -> None:
+    if reg.roles is not None and user.role not in reg.roles:
+        raise Rejected(f"Your role ({user.role.value}) does not allow {ev.type}.")
+
+
+def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -> Result:
+    ctx = _context(ev, user, client_id, received_at)
     reg = HANDLERS.get(ev.type)
     try:
         with db.session.begin_nested():
-            if not _insert_event(_event_row(ev, ctx, SyncStatus.applied)):
-                return _answer_for_known(ev.id)
+            if not _insert_events([_event_row(ev, ctx, SyncStatus.applied)]):
+                return _answers_for_known([ev.id])[ev.id]
             if reg is None:
                 raise Rejected(f"Unknown event type {ev.type!r}.")
-            if reg.roles is not None and user.role not in reg.roles:
-                raise Rejected(f"Your role ({user.role.value}) does not allow {ev.type}.")
+            _check_role(reg, ev, user)
             info = reg.handler(ev.data, ctx)
             db.session.flush()
         return Result(ev.id, "applied", info=info or None, flagged=ev.flagged)
@@ -296,9 +324,50 @@ def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -
         return Result(ev.id, "rejected", "The server could not apply this event; it will be tried again later.")
     # The savepoint rolled back the effect and the id; record the refusal so a replay answers the same.
     with db.session.begin_nested():
-        if not _insert_event(_event_row(ev, ctx, SyncStatus.rejected, reason)):
-            return _answer_for_known(ev.id)
+        if not _insert_events([_event_row(ev, ctx, SyncStatus.rejected, reason)]):
+            return _answers_for_known([ev.id])[ev.id]
     return Result(ev.id, "rejected", reason, flagged=ev.flagged)
+
+
+def _apply_run(
+    reg: Registration, run: list[_Parsed], user: User, client_id: str, received_at: datetime
+) -> list[Result]:
+    """Apply consecutive events of one bulk type together (see `Bulk`); one by one if that fails."""
+    assert reg.bulk is not None
+    planned: list[tuple[_Parsed, Context, Any, str | None]] = []
+    try:
+        for ev in run:
+            ctx = _context(ev, user, client_id, received_at)
+            try:
+                _check_role(reg, ev, user)
+                planned.append((ev, ctx, reg.bulk.plan(ev.data, ctx), None))
+            except Rejected as exc:
+                planned.append((ev, ctx, None, exc.reason))
+        with db.session.begin_nested():
+            stored = _insert_events(
+                [
+                    _event_row(ev, ctx, SyncStatus.applied if reason is None else SyncStatus.rejected, reason)
+                    for ev, ctx, _plan, reason in planned
+                ]
+            )
+            todo = [(ev, plan, ctx) for ev, ctx, plan, reason in planned if reason is None and ev.id in stored]
+            infos = dict(
+                zip((ev.id for ev, _p, _c in todo), reg.bulk.write([(p, c) for _e, p, c in todo]), strict=True)
+            )
+            db.session.flush()
+    except Exception:
+        log.warning("sync: a run of %d %s events is applied one by one", len(run), run[0].type, exc_info=True)
+        return [_apply_one(ev, user, client_id, received_at) for ev in run]
+    known = _answers_for_known([ev.id for ev in run if ev.id not in stored])
+    results = []
+    for ev, _ctx, _plan, reason in planned:
+        if ev.id not in stored:
+            results.append(known[ev.id])
+        elif reason is not None:
+            results.append(Result(ev.id, "rejected", reason, flagged=ev.flagged))
+        else:
+            results.append(Result(ev.id, "applied", info=infos[ev.id] or None, flagged=ev.flagged))
+    return results
 
 
 def apply_batch(events: Sequence[Any], *, user: User, client_id: str = "") -> list[Result]:
@@ -317,18 +386,37 @@ def apply_batch(events: Sequence[Any], *, user: User, client_id: str = "") -> li
         reg = HANDLERS.get(event_type)
         if reg is not None and reg.prefetch is not None:
             reg.prefetch(datas, user)
-    results: list[Result] = []
+    results: list[Result | None] = [None] * len(parsed)
+    run: list[tuple[int, _Parsed]] = []
+
+    def finish_run() -> None:
+        if run:
+            reg = HANDLERS[run[0][1].type]
+            for (index, _ev), result in zip(
+                run, _apply_run(reg, [ev for _i, ev in run], user, client_id, received_at), strict=True
+            ):
+                results[index] = result
+            run.clear()
+
     seen: set[str] = set()
-    for ev in parsed:
+    for index, ev in enumerate(parsed):
         if isinstance(ev, Result):
-            results.append(ev)
+            results[index] = ev
             continue
         if ev.id in seen:
-            results.append(Result(ev.id, "duplicate"))
+            results[index] = Result(ev.id, "duplicate")
             continue
         seen.add(ev.id)
-        results.append(_apply_one(ev, user, client_id, received_at))
-    return results
+        reg = HANDLERS.get(ev.type)
+        if reg is not None and reg.bulk is not None:
+            if run and run[0][1].type != ev.type:
+                finish_run()
+            run.append((index, ev))
+            continue
+        finish_run()
+        results[index] = _apply_one(ev, user, client_id, received_at)
+    finish_run()
+    return cast(list[Result], results)
 
 
 def offline_pack(campus: Campus) -> dict[str, Any]:
@@ -426,92 +514,123 @@ def find_room(code: str) -> Room | None:
     return room
 
 
-def find_scanned_asset(text: str) -> Asset | None:
-    """The device a scan names (tag code, asset tag or serial, any case) in one indexed query with its model and campus.
+@dataclass(frozen=True)
+class ScannedDevice:
+    """What a scan needs to know about a device, read as one row rather than a whole asset."""
+
+    id: int
+    asset_tag: str
+    serial: str
+    tag_code: str
+    campus_id: int
+    campus_code: str
+    model: str
+    status: AssetStatus
+    home_room_id: int | None
+
+
+def _devices(*conditions: Any) -> list[ScannedDevice]:
+    rows = db.session.execute(
+        sa.select(
+            Asset.id,
+            Asset.asset_tag,
+            Asset.serial,
+            Asset.tag_code,
+            Asset.campus_id,
+            Campus.code,
+            DeviceModel.manufacturer,
+            DeviceModel.name,
+            Asset.status,
+            Asset.home_room_id,
+        )
+        .join(Campus, Campus.id == Asset.campus_id)
+        .join(DeviceModel, DeviceModel.id == Asset.model_id)
+        .where(sa.or_(*conditions))
+    )
+    return [ScannedDevice(*r[:6], f"{r[6]} {r[7]}", r[8], r[9]) for r in rows]
+
+
+def _scanned_text(raw: str) -> str:
+    raw = raw.strip()
+    if "/t/" in raw:
+        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
+    return raw
+
+
+def _pick_device(raw: str, by_code: dict, by_tag: dict, by_serial: dict) -> ScannedDevice | None:
+    """The precedence of app.services.assets.find_asset: tag code, exact asset tag, then upper-cased tag or serial."""
+    code = normalise(raw) if looks_like_code(raw) else None
+    upper = raw.upper()
+    return (
+        (by_code.get(code) if code else None)
+        or by_tag.get(raw)
+        or by_tag.get(upper)
+        or by_serial.get(upper)
+        or by_serial.get(raw)
+    )
+
+
+def _remember_devices(texts: set[str], devices: list[ScannedDevice]) -> dict[str, ScannedDevice]:
+    by_code = {d.tag_code: d for d in devices}
+    by_tag = {d.asset_tag: d for d in devices}
+    by_serial = {d.serial: d for d in devices}
+    known: dict[str, ScannedDevice] = db.session.info.setdefault("sync.assets", {})
+    for raw in texts:
+        found = _pick_device(raw, by_code, by_tag, by_serial)
+        if found is not None:
+            known[raw] = found
+    return known
+
+
+def _device_conditions(texts: set[str]) -> list[Any]:
+    both = texts | {t.upper() for t in texts}
+    codes = {normalise(t) for t in texts if looks_like_code(t)}
+    conds = [Asset.asset_tag.in_(both), Asset.serial.in_(both)]
+    if codes:
+        conds.append(Asset.tag_code.in_(codes))
+    return conds
+
+
+def find_scanned_asset(text: str) -> ScannedDevice | None:
+    """The device a scan names (tag code, asset tag or serial, any case); remembered for the rest of the batch.
 
     Same answers as app.services.assets.find_asset, which it mirrors for the sync hot path.
     """
-    raw = (text or "").strip()
+    raw = _scanned_text(text or "")
     if not raw:
         return None
-    if "/t/" in raw:
-        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
-    known: dict[str, Asset] = db.session.info.setdefault("sync.assets", {})
-    if raw in known:
-        return known[raw]
-    upper = raw.upper()
-    code = normalise(raw) if looks_like_code(raw) else None
-    conds = [Asset.asset_tag == raw, Asset.asset_tag == upper, Asset.serial == upper, Asset.serial == raw]
-    if code:
-        conds.append(Asset.tag_code == code)
-    hits = (
-        db.session.scalars(
-            sa.select(Asset).where(sa.or_(*conds)).options(joinedload(Asset.model), joinedload(Asset.campus))
-        )
-        .unique()
-        .all()
-    )
-    for matches in (
-        lambda a: code is not None and a.tag_code == code,
-        lambda a: a.asset_tag == raw,
-        lambda a: a.asset_tag == upper or a.serial in (upper, raw),
-    ):
-        for asset in hits:
-            if matches(asset):
-                known[raw] = asset
-                return asset
-    return None
+    known: dict[str, ScannedDevice] = db.session.info.setdefault("sync.assets", {})
+    if raw not in known:
+        _remember_devices({raw}, _devices(*_device_conditions({raw})))
+    return known.get(raw)
 
 
 def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
     """Load the rooms and devices a batch of scans names in two queries; the handler then finds them in memory."""
     rooms = {d["room"].strip() for d in datas if isinstance(d.get("room"), str) and d["room"].strip()}
-    tags = {d["tag"].strip() for d in datas if isinstance(d.get("tag"), str) and d["tag"].strip()}
-    tags = {t.rsplit("/t/", 1)[1].split("?")[0].strip("/") if "/t/" in t else t for t in tags}
+    tags = {_scanned_text(d["tag"]) for d in datas if isinstance(d.get("tag"), str) and d["tag"].strip()}
     known_rooms: dict[str, Room] = db.session.info.setdefault("sync.rooms", {})
     if rooms:
         for room in db.session.scalars(sa.select(Room).where(Room.code.in_({r.upper() for r in rooms}))):
             for r in rooms:
                 if r.upper() == room.code:
                     known_rooms[r] = room
-    if not tags:
-        return
-    upper = {t.upper() for t in tags}
-    codes = {normalise(t) for t in tags if looks_like_code(t)}
-    hits = (
-        db.session.scalars(
-            sa.select(Asset)
-            .where(sa.or_(Asset.asset_tag.in_(tags | upper), Asset.serial.in_(tags | upper), Asset.tag_code.in_(codes)))
-            .options(joinedload(Asset.model), joinedload(Asset.campus))
-        )
-        .unique()
-        .all()
-    )
-    by_code = {a.tag_code: a for a in hits}
-    by_tag = {a.asset_tag: a for a in hits}
-    by_serial = {a.serial: a for a in hits}
-    known: dict[str, Asset] = db.session.info.setdefault("sync.assets", {})
-    for t in tags:
-        # The same precedence as find_scanned_asset: tag code, exact asset tag, then upper-cased tag or serial.
-        code = normalise(t) if looks_like_code(t) else None
-        up = t.upper()
-        found = (
-            (by_code.get(code) if code else None)
-            or by_tag.get(t)
-            or by_tag.get(up)
-            or by_serial.get(up)
-            or by_serial.get(t)
-        )
-        if found is not None:
-            known[t] = found
+    if tags:
+        _remember_devices(tags, _devices(*_device_conditions(tags)))
 
 
-def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """`scan`: a device (tag code, asset tag or serial) seen in a room, with an optional condition and note.
+@dataclass(frozen=True)
+class _Scan:
+    tag: str
+    room: Room
+    asset: ScannedDevice | None
+    condition: Condition | None
+    note: str | None
+    audit: str | None
 
-    The room must be on one of the user's campuses. A device of another campus is recorded as seen here, and the
-    answer names only its tag, model and home campus. A code that matches no device is kept for review.
-    """
+
+def plan_scan(data: dict[str, Any], ctx: Context) -> _Scan:
+    """Check a `scan` event and find its room and device; nothing is written."""
     tag = text(data, "tag", max_len=120)
     room_code = text(data, "room", max_len=120)
     condition = choice(data, "condition", Condition)
@@ -522,30 +641,77 @@ def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
         raise Rejected(f"There is no room {room_code}.")
     if not ctx.user.can_see_campus(room.campus_id):
         raise Rejected(f"Room {room.code} is not on your campuses; nothing was recorded.")
-    asset = find_scanned_asset(tag)
-    if asset is None:
-        db.session.add(
-            UnknownScan(code=tag, room_id=room.id, by_id=ctx.user.id, at=ctx.at, event_id=ctx.event_id, note=note)
-        )
-        return {"unknown": True, "code": tag, "room": room.code, "message": "Unknown tag, recorded for review."}
-    seen_here = not ctx.user.can_see_campus(asset.campus_id)
-    record_observation(
-        asset,
-        room,
-        at=ctx.at,
-        by=ctx.user,
-        condition=condition,
-        note=note,
-        audit_id=audit,
-        via=ctx.via,
-        event_id=ctx.event_id,
-        flagged=ctx.flagged,
+    return _Scan(tag, room, find_scanned_asset(tag), condition, note, audit)
+
+
+def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
+    """Store planned scans: an observation for each known device, a review entry for each unknown code.
+
+    A device of another campus is recorded as seen here, and the answer names only its tag, model and home campus.
+    """
+    unknown = [
+        {
+            "code": scan.tag,
+            "room_id": scan.room.id,
+            "by_id": ctx.user.id,
+            "at": ctx.at,
+            "event_id": ctx.event_id,
+            "note": scan.note,
+        }
+        for scan, ctx in scans
+        if scan.asset is None
+    ]
+    if unknown:
+        db.session.execute(sa.insert(UnknownScan.__table__), unknown)
+    record_sightings(
+        [
+            Sighting(
+                scan.asset,
+                scan.room,
+                ctx.at,
+                ctx.user,
+                condition=scan.condition,
+                note=scan.note,
+                audit_id=scan.audit,
+                via=ctx.via,
+                event_id=ctx.event_id,
+                flagged=ctx.flagged,
+            )
+            for scan, ctx in scans
+            if scan.asset is not None
+        ]
     )
-    device = {"asset_tag": asset.asset_tag, "model": str(asset.model), "campus": asset.campus.code}
-    if seen_here:
-        return {"asset": device, "room": room.code, "seen_here": True}
-    device.update(status=asset.status.value, home_room=asset.home_room.code if asset.home_room else None)
-    return {"asset": device, "room": room.code, "seen_here": False}
+    home_rooms = {scan.asset.home_room_id for scan, _ctx in scans if scan.asset is not None} - {None}
+    home_codes = dict(db.session.execute(sa.select(Room.id, Room.code).where(Room.id.in_(home_rooms))).all())
+    infos = []
+    for scan, ctx in scans:
+        asset = scan.asset
+        if asset is None:
+            infos.append(
+                {
+                    "unknown": True,
+                    "code": scan.tag,
+                    "room": scan.room.code,
+                    "message": "Unknown tag, recorded for review.",
+                }
+            )
+            continue
+        device = {"asset_tag": asset.asset_tag, "model": asset.model, "campus": asset.campus_code}
+        if not ctx.user.can_see_campus(asset.campus_id):
+            infos.append({"asset": device, "room": scan.room.code, "seen_here": True})
+            continue
+        device.update(status=asset.status.value, home_room=home_codes.get(asset.home_room_id))
+        infos.append({"asset": device, "room": scan.room.code, "seen_here": False})
+    return infos
 
 
-register("scan", apply_scan, roles=SCAN_ROLES, prefetch=prefetch_scans)
+def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """`scan`: a device (tag code, asset tag or serial) seen in a room, with an optional condition and note.
+
+    The room must be on one of the user's campuses. A device of another campus is recorded as seen here, and the
+    answer names only its tag, model and home campus. A code that matches no device is kept for review.
+    """
+    return write_scans([(plan_scan(data, ctx), ctx)])[0]
+
+
+register("scan", apply_scan, roles=SCAN_ROLES, prefetch=prefetch_scans, bulk=Bulk(plan_scan, write_scans))
