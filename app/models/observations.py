@@ -35,7 +35,7 @@ class Observation(db.Model):
     room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rooms.id"), index=True)
     # Event time: when it was seen (the device's clock, clamped), not when the server heard of it.
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     condition: Mapped[Condition | None] = mapped_column(str_enum(Condition, "observation_condition"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
     # The client UUID naming the audit this scan belongs to (audits are created offline too).
@@ -43,7 +43,7 @@ class Observation(db.Model):
     source: Mapped[ObservationSource] = mapped_column(str_enum(ObservationSource, "observation_source"))
     via: Mapped[Via] = mapped_column(str_enum(Via, "observation_via"))
     # The sync event that carried it, when it came through the outbox.
-    event_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    event_id: Mapped[str | None] = mapped_column(sa.String(64))
     flagged: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
