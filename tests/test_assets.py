@@ -356,6 +356,23 @@ def test_asset_page_shows_missing_in_audit_until_seen(client, district, login_as
     assert "missing in audit" not in client.get("/assets/LHS-1000").get_data(as_text=True)
 
 
+def test_quick_action_keeps_the_missing_in_audit_mark(client, district, login_as):
+    import uuid
+
+    login_as("aide", "LHS")
+    audit = str(uuid.uuid4())
+    for kind, data, at in (
+        ("audit.start", {"audit": audit, "room": "LHS-101"}, "2026-03-01T09:00:00Z"),
+        ("audit.close", {"audit": audit}, "2026-03-01T09:10:00Z"),
+    ):
+        event = {"id": str(uuid.uuid4()), "type": kind, "at": at, "data": data}
+        assert client.post("/api/v1/sync", json={"events": [event]}).get_json()["results"][0]["status"] == "applied"
+    login_as("tech", "LHS")
+    resp = client.post("/assets/LHS-1000/status", data={"status": "in_repair"}, headers={"HX-Request": "true"})
+    assert resp.status_code == 200
+    assert "missing in audit" in resp.get_data(as_text=True)
+
+
 def test_update_race_is_a_field_error_and_the_transaction_survives(ctx, district):
     """The losing edit gets a field error and the rest of the request can still use the database."""
     from app.models import Role, Via

@@ -174,17 +174,20 @@ def _field_error(form: FlaskForm, exc: Invalid) -> None:
 @bp.get("/<asset_tag>")
 @login_required
 def detail(asset_tag: str):
-    asset = get_asset_or_404(asset_tag)
-    return render(
-        "assets/detail.html",
-        asset=asset,
-        timeline=timeline_of(asset),
-        assignment=asset_service.open_assignment(asset),
-        statuses=list(AssetStatus),
-        conditions=list(Condition),
-        missing_in_audit=audit_service.is_missing_in_audit(asset),
-        errors={},
-    )
+    return render("assets/detail.html", **_detail_context(get_asset_or_404(asset_tag), {}))
+
+
+def _detail_context(asset: Asset, errors: dict) -> dict:
+    """What the asset page shows: the device, its timeline, who has it, and the choices of its quick actions."""
+    return {
+        "asset": asset,
+        "timeline": timeline_of(asset),
+        "assignment": asset_service.open_assignment(asset),
+        "statuses": list(AssetStatus),
+        "conditions": list(Condition),
+        "missing_in_audit": audit_service.is_missing_in_audit(asset),
+        "errors": errors,
+    }
 
 
 def timeline_of(asset: Asset) -> list[asset_service.TimelineEntry]:
@@ -221,16 +224,7 @@ def _actions_response(asset: Asset, errors: dict, status: int = 200):
     """After a quick action: the whole page, from which htmx picks the actions, facts and timeline."""
     if not is_htmx() and status == 200:
         return redirect(url_for("assets.detail", asset_tag=asset.asset_tag), 303)
-    return render(
-        "assets/detail.html",
-        asset=asset,
-        timeline=timeline_of(asset),
-        assignment=asset_service.open_assignment(asset),
-        statuses=list(AssetStatus),
-        conditions=list(Condition),
-        errors=errors,
-        status=status,
-    )
+    return render("assets/detail.html", status=status, **_detail_context(asset, errors))
 
 
 @bp.post("/<asset_tag>/status")
