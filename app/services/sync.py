@@ -619,6 +619,15 @@ def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
         _remember_devices(tags, _devices(*_device_conditions(tags)))
 
 
+def _may_see(user: User, campus_id: int) -> bool:
+    """User.can_see_campus, with the user's campuses read once per batch."""
+    visible = db.session.info.setdefault("sync.campus_ids", {})
+    if user.id not in visible:
+        visible[user.id] = user.campus_ids
+    ids = visible[user.id]
+    return ids is None or campus_id in ids
+
+
 @dataclass(frozen=True)
 class _Scan:
     tag: str
@@ -639,7 +648,7 @@ def plan_scan(data: dict[str, Any], ctx: Context) -> _Scan:
     room = find_room(room_code)
     if room is None:
         raise Rejected(f"There is no room {room_code}.")
-    if not ctx.user.can_see_campus(room.campus_id):
+    if not _may_see(ctx.user, room.campus_id):
         raise Rejected(f"Room {room.code} is not on your campuses; nothing was recorded.")
     return _Scan(tag, room, find_scanned_asset(tag), condition, note, audit)
 
@@ -697,7 +706,7 @@ def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
             )
             continue
         device = {"asset_tag": asset.asset_tag, "model": asset.model, "campus": asset.campus_code}
-        if not ctx.user.can_see_campus(asset.campus_id):
+        if not _may_see(ctx.user, asset.campus_id):
             infos.append({"asset": device, "room": scan.room.code, "seen_here": True})
             continue
         device.update(status=asset.status.value, home_room=home_codes.get(asset.home_room_id))
