@@ -135,9 +135,8 @@ def _describe() -> None:
 
     SCHEMAS["TicketDetail"] = _TICKET_DETAIL
     op = PATHS["/api/v1/tickets/{number}"]["get"]
-    if op is not None:
-        op["responses"]["200"] = _json({"$ref": "#/components/schemas/TicketDetail"})
-        op["summary"] = "One ticket, by its number (T-000123), with its history, parts, cost, claims and swaps"
+    op["responses"]["200"] = _json({"$ref": "#/components/schemas/TicketDetail"})
+    op["summary"] = "One ticket, by its number (T-000123), with its history, parts, cost, claims and swaps"
 
 
 _describe()
