@@ -132,8 +132,12 @@ async function registerServiceWorker() {
   } catch {
     return; // No module workers here: the app works online, the outbox still queues in this page.
   }
+  let requested = false;
   const offerUpdate = (worker) =>
-    banner("update-banner", "Update available.", "Reload", () => worker.postMessage({ type: "skip-waiting" }));
+    banner("update-banner", "Update available.", "Reload", () => {
+      requested = true;
+      worker.postMessage({ type: "skip-waiting" });
+    });
   if (reg.waiting && navigator.serviceWorker.controller) offerUpdate(reg.waiting);
   reg.addEventListener("updatefound", () => {
     const worker = reg.installing;
@@ -145,8 +149,9 @@ async function registerServiceWorker() {
   let reloading = false;
   const hadController = Boolean(navigator.serviceWorker.controller);
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    // The first install takes control quietly; a later one is the update the person asked for.
-    if (!hadController || reloading) return;
+    // The first install takes control quietly; a later one is the update the person asked for (also on a page
+    // the first worker only claimed after it loaded).
+    if (!(hadController || requested) || reloading) return;
     reloading = true;
     location.reload();
   });

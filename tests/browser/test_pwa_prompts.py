@@ -108,6 +108,28 @@ def test_a_new_worker_offers_a_reload_that_switches_to_it(app, phone, district, 
     assert phone.evaluate("document.body.dataset.user")  # the signed-in page itself, not the offline one
 
 
+def test_reload_also_works_on_a_page_the_first_worker_claimed(app, phone, district, monkeypatch):
+    """A phone that opened the app before any worker ran, and kept that page open through a deploy."""
+    with app.app_context():
+        old_version, precache = pwa.static_version()
+    phone.add_init_script(NOTE_REGISTERED)
+    phone.goto("/login")  # the first visit: nothing controls the page when it loads
+    wait_until(phone, BOOTED)
+    assert phone.evaluate(CONTROLLED) is False
+    wait_until(phone, WORKER_ACTIVE, timeout=60)
+    wait_until(phone, CONTROLLED)  # clients.claim() took the open page over
+
+    phone.evaluate("window.__beforeUpdate = true")
+    monkeypatch.setattr(pwa, "static_version", lambda: (f"{old_version}-next", precache))
+    phone.evaluate(CHECK_FOR_UPDATE)
+    banner = phone.locator("#update-banner")
+    expect(banner).to_be_visible(timeout=60_000)
+    with phone.expect_event("load", timeout=30_000):
+        banner.get_by_role("button", name="Reload").click()
+    assert phone.evaluate("window.__beforeUpdate") is None
+    expect(phone.locator("#update-banner")).to_have_count(0)
+
+
 def test_no_install_banner_unless_the_browser_offers_it(phone, district, staff_user):
     open_signed_in(phone, staff_user)
     expect(phone.locator("#install-banner")).to_have_count(0)
