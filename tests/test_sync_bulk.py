@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
+from app import bulk
 from app.extensions import db
 from app.models import Activity, Asset, Observation, Role, SyncEvent, UnknownScan, Via
 from app.services import sync as sync_service
@@ -80,14 +82,16 @@ def forget_the_batch(start: dict) -> None:
     db.session.commit()
 
 
-def test_bulk_and_one_by_one_give_the_same_answers_and_history(app, client, aide_token, monkeypatch):
+def test_bulk_and_one_by_one_give_the_same_answers_and_history(app, client, aide_token, monkeypatch, caplog):
     now = datetime.now(UTC).replace(microsecond=0)
     batch = mixed_batch(now)
     keys = ("current_room_id", "last_seen_at", "last_seen_by_id", "condition", "condition_at")
     with app.app_context():
         start = {a.id: {k: getattr(a, k) for k in keys} for a in db.session.scalars(sa.select(Asset))}
 
-    bulk_results = post(client, aide_token, batch).get_json()["results"]
+    with caplog.at_level(logging.WARNING, logger="app.services.sync"):
+        bulk_results = post(client, aide_token, batch).get_json()["results"]
+    assert not caplog.records, "the batch fell back to one by one"  # the bulk path itself wrote it
     with app.app_context():
         bulk_history = history()
         forget_the_batch(start)
@@ -132,7 +136,7 @@ def test_a_failed_bulk_write_is_retried_one_by_one(app, client, aide_token, monk
     registration = sync_service.HANDLERS["scan"]
     calls = []
 
-    def failing_write(scans):
+    def failing_write(scans):  # e.g. the disk filled up half way through the run
         calls.append(len(scans))
         raise RuntimeError("the database went away")
 
@@ -189,3 +193,21 @@ def test_other_event_types_run_between_scans_in_order(app, client, aide_token, m
     assert [r["id"] for r in results] == [e["id"] for e in batch]
     assert [r["status"] for r in results] == ["applied"] * 5
     assert seen_counts == [2, 3]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 1, 9, 0, 5, 123456, tzinfo=UTC),
+        datetime(2026, 11, 29, 23, 30, tzinfo=timezone(timedelta(hours=-6))),
+    ],
+)
+def test_bulk_writes_store_times_exactly_as_the_orm_does(app, moment):
+    column = Asset.__table__.c.last_seen_at
+    with app.app_context():
+        dialect = db.session.get_bind().dialect
+        orm_form = column.type.dialect_impl(dialect).bind_processor(dialect)(moment)
+        assert bulk.convert(column, moment) == orm_form
+        with pytest.raises(ValueError, match="naive"):
+            bulk.convert(column, moment.replace(tzinfo=None))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import bulk
 from app.extensions import db
 from app.models import (
     Activity,
@@ -25,7 +25,6 @@ from app.models import (
     Via,
     utcnow,
 )
-from app.models.types import UTCDateTime
 
 
 class AssetRef(Protocol):
@@ -37,19 +36,18 @@ class AssetRef(Protocol):
 
 
 # The projections move only forward in event time; the guard is in the WHERE clause so that it holds against any
-# writer. Plain SQL with typed parameters: executed for hundreds of assets at once, it skips per-row compilation work.
-_ADVANCE_ROOM = sa.text(
-    "UPDATE assets SET current_room_id = :p_room, last_seen_at = :p_at, last_seen_by_id = :p_by, updated_at = :p_now"
-    " WHERE id = :p_id AND (last_seen_at IS NULL OR last_seen_at < :p_at)"
-).bindparams(sa.bindparam("p_at", type_=UTCDateTime()), sa.bindparam("p_now", type_=UTCDateTime()))
-_ADVANCE_CONDITION = sa.text(
-    "UPDATE assets SET condition = :p_condition, condition_at = :p_at, updated_at = :p_now"
-    " WHERE id = :p_id AND (condition_at IS NULL OR condition_at < :p_at)"
-).bindparams(sa.bindparam("p_at", type_=UTCDateTime()), sa.bindparam("p_now", type_=UTCDateTime()))
+# writer, whatever this request read before.
+_ADVANCE_ROOM = (
+    "UPDATE assets SET current_room_id = ?, last_seen_at = ?, last_seen_by_id = ?, updated_at = ?"
+    " WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)"
+)
+_ADVANCE_CONDITION = (
+    "UPDATE assets SET condition = ?, condition_at = ?, updated_at = ?"
+    " WHERE id = ? AND (condition_at IS NULL OR condition_at < ?)"
+)
 
 
-@dataclass(frozen=True)
-class Sighting:
+class Sighting(NamedTuple):
     """One device seen (or checked) somewhere at a point in time, before it is stored."""
 
     asset: AssetRef
@@ -119,11 +117,10 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
             "via": s.via,
             "event_id": s.event_id,
             "flagged": s.flagged,
-            "created_at": now,
         }
         for s in sightings
     ]
-    obs_ids = _insert_observations(rows)
+    obs_ids = _insert_observations(rows, now)
 
     moved: dict[int, Sighting] = {}
     checked: dict[int, Sighting] = {}
@@ -158,38 +155,34 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
                     "subject_id": obs_id,
                     "before": before,
                     "after": after,
-                    "at": now,
                 }
             )
 
-    if moved:
-        db.session.execute(
-            _ADVANCE_ROOM,
-            [
-                {
-                    "p_id": i,
-                    "p_room": state[i]["current_room_id"],
-                    "p_at": state[i]["last_seen_at"],
-                    "p_by": state[i]["last_seen_by_id"],
-                    "p_now": now,
-                }
-                for i in moved
-            ],
-        )
-    if checked:
-        db.session.execute(
-            _ADVANCE_CONDITION,
-            [
-                {"p_id": i, "p_condition": state[i]["condition"].value, "p_at": state[i]["condition_at"], "p_now": now}
-                for i in checked
-            ],
-        )
+    columns = Asset.__table__.c
+    moment, stamp = bulk.converter(columns.last_seen_at), bulk.convert(columns.updated_at, now)
+    bulk.execute_many(
+        _ADVANCE_ROOM,
+        [
+            (state[i]["current_room_id"], moment(at), state[i]["last_seen_by_id"], stamp, i, moment(at))
+            for i in moved
+            for at in (state[i]["last_seen_at"],)
+        ],
+    )
+    condition = bulk.converter(columns.condition)
+    bulk.execute_many(
+        _ADVANCE_CONDITION,
+        [
+            (condition(state[i]["condition"]), moment(at), stamp, i, moment(at))
+            for i in checked
+            for at in (state[i]["condition_at"],)
+        ],
+    )
     if entries:
         codes = _room_codes({e["before"]["current_room"] for e in entries if e["before"].get("current_room")})
         for e in entries:
             if "current_room" in e["before"]:
                 e["before"]["current_room"] = codes.get(e["before"]["current_room"])
-        db.session.execute(sa.insert(Activity.__table__), entries)
+        bulk.insert_many(Activity.__table__, entries, same={"at": now})
 
     # Copies of these assets already loaded in the session learn their new projections without another query.
     for asset_id, s in moved.items():
@@ -205,7 +198,7 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
                 set_committed_value(loaded, key, state[asset_id][key])
 
 
-def _insert_observations(rows: list[dict[str, Any]]) -> list[int]:
+def _insert_observations(rows: list[dict[str, Any]], now: datetime) -> list[int]:
     """INSERT the rows; their ids in the same order, in a few statements however many rows there are.
 
     PostgreSQL returns the ids of a multi-row insert in parameter order. SQLite cannot promise that order, so
@@ -214,10 +207,13 @@ def _insert_observations(rows: list[dict[str, Any]]) -> list[int]:
     """
     table = Observation.__table__
     if len(rows) == 1 or db.session.get_bind().dialect.name != "sqlite":
-        return list(db.session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).all())
+        stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        return list(db.session.scalars(stmt, [row | {"created_at": now} for row in rows]).all())
     first = (db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0) + 1
     ids = list(range(first, first + len(rows)))
-    db.session.execute(table.insert(), [row | {"id": obs_id} for row, obs_id in zip(rows, ids, strict=True)])
+    bulk.insert_many(
+        table, [{"id": obs_id, **row} for obs_id, row in zip(ids, rows, strict=True)], same={"created_at": now}
+    )
     return ids
 
 

@@ -30,9 +30,9 @@ Contract for features that add event types (stable; add, never change):
 * `bulk` (optional, a `Bulk`): the same rules applied many events at a time, for types that arrive by the
   hundred (scans). `plan(data, ctx)` checks one event and finds what it names without writing (raise `Rejected`);
   `write([(plan, ctx), ...])` stores the effects of many planned events in a few statements and returns each
-  one's info. A run of consecutive events of the type then shares one SAVEPOINT and one insert of their ids;
-  only the events whose ids were new are written. If anything else goes wrong the run is rolled back and its
-  events are applied one by one as above, so the answers are the same either way.
+  one's info. A run of consecutive events of the type then shares one insert of their ids, with no savepoint;
+  only the events whose ids were new are written. If anything else goes wrong the whole batch's transaction is
+  rolled back and the batch applied one event at a time as above, so the answers are the same either way.
 * Event time rules: handlers that derive projections must compare against `ctx.at`, never the receive time, so
   late or reordered events never overwrite newer facts (see app.services.observations.record_sightings).
 """
@@ -45,11 +45,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import bulk
 from app.extensions import db
 from app.models import (
     Asset,
@@ -329,10 +330,36 @@ def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -
     return Result(ev.id, "rejected", reason, flagged=ev.flagged)
 
 
+class _OneByOne(Exception):
+    """A bulk write failed part way: the batch starts again in a fresh transaction, one event at a time."""
+
+
+def _store_events(rows: list[dict[str, Any]], user: User, client_id: str, received_at: datetime) -> set[str]:
+    """Store the ids (and refusals) of a run's events; the ids that were new. Raises _OneByOne on a race."""
+    known = set(db.session.scalars(sa.select(SyncEvent.id).where(SyncEvent.id.in_([r["id"] for r in rows]))))
+    new = [row for row in rows if row["id"] not in known]
+    same = {"type": rows[0]["type"], "user_id": user.id, "client_id": client_id, "received_at": received_at}
+    stored = bulk.insert_many(
+        SyncEvent.__table__,
+        [{k: v for k, v in row.items() if k not in same} for row in new],
+        same=same,
+        skip_conflicts_on="id",
+    )
+    if stored != len(new):
+        # Another request stored some of these ids between the read and the insert (PostgreSQL only; SQLite's
+        # write lock rules it out): the answers are no longer known for sure, so start again one by one.
+        raise _OneByOne(f"{len(new) - stored} of the events were stored by another request meanwhile")
+    return {row["id"] for row in new}
+
+
 def _apply_run(
     reg: Registration, run: list[_Parsed], user: User, client_id: str, received_at: datetime
 ) -> list[Result]:
-    """Apply consecutive events of one bulk type together (see `Bulk`); one by one if that fails."""
+    """Apply consecutive events of one bulk type together (see `Bulk`), with no savepoint of their own.
+
+    SQLite copies every page a savepoint touches, which doubled the cost of a batch of scans; an unexpected
+    failure here raises _OneByOne instead, and apply_batch rolls the transaction back and starts again.
+    """
     assert reg.bulk is not None
     planned: list[tuple[_Parsed, Context, Any, str | None]] = []
     try:
@@ -343,21 +370,21 @@ def _apply_run(
                 planned.append((ev, ctx, reg.bulk.plan(ev.data, ctx), None))
             except Rejected as exc:
                 planned.append((ev, ctx, None, exc.reason))
-        with db.session.begin_nested():
-            stored = _insert_events(
-                [
-                    _event_row(ev, ctx, SyncStatus.applied if reason is None else SyncStatus.rejected, reason)
-                    for ev, ctx, _plan, reason in planned
-                ]
-            )
-            todo = [(ev, plan, ctx) for ev, ctx, plan, reason in planned if reason is None and ev.id in stored]
-            infos = dict(
-                zip((ev.id for ev, _p, _c in todo), reg.bulk.write([(p, c) for _e, p, c in todo]), strict=True)
-            )
-            db.session.flush()
-    except Exception:
-        log.warning("sync: a run of %d %s events is applied one by one", len(run), run[0].type, exc_info=True)
-        return [_apply_one(ev, user, client_id, received_at) for ev in run]
+        stored = _store_events(
+            [
+                _event_row(ev, ctx, SyncStatus.applied if reason is None else SyncStatus.rejected, reason)
+                for ev, ctx, _plan, reason in planned
+            ],
+            user,
+            client_id,
+            received_at,
+        )
+        todo = [(ev, plan, ctx) for ev, ctx, plan, reason in planned if reason is None and ev.id in stored]
+        infos = dict(zip((ev.id for ev, _p, _c in todo), reg.bulk.write([(p, c) for _e, p, c in todo]), strict=True))
+        db.session.flush()
+    except Exception as exc:
+        log.warning("sync: a run of %d %s events failed; the batch is applied one by one", len(run), run[0].type)
+        raise _OneByOne(str(exc)) from exc
     known = _answers_for_known([ev.id for ev in run if ev.id not in stored])
     results = []
     for ev, _ctx, _plan, reason in planned:
@@ -371,13 +398,29 @@ def _apply_run(
 
 
 def apply_batch(events: Sequence[Any], *, user: User, client_id: str = "") -> list[Result]:
-    """Apply each event on its own, in order; one Result per event. Flushes, never commits."""
+    """Apply each event on its own, in order; one Result per event. Flushes, never commits.
+
+    Runs of events with a `bulk` handler are written together; if such a write fails, the transaction is rolled
+    back and the whole batch applied again one event at a time. Call it before changing anything else in the
+    transaction.
+    """
     received_at = utcnow()
     client_id = (client_id or "")[:64]
+    parsed = [_parse(raw, received_at) for raw in events]
+    try:
+        return _apply_parsed(parsed, user, client_id, received_at, together=True)
+    except _OneByOne:
+        log.warning("sync: batch of %d events applied one by one", len(parsed), exc_info=True)
+        db.session.rollback()
+        return _apply_parsed(parsed, user, client_id, received_at, together=False)
+
+
+def _apply_parsed(
+    parsed: list[_Parsed | Result], user: User, client_id: str, received_at: datetime, *, together: bool
+) -> list[Result]:
     # Lookups remembered by handlers live for one batch only.
     for key in [k for k in db.session.info if k.startswith("sync.")]:
         del db.session.info[key]
-    parsed = [_parse(raw, received_at) for raw in events]
     by_type: dict[str, list[dict[str, Any]]] = {}
     for ev in parsed:
         if isinstance(ev, _Parsed):
@@ -408,7 +451,7 @@ def apply_batch(events: Sequence[Any], *, user: User, client_id: str = "") -> li
             continue
         seen.add(ev.id)
         reg = HANDLERS.get(ev.type)
-        if reg is not None and reg.bulk is not None:
+        if together and reg is not None and reg.bulk is not None:
             if run and run[0][1].type != ev.type:
                 finish_run()
             run.append((index, ev))
@@ -514,8 +557,7 @@ def find_room(code: str) -> Room | None:
     return room
 
 
-@dataclass(frozen=True)
-class ScannedDevice:
+class ScannedDevice(NamedTuple):
     """What a scan needs to know about a device, read as one row rather than a whole asset."""
 
     id: int
@@ -628,8 +670,7 @@ def _may_see(user: User, campus_id: int) -> bool:
     return ids is None or campus_id in ids
 
 
-@dataclass(frozen=True)
-class _Scan:
+class _Scan(NamedTuple):
     tag: str
     room: Room
     asset: ScannedDevice | None
@@ -670,8 +711,7 @@ def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
         for scan, ctx in scans
         if scan.asset is None
     ]
-    if unknown:
-        db.session.execute(sa.insert(UnknownScan.__table__), unknown)
+    bulk.insert_many(UnknownScan.__table__, unknown)
     record_sightings(
         [
             Sighting(
