@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,8 +28,12 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=4096)
 def _sqlite_utc(value: datetime | None) -> str | None:
-    """UTCDateTime's stored form on SQLite (SQLAlchemy's DATETIME format, always with microseconds), in one step."""
+    """UTCDateTime's stored form on SQLite (SQLAlchemy's DATETIME format, always with microseconds), in one step.
+
+    Remembered: a scan's time is written to its event, its observation and its device's projection.
+    """
     if value is None:
         return None
     if value.tzinfo is None:
@@ -76,8 +82,16 @@ def insert_many(
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({quote(skip_conflicts_on)}) DO NOTHING"
     tail = tuple(convert(table.c[name], (same or {})[name]) for name in constant)
-    processors = [(name, converter(table.c[name])) for name in varying]
-    params = [tuple(process(row[name]) for name, process in processors) + tail for row in rows]
+    conversions = [
+        (i, process) for i, name in enumerate(varying) if (process := converter(table.c[name])) is not _unchanged
+    ]
+    values = itemgetter(*varying) if len(varying) > 1 else lambda row: (row[varying[0]],)
+    params = []
+    for row in rows:
+        out = list(values(row))
+        for i, process in conversions:
+            out[i] = process(out[i])
+        params.append((*out, *tail))
     return connection.exec_driver_sql(sql, params).rowcount
 
 
