@@ -391,3 +391,15 @@ def test_update_race_is_a_field_error_and_the_transaction_survives(ctx, district
         svc._check_unique = original
     assert exc.value.field == "serial"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Asset)) == 3
+
+
+def test_librarian_hands_out_and_takes_back_from_the_asset_page(client, district, login_as):
+    login_as("librarian", "LHS")
+    page = client.get("/assets/LHS-1001").get_data(as_text=True)
+    assert 'name="person"' in page and 'name="status"' not in page  # assign, but no status changes
+    headers = {"HX-Request": "true"}
+    resp = client.post("/assets/LHS-1001/assign", data={"person": "LHS100001"}, headers=headers)
+    assert resp.status_code == 200 and "Take back" in resp.get_data(as_text=True)
+    resp = client.post("/assets/LHS-1001/return", data={"condition": "fair"}, headers=headers)
+    assert resp.status_code == 200 and 'name="person"' in resp.get_data(as_text=True)
+    assert client.post("/assets/LHS-1001/status", data={"status": "retired"}).status_code == 403

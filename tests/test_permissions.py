@@ -6,6 +6,7 @@ import pytest
 
 ROLES = ("admin", "tech", "librarian", "aide", "viewer")
 EDITORS = {"admin", "tech"}
+DESK = {"admin", "tech", "librarian"}
 EVERYONE = set(ROLES)
 
 # (method, path, roles allowed, status when allowed, whether the path names an LHS record)
@@ -16,7 +17,8 @@ ROUTES = [
     ("GET", "/assets/new", EDITORS, 200, False),
     ("GET", "/assets/LHS-1000/edit", EDITORS, 200, True),
     ("POST", "/assets/LHS-1000/status", EDITORS, 303, True),
-    ("POST", "/assets/LHS-1001/assign", EDITORS, 303, True),
+    ("POST", "/assets/LHS-1001/assign", DESK, 303, True),
+    ("POST", "/assets/LHS-1000/return", DESK, 422, True),  # allowed; nothing is assigned, so nothing to take back
     ("GET", "/activity", EDITORS, 200, False),
     ("GET", "/api/v1/assets", EVERYONE, 200, False),
     ("GET", "/api/v1/assets/LHS-1000", EVERYONE, 200, True),

@@ -35,7 +35,7 @@ from app.models.tickets import (
     TicketStatus,
 )
 from app.models.types import utcnow
-from app.models.users import ApiToken, Role, User
+from app.models.users import DESK_ROLES, ApiToken, Role, User
 
 __all__ = [
     "Activity",
@@ -73,6 +73,7 @@ __all__ = [
     "TicketPart",
     "TicketRepair",
     "WarrantyClaim",
+    "DESK_ROLES",
     "Role",
     "Room",
     "RoomKind",

@@ -25,6 +25,10 @@ class Role(enum.Enum):
     viewer = "viewer"
 
 
+# Who runs the loaner desk and hands out (and takes back) 1:1 devices.
+DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
+
+
 user_campuses = sa.Table(
     "user_campuses",
     db.metadata,

@@ -11,7 +11,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Campus, Condition, Loan, Person, Role, TicketCategory, User, Via, utcnow
+from app.models import (
+    DESK_ROLES,
+    Asset,
+    AssetStatus,
+    Campus,
+    Condition,
+    Loan,
+    Person,
+    TicketCategory,
+    User,
+    Via,
+    utcnow,
+)
 from app.services import activity
 from app.services import tickets as ticket_service
 from app.services.assets import find_asset, open_assignment, visible_to
@@ -318,6 +330,5 @@ def apply_checkin_event(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"loan": loan.id, "asset_tag": asset.asset_tag, "person": loan.person.name}
 
 
-DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
 register("loan.checkout", apply_checkout_event, roles=DESK_ROLES)
 register("loan.checkin", apply_checkin_event, roles=DESK_ROLES)

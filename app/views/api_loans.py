@@ -9,15 +9,13 @@ from flask import abort, jsonify, request
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.models import Condition, Loan, Role, Via, utcnow
+from app.models import DESK_ROLES, Condition, Loan, Via, utcnow
 from app.services import loans as loan_service
 from app.services.assets import find_asset
 from app.services.errors import Forbidden, Invalid
 from app.services.people import find_person
 from app.views.api import bp, campus_id_arg, iso, paged
 from app.views.openapi import PAGING, _errors, _json, _page_of, _q, register_paths
-
-DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
 
 
 def loan_json(loan: Loan) -> dict[str, Any]:

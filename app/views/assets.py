@@ -10,7 +10,7 @@ from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Condition, DeviceModel, Room, Via
+from app.models import DESK_ROLES, Asset, AssetStatus, Condition, DeviceModel, Room, Via
 from app.services import activity
 from app.services import assets as asset_service
 from app.services import audits as audit_service
@@ -240,7 +240,7 @@ def change_status(asset_tag: str):
 
 
 @bp.post("/<asset_tag>/assign")
-@role_required(*EDIT_ROLES)
+@role_required(*DESK_ROLES)
 def assign(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     who = request.form.get("person", "").strip()
@@ -258,7 +258,7 @@ def assign(asset_tag: str):
 
 
 @bp.post("/<asset_tag>/return")
-@role_required(*EDIT_ROLES)
+@role_required(*DESK_ROLES)
 def take_back(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     value = request.form.get("condition", "")

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Asset, Campus, Condition, Loan, Person, Role, Via, utcnow
+from app.models import DESK_ROLES, Asset, Campus, Condition, Loan, Person, Via, utcnow
 from app.services import assets as asset_service
 from app.services import loans as loan_service
 from app.services.errors import Invalid
@@ -21,7 +21,6 @@ from app.web.loaders import visible_campuses
 
 bp = Blueprint("desk", __name__, url_prefix="/loans")
 
-DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
 PER_PAGE = 50
 SEARCH_LIMIT = 8
 

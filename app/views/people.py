@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import (
+    DESK_ROLES,
     Activity,
     Asset,
     Assignment,
@@ -37,7 +38,6 @@ from app.web.loaders import get_person_or_404, visible_campuses
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 PEOPLE_ROLES = (Role.admin, Role.tech, Role.librarian, Role.viewer)
-DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
 PER_PAGE = 50
 # A checked upload waits this long for "Import" before it is thrown away.
 UPLOAD_TTL = 60 * 60
