@@ -106,3 +106,18 @@ def execute_many(sql: str, params: list[tuple[Any, ...]]) -> int:
     if _placeholder(connection.dialect) != "?":
         sql = sql.replace("?", "%s")
     return connection.exec_driver_sql(sql, params).rowcount
+
+
+def fetch_all(sql: str, ids: Sequence[int], chunk: int = 500) -> list[tuple[Any, ...]]:
+    """Rows, as the driver returns them, of a query whose `{ids}` is filled with placeholders for these ids.
+
+    Written with `?` placeholders like execute_many; the ids are sent in chunks (SQLite limits parameters).
+    """
+    connection = db.session.connection()
+    mark = _placeholder(connection.dialect)
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(ids), chunk):
+        part = list(ids[start : start + chunk])
+        text = sql.replace("?", mark).replace("{ids}", ", ".join([mark] * len(part)))
+        rows.extend(tuple(row) for row in connection.exec_driver_sql(text, tuple(part)).fetchall())
+    return rows

@@ -39,7 +39,7 @@ class SyncEvent(db.Model):
     # The device clock was more than the allowed skew ahead; `at` was clamped to the receive time.
     flagged: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Kept for rejected events only, so someone can see what was refused.
-    data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
 
     user: Mapped[User | None] = relationship()
 

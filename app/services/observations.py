@@ -80,27 +80,16 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
     """
     if not sightings:
         return
-    asset_ids = sorted({s.asset.id for s in sightings})
+    # Times and conditions are compared as the database holds them (on SQLite, fixed-width text that sorts by
+    # time), so the rows need no parsing.
+    columns = Asset.__table__.c
+    moment, condition_value = bulk.converter(columns.last_seen_at), bulk.converter(columns.condition)
     state = {
-        row.id: {
-            "current_room_id": row.current_room_id,
-            "last_seen_at": row.last_seen_at,
-            "last_seen_by_id": row.last_seen_by_id,
-            "condition": row.condition,
-            "condition_at": row.condition_at,
-        }
-        for row in db.session.execute(
-            sa.select(
-                Asset.id,
-                Asset.current_room_id,
-                Asset.last_seen_at,
-                Asset.last_seen_by_id,
-                Asset.condition,
-                Asset.condition_at,
-            )
-            .where(Asset.id.in_(asset_ids))
-            .order_by(Asset.id)
-            .with_for_update()
+        asset_id: {"room": room_id, "seen": seen, "condition": condition, "condition_at": condition_at}
+        for asset_id, room_id, seen, condition, condition_at in bulk.fetch_all(
+            "SELECT id, current_room_id, last_seen_at, condition, condition_at FROM assets WHERE id IN ({ids})"
+            " ORDER BY id" + ("" if db.session.get_bind().dialect.name == "sqlite" else " FOR UPDATE"),
+            sorted({s.asset.id for s in sightings}),
         )
     }
     now = utcnow()
@@ -127,17 +116,19 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
     entries: list[dict[str, Any]] = []
     for s, obs_id in zip(sightings, obs_ids, strict=True):
         current = state[s.asset.id]
+        when = moment(s.at)
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
-        if s.room is not None and (current["last_seen_at"] is None or current["last_seen_at"] < s.at):
-            if current["current_room_id"] != s.room.id:
-                before["current_room"], after["current_room"] = current["current_room_id"], s.room.code
-            current.update(current_room_id=s.room.id, last_seen_at=s.at, last_seen_by_id=s.by.id if s.by else None)
+        if s.room is not None and (current["seen"] is None or current["seen"] < when):
+            if current["room"] != s.room.id:
+                before["current_room"], after["current_room"] = current["room"], s.room.code
+            current.update(room=s.room.id, seen=when)
             moved[s.asset.id] = s
-        if s.condition is not None and (current["condition_at"] is None or current["condition_at"] < s.at):
-            if current["condition"] is not s.condition:
-                before["condition"], after["condition"] = current["condition"].value, s.condition.value
-            current.update(condition=s.condition, condition_at=s.at)
+        if s.condition is not None and (current["condition_at"] is None or current["condition_at"] < when):
+            value = condition_value(s.condition)
+            if current["condition"] != value:
+                before["condition"], after["condition"] = current["condition"], s.condition.value
+            current.update(condition=value, condition_at=when)
             checked[s.asset.id] = s
         if after:
             where = f" in {s.room.code}" if s.room is not None else ""
@@ -158,24 +149,14 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
                 }
             )
 
-    columns = Asset.__table__.c
-    moment, stamp = bulk.converter(columns.last_seen_at), bulk.convert(columns.updated_at, now)
+    stamp = bulk.convert(columns.updated_at, now)
     bulk.execute_many(
         _ADVANCE_ROOM,
-        [
-            (state[i]["current_room_id"], moment(at), state[i]["last_seen_by_id"], stamp, i, moment(at))
-            for i in moved
-            for at in (state[i]["last_seen_at"],)
-        ],
+        [(s.room.id, moment(s.at), s.by.id if s.by else None, stamp, i, moment(s.at)) for i, s in moved.items()],
     )
-    condition = bulk.converter(columns.condition)
     bulk.execute_many(
         _ADVANCE_CONDITION,
-        [
-            (condition(state[i]["condition"]), moment(at), stamp, i, moment(at))
-            for i in checked
-            for at in (state[i]["condition_at"],)
-        ],
+        [(condition_value(s.condition), moment(s.at), stamp, i, moment(s.at)) for i, s in checked.items()],
     )
     if entries:
         codes = _room_codes({e["before"]["current_room"] for e in entries if e["before"].get("current_room")})
@@ -188,14 +169,15 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
     for asset_id, s in moved.items():
         loaded = db.session.identity_map.get(db.session.identity_key(Asset, asset_id))
         if loaded is not None:
-            for key in ("current_room_id", "last_seen_at", "last_seen_by_id"):
-                set_committed_value(loaded, key, state[asset_id][key])
+            set_committed_value(loaded, "current_room_id", s.room.id)
             set_committed_value(loaded, "current_room", s.room)
-    for asset_id in checked:
+            set_committed_value(loaded, "last_seen_at", s.at)
+            set_committed_value(loaded, "last_seen_by_id", s.by.id if s.by else None)
+    for asset_id, s in checked.items():
         loaded = db.session.identity_map.get(db.session.identity_key(Asset, asset_id))
         if loaded is not None:
-            for key in ("condition", "condition_at"):
-                set_committed_value(loaded, key, state[asset_id][key])
+            set_committed_value(loaded, "condition", s.condition)
+            set_committed_value(loaded, "condition_at", s.at)
 
 
 def _insert_observations(rows: list[dict[str, Any]], now: datetime) -> list[int]:

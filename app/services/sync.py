@@ -15,7 +15,7 @@ Contract for features that add event types (stable; add, never change):
   (the helpers `text()` and `choice()` raise `Rejected` with a readable reason).
 * `ctx` (a `Context`) carries `user` (the signed-in User), `event_id`, `type`, `at` (the event time, aware UTC,
   already clamped when the device clock ran ahead), `client_at` (what the device said), `received_at`,
-  `client_id`, `flagged` (True when `at` was clamped) and `via` (always Via.sync).
+  `client_id`, `flagged` (True when `at` was clamped), `via` (always Via.sync) and `batch` (db.session.info).
 * Each event runs in its own SAVEPOINT together with the insert of its id into `sync_events` (insert-on-conflict-
   do-nothing). If the id is already there the handler is not called: the answer is `duplicate` (or, for an event
   that was rejected, the same `rejected` answer again). `Rejected` or any other exception rolls back only that
@@ -103,6 +103,9 @@ class Context:
     client_id: str
     flagged: bool
     via: Via = Via.sync
+    # The session's info dict (db.session.info), handed over once per batch: per-batch lookups go under "sync."
+    # keys without a scoped-session lookup per event.
+    batch: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 Handler = Callable[[dict[str, Any], Context], dict[str, Any] | None]
@@ -287,8 +290,11 @@ def _event_row(ev: _Parsed, ctx: Context, status: SyncStatus, reason: str | None
     }
 
 
-def _context(ev: _Parsed, user: User, client_id: str, received_at: datetime) -> Context:
+def _context(
+    ev: _Parsed, user: User, client_id: str, received_at: datetime, batch: dict[str, Any] | None = None
+) -> Context:
     return Context(
+        batch=db.session.info if batch is None else batch,
         user=user,
         event_id=ev.id,
         type=ev.type,
@@ -362,9 +368,10 @@ def _apply_run(
     """
     assert reg.bulk is not None
     planned: list[tuple[_Parsed, Context, Any, str | None]] = []
+    batch = db.session.info
     try:
         for ev in run:
-            ctx = _context(ev, user, client_id, received_at)
+            ctx = _context(ev, user, client_id, received_at, batch)
             try:
                 _check_role(reg, ev, user)
                 planned.append((ev, ctx, reg.bulk.plan(ev.data, ctx), None))
@@ -538,13 +545,13 @@ def resolve_unknown(row: UnknownScan, *, by: User, via: Via) -> None:
 # The scan event -----------------------------------------------------------------------------------------------
 
 
-def find_room(code: str) -> Room | None:
+def find_room(code: str, batch: dict[str, Any] | None = None) -> Room | None:
     """The room named by its code (any case) or by its sticker's tag code; remembered for the rest of the batch."""
     raw = code.strip()
     if "/t/" in raw:
         raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
     # Holding the objects (not ids) keeps them in the session's weak identity map for the whole batch.
-    known: dict[str, Room] = db.session.info.setdefault("sync.rooms", {})
+    known: dict[str, Room] = (db.session.info if batch is None else batch).setdefault("sync.rooms", {})
     if raw in known:
         return known[raw]
     conds = [Room.code == raw.upper()]
@@ -633,7 +640,7 @@ def _device_conditions(texts: set[str]) -> list[Any]:
     return conds
 
 
-def find_scanned_asset(text: str) -> ScannedDevice | None:
+def find_scanned_asset(text: str, batch: dict[str, Any] | None = None) -> ScannedDevice | None:
     """The device a scan names (tag code, asset tag or serial, any case); remembered for the rest of the batch.
 
     Same answers as app.services.assets.find_asset, which it mirrors for the sync hot path.
@@ -641,7 +648,7 @@ def find_scanned_asset(text: str) -> ScannedDevice | None:
     raw = _scanned_text(text or "")
     if not raw:
         return None
-    known: dict[str, ScannedDevice] = db.session.info.setdefault("sync.assets", {})
+    known: dict[str, ScannedDevice] = (db.session.info if batch is None else batch).setdefault("sync.assets", {})
     if raw not in known:
         _remember_devices({raw}, _devices(*_device_conditions({raw})))
     return known.get(raw)
@@ -661,9 +668,9 @@ def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
         _remember_devices(tags, _devices(*_device_conditions(tags)))
 
 
-def _may_see(user: User, campus_id: int) -> bool:
+def _may_see(user: User, campus_id: int, batch: dict[str, Any]) -> bool:
     """User.can_see_campus, with the user's campuses read once per batch."""
-    visible = db.session.info.setdefault("sync.campus_ids", {})
+    visible = batch.setdefault("sync.campus_ids", {})
     if user.id not in visible:
         visible[user.id] = user.campus_ids
     ids = visible[user.id]
@@ -686,12 +693,12 @@ def plan_scan(data: dict[str, Any], ctx: Context) -> _Scan:
     condition = choice(data, "condition", Condition)
     note = text(data, "note", required=False, max_len=500)
     audit = text(data, "audit", required=False, max_len=64)
-    room = find_room(room_code)
+    room = find_room(room_code, ctx.batch)
     if room is None:
         raise Rejected(f"There is no room {room_code}.")
-    if not _may_see(ctx.user, room.campus_id):
+    if not _may_see(ctx.user, room.campus_id, ctx.batch):
         raise Rejected(f"Room {room.code} is not on your campuses; nothing was recorded.")
-    return _Scan(tag, room, find_scanned_asset(tag), condition, note, audit)
+    return _Scan(tag, room, find_scanned_asset(tag, ctx.batch), condition, note, audit)
 
 
 def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
@@ -746,7 +753,7 @@ def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
             )
             continue
         device = {"asset_tag": asset.asset_tag, "model": asset.model, "campus": asset.campus_code}
-        if not _may_see(ctx.user, asset.campus_id):
+        if not _may_see(ctx.user, asset.campus_id, ctx.batch):
             infos.append({"asset": device, "room": scan.room.code, "seen_here": True})
             continue
         device.update(status=asset.status.value, home_room=home_codes.get(asset.home_room_id))
