@@ -61,7 +61,24 @@ def insert_many(
     same: dict[str, Any] | None = None,
     skip_conflicts_on: str | None = None,
 ) -> int:
-    """INSERT `rows` (dicts with the same keys) plus the `same` values on every row; the number of rows stored.
+    """INSERT `rows` (dicts with the same keys) plus the `same` values on every row; the number of rows stored."""
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    return insert_rows(table, columns, [values(row) for row in rows], same=same, skip_conflicts_on=skip_conflicts_on)
+
+
+def insert_rows(
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    same: dict[str, Any] | None = None,
+    skip_conflicts_on: str | None = None,
+) -> int:
+    """INSERT `rows` (tuples of Python values in `columns` order) plus the `same` values on every row; the number
+    of rows stored.
 
     `skip_conflicts_on` names the unique column for ON CONFLICT DO NOTHING: rows that collide are not stored and
     not counted.
@@ -70,25 +87,23 @@ def insert_many(
         return 0
     connection = db.session.connection()
     dialect = connection.dialect
-    varying = list(rows[0])
     constant = list(same or {})
-    columns = varying + constant
+    names = [*columns, *constant]
     quote = dialect.identifier_preparer.quote
     mark = _placeholder(dialect)
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
+        f"VALUES ({', '.join([mark] * len(names))})"
     )
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({quote(skip_conflicts_on)}) DO NOTHING"
     tail = tuple(convert(table.c[name], (same or {})[name]) for name in constant)
     conversions = [
-        (i, process) for i, name in enumerate(varying) if (process := converter(table.c[name])) is not _unchanged
+        (i, process) for i, name in enumerate(columns) if (process := converter(table.c[name])) is not _unchanged
     ]
-    values = itemgetter(*varying) if len(varying) > 1 else lambda row: (row[varying[0]],)
     params = []
     for row in rows:
-        out = list(values(row))
+        out = list(row)
         for i, process in conversions:
             out[i] = process(out[i])
         params.append((*out, *tail))
@@ -108,16 +123,19 @@ def execute_many(sql: str, params: list[tuple[Any, ...]]) -> int:
     return connection.exec_driver_sql(sql, params).rowcount
 
 
-def fetch_all(sql: str, ids: Sequence[int], chunk: int = 500) -> list[tuple[Any, ...]]:
-    """Rows, as the driver returns them, of a query whose `{ids}` is filled with placeholders for these ids.
+def fetch_all(sql: str, **lists: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows, as the driver returns them, of a query in which each `{name}` is filled with placeholders for the
+    values of the list of that name (written with `?` placeholders like execute_many).
 
-    Written with `?` placeholders like execute_many; the ids are sent in chunks (SQLite limits parameters).
+    Lists are sent whole: keep them to a few thousand values (SQLite takes up to 32,766 parameters).
     """
     connection = db.session.connection()
     mark = _placeholder(connection.dialect)
-    rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(ids), chunk):
-        part = list(ids[start : start + chunk])
-        text = sql.replace("?", mark).replace("{ids}", ", ".join([mark] * len(part)))
-        rows.extend(tuple(row) for row in connection.exec_driver_sql(text, tuple(part)).fetchall())
-    return rows
+    text = sql.replace("?", mark)
+    params: list[Any] = []
+    # Placeholders go in the order the names appear in the statement.
+    for name in sorted(lists, key=lambda n: text.index("{" + n + "}")):
+        values = list(lists[name]) or [None]  # IN (NULL) matches nothing
+        text = text.replace("{" + name + "}", ", ".join([mark] * len(values)))
+        params.extend(values)
+    return [tuple(row) for row in connection.exec_driver_sql(text, tuple(params)).fetchall()]

@@ -340,22 +340,37 @@ class _OneByOne(Exception):
     """A bulk write failed part way: the batch starts again in a fresh transaction, one event at a time."""
 
 
-def _store_events(rows: list[dict[str, Any]], user: User, client_id: str, received_at: datetime) -> set[str]:
+def _store_events(
+    planned: list[tuple[_Parsed, Context, Any, str | None]], user: User, client_id: str, received_at: datetime
+) -> set[str]:
     """Store the ids (and refusals) of a run's events; the ids that were new. Raises _OneByOne on a race."""
-    known = set(db.session.scalars(sa.select(SyncEvent.id).where(SyncEvent.id.in_([r["id"] for r in rows]))))
-    new = [row for row in rows if row["id"] not in known]
-    same = {"type": rows[0]["type"], "user_id": user.id, "client_id": client_id, "received_at": received_at}
-    stored = bulk.insert_many(
+    ids = [ev.id for ev, _ctx, _plan, _reason in planned]
+    known = {row[0] for row in bulk.fetch_all("SELECT id FROM sync_events WHERE id IN ({ids})", ids=ids)}
+    new = [
+        (
+            ev.id,
+            SyncStatus.applied if reason is None else SyncStatus.rejected,
+            reason,
+            ev.at,
+            ev.client_at,
+            ev.flagged,
+            None if reason is None else ev.data,  # what was refused is kept, so someone can see it
+        )
+        for ev, _ctx, _plan, reason in planned
+        if ev.id not in known
+    ]
+    stored = bulk.insert_rows(
         SyncEvent.__table__,
-        [{k: v for k, v in row.items() if k not in same} for row in new],
-        same=same,
+        ("id", "status", "reason", "at", "client_at", "flagged", "data"),
+        new,
+        same={"type": planned[0][0].type, "user_id": user.id, "client_id": client_id, "received_at": received_at},
         skip_conflicts_on="id",
     )
     if stored != len(new):
         # Another request stored some of these ids between the read and the insert (PostgreSQL only; SQLite's
         # write lock rules it out): the answers are no longer known for sure, so start again one by one.
         raise _OneByOne(f"{len(new) - stored} of the events were stored by another request meanwhile")
-    return {row["id"] for row in new}
+    return {row[0] for row in new}
 
 
 def _apply_run(
@@ -377,15 +392,7 @@ def _apply_run(
                 planned.append((ev, ctx, reg.bulk.plan(ev.data, ctx), None))
             except Rejected as exc:
                 planned.append((ev, ctx, None, exc.reason))
-        stored = _store_events(
-            [
-                _event_row(ev, ctx, SyncStatus.applied if reason is None else SyncStatus.rejected, reason)
-                for ev, ctx, _plan, reason in planned
-            ],
-            user,
-            client_id,
-            received_at,
-        )
+        stored = _store_events(planned, user, client_id, received_at)
         todo = [(ev, plan, ctx) for ev, ctx, plan, reason in planned if reason is None and ev.id in stored]
         infos = dict(zip((ev.id for ev, _p, _c in todo), reg.bulk.write([(p, c) for _e, p, c in todo]), strict=True))
         db.session.flush()
@@ -578,25 +585,20 @@ class ScannedDevice(NamedTuple):
     home_room_id: int | None
 
 
-def _devices(*conditions: Any) -> list[ScannedDevice]:
-    rows = db.session.execute(
-        sa.select(
-            Asset.id,
-            Asset.asset_tag,
-            Asset.serial,
-            Asset.tag_code,
-            Asset.campus_id,
-            Campus.code,
-            DeviceModel.manufacturer,
-            DeviceModel.name,
-            Asset.status,
-            Asset.home_room_id,
-        )
-        .join(Campus, Campus.id == Asset.campus_id)
-        .join(DeviceModel, DeviceModel.id == Asset.model_id)
-        .where(sa.or_(*conditions))
-    )
-    return [ScannedDevice(*r[:6], f"{r[6]} {r[7]}", r[8], r[9]) for r in rows]
+_DEVICES = (
+    "SELECT a.id, a.asset_tag, a.serial, a.tag_code, a.campus_id, c.code, m.manufacturer || ' ' || m.name,"
+    " a.status, a.home_room_id FROM assets a JOIN campuses c ON c.id = a.campus_id"
+    " JOIN device_models m ON m.id = a.model_id"
+    " WHERE a.asset_tag IN ({texts}) OR a.serial IN ({texts2}) OR a.tag_code IN ({codes})"
+)
+
+
+def _devices(texts: set[str]) -> list[ScannedDevice]:
+    """The devices whose asset tag or serial is one of `texts` (as written or upper-cased) or whose tag code is."""
+    both = sorted(texts | {t.upper() for t in texts})
+    codes = sorted({normalise(t) for t in texts if looks_like_code(t)})
+    rows = bulk.fetch_all(_DEVICES, texts=both, texts2=both, codes=codes)
+    return [ScannedDevice(*row[:7], AssetStatus(row[7]), row[8]) for row in rows]
 
 
 def _scanned_text(raw: str) -> str:
@@ -631,15 +633,6 @@ def _remember_devices(texts: set[str], devices: list[ScannedDevice]) -> dict[str
     return known
 
 
-def _device_conditions(texts: set[str]) -> list[Any]:
-    both = texts | {t.upper() for t in texts}
-    codes = {normalise(t) for t in texts if looks_like_code(t)}
-    conds = [Asset.asset_tag.in_(both), Asset.serial.in_(both)]
-    if codes:
-        conds.append(Asset.tag_code.in_(codes))
-    return conds
-
-
 def find_scanned_asset(text: str, batch: dict[str, Any] | None = None) -> ScannedDevice | None:
     """The device a scan names (tag code, asset tag or serial, any case); remembered for the rest of the batch.
 
@@ -650,7 +643,7 @@ def find_scanned_asset(text: str, batch: dict[str, Any] | None = None) -> Scanne
         return None
     known: dict[str, ScannedDevice] = (db.session.info if batch is None else batch).setdefault("sync.assets", {})
     if raw not in known:
-        _remember_devices({raw}, _devices(*_device_conditions({raw})))
+        _remember_devices({raw}, _devices({raw}))
     return known.get(raw)
 
 
@@ -665,7 +658,7 @@ def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
                 if r.upper() == room.code:
                     known_rooms[r] = room
     if tags:
-        _remember_devices(tags, _devices(*_device_conditions(tags)))
+        _remember_devices(tags, _devices(tags))
 
 
 def _may_see(user: User, campus_id: int, batch: dict[str, Any]) -> bool:
