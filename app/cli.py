@@ -50,6 +50,8 @@ def serve(bind: str, workers: int, timeout: int) -> None:
         "-m",
         "gunicorn",
         "app:create_app()",
+        "--config",
+        "python:app.serving",
         "--bind",
         bind,
         "--workers",

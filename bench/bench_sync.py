@@ -3,6 +3,7 @@ gzip) of /scan and /assets, and the time of a navigation served by the service w
 
 from __future__ import annotations
 
+import gc
 import gzip
 import re
 import shutil
@@ -87,6 +88,9 @@ def ingest() -> None:
 
     # Put every device in its home room first, so that rounds find them there.
     _ingest_rate(client, headers, [event(tag, home) for tag, home in devices])
+    # As `rollcall serve` does in each worker once the app is loaded (app/serving.py).
+    gc.collect()
+    gc.freeze()
     scenarios = {
         "rounds": lambda run, i: event(*devices[i % len(devices)]),
         "moves": lambda run, i: event(devices[(i * 7) % len(devices)][0], rooms[(i + run + 1) % len(rooms)]),
@@ -97,6 +101,7 @@ def ingest() -> None:
             f"sync ingest, {EVENTS:,} scans ({name}) in batches of {BATCH} (SQLite)",
             {"median_events_per_s": statistics.median(rates), "min": min(rates), "max": max(rates)},
         )
+    gc.unfreeze()
 
     raw_rates = []
     for run in range(RUNS):
