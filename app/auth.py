@@ -43,8 +43,8 @@ def init_login(app: Flask) -> None:
         if not raw or not request.path.startswith("/api/"):
             return None
         user = user_for_token(raw)
-        if user is not None:
-            db.session.commit()
+        if user is not None and db.session.dirty:
+            db.session.commit()  # last_used_at, kept even if the request itself fails
         return user
 
     @login_manager.unauthorized_handler

@@ -105,3 +105,32 @@ def test_openapi_describes_every_v1_route(app, client):
             path = rule.rule.replace("<", "{").replace(">", "}")
             path = path.replace("{int:", "{").replace("{path:", "{")
             assert path in documented, f"{rule.rule} is missing from the OpenAPI spec"
+
+
+def test_token_use_is_noted_to_the_minute(app, client, district):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from app.models import ApiToken
+
+    with app.app_context():
+        raw = issue_token(factories.make_user(Role.tech, "LHS"), by=None, via=Via.cli)
+        db.session.commit()
+
+    def last_used():
+        with app.app_context():
+            return db.session.scalar(sa.select(ApiToken.last_used_at))
+
+    headers = {"Authorization": f"Bearer {raw}"}
+    assert last_used() is None
+    assert client.get("/api/v1/assets", headers=headers).status_code == 200
+    first = last_used()
+    assert first is not None
+    assert client.get("/api/v1/assets", headers=headers).status_code == 200
+    assert last_used() == first  # seconds later: not written again
+    with app.app_context():
+        db.session.execute(sa.update(ApiToken).values(last_used_at=first - timedelta(minutes=2)))
+        db.session.commit()
+    assert client.get("/api/v1/assets", headers=headers).status_code == 200
+    assert last_used() > first - timedelta(minutes=2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -148,6 +150,9 @@ def issue_token(user: User, *, name: str = "", by: User | None, via: Via) -> str
     return raw
 
 
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
 def user_for_token(raw: str) -> User | None:
     """The active user a bearer token belongs to, or None; notes when it was last used."""
     token = db.session.scalar(
@@ -155,5 +160,8 @@ def user_for_token(raw: str) -> User | None:
     )
     if token is None or not token.user.active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # To the minute: a phone syncing every few seconds need not write to the database for each request.
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
     return token.user
