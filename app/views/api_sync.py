@@ -45,7 +45,9 @@ def sync():
     client_id = body.get("client_id") if isinstance(body.get("client_id"), str) else ""
     results = sync_service.apply_batch(events, user=current_user._get_current_object(), client_id=client_id)
     db.session.commit()
-    return jsonify({"results": [r.as_json() for r in results]})
+    # Compact and unsorted: the answer to 500 scans is ~100 KB, and jsonify's sorting cost more than the rest of it.
+    body = json.dumps({"results": [r.as_json() for r in results]}, separators=(",", ":"))
+    return Response(body, mimetype="application/json")
 
 
 def _pack_campus() -> Campus:
