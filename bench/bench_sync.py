@@ -221,11 +221,12 @@ def offline_navigation() -> None:
             page.get_by_label("Password").fill(DEMO_PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url("**/scan")
-            page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-            deadline = time.monotonic() + 30
-            cached = "async () => !!(await caches.match(location.origin + '/scan'))"
-            while not page.evaluate(cached):
-                assert time.monotonic() < deadline, "the worker never kept /scan"
+            # Polled with evaluate: wait_for_function compiles its predicate in the page, which the CSP refuses.
+            deadline = time.monotonic() + 60
+            ready = """async () => navigator.serviceWorker.controller !== null
+                && !!(await caches.match(location.origin + '/scan'))"""
+            while not page.evaluate(ready):
+                assert time.monotonic() < deadline, "the worker never took the page or never kept /scan"
                 page.wait_for_timeout(100)
             figures = {}
             for label, offline in (("online", False), ("offline", True)):

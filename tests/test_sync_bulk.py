@@ -211,3 +211,21 @@ def test_bulk_writes_store_times_exactly_as_the_orm_does(app, moment):
         assert bulk.convert(column, moment) == orm_form
         with pytest.raises(ValueError, match="naive"):
             bulk.convert(column, moment.replace(tzinfo=None))
+
+
+def test_a_loaded_asset_sees_its_new_projection(app, district):
+    from app.models import Condition, Room
+    from app.services.observations import record_observation
+
+    with app.app_context():
+        asset = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "LHS-1000"))
+        room = db.session.scalar(sa.select(Room).where(Room.code == "LHS-IT"))
+        user = factories.make_user(Role.aide, "LHS")
+        at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+        assert asset.last_seen_at is None
+        record_observation(asset, room, at=at, by=user, condition=Condition.damaged)
+        # No refresh: the same object was told.
+        assert (asset.current_room, asset.last_seen_at, asset.last_seen_by_id) == (room, at, user.id)
+        assert (asset.condition, asset.condition_at) == (Condition.damaged, at)
+        db.session.expire_all()
+        assert (asset.current_room_id, asset.last_seen_at, asset.condition) == (room.id, at, Condition.damaged)

@@ -166,18 +166,18 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
         bulk.insert_many(Activity.__table__, entries, same={"at": now})
 
     # Copies of these assets already loaded in the session learn their new projections without another query.
+    # (Identity keys are (class, primary key, token): reading them never reloads an expired object.)
+    loaded = {key[1][0]: obj for key, obj in db.session.identity_map.items() if key[0] is Asset}
     for asset_id, s in moved.items():
-        loaded = db.session.identity_map.get(db.session.identity_key(Asset, asset_id))
-        if loaded is not None:
-            set_committed_value(loaded, "current_room_id", s.room.id)
-            set_committed_value(loaded, "current_room", s.room)
-            set_committed_value(loaded, "last_seen_at", s.at)
-            set_committed_value(loaded, "last_seen_by_id", s.by.id if s.by else None)
+        if (asset := loaded.get(asset_id)) is not None:
+            set_committed_value(asset, "current_room_id", s.room.id)
+            set_committed_value(asset, "current_room", s.room)
+            set_committed_value(asset, "last_seen_at", s.at)
+            set_committed_value(asset, "last_seen_by_id", s.by.id if s.by else None)
     for asset_id, s in checked.items():
-        loaded = db.session.identity_map.get(db.session.identity_key(Asset, asset_id))
-        if loaded is not None:
-            set_committed_value(loaded, "condition", s.condition)
-            set_committed_value(loaded, "condition_at", s.at)
+        if (asset := loaded.get(asset_id)) is not None:
+            set_committed_value(asset, "condition", s.condition)
+            set_committed_value(asset, "condition_at", s.at)
 
 
 _OBSERVATION_COLUMNS = (
