@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -147,6 +148,22 @@ def _move(claim: WarrantyClaim, to: ClaimStatus) -> ClaimStatus:
     return old
 
 
+def _log_move(
+    claim: WarrantyClaim, old: ClaimStatus, action: str, summary: str, *, by: User, via: Via, **noted: Any
+) -> None:
+    """The activity entry for a claim that moved from `old` to its current status, with anything else noted."""
+    activity.record(
+        action,
+        summary,
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"status": old.value},
+        after={"status": claim.status.value, **noted},
+    )
+
+
 def _clean_rma(rma: str) -> str:
     rma = (rma or "").strip().upper()
     if len(rma) > 64:
@@ -169,15 +186,8 @@ def approve(claim: WarrantyClaim, *, rma: str, by: User, via: Via) -> WarrantyCl
             db.session.flush()
     except IntegrityError as exc:
         raise Invalid(f"RMA {rma} is already on another claim.", field="rma") from exc
-    activity.record(
-        "claim.approve",
-        f"Claim for {claim.asset.asset_tag} approved, RMA {rma}",
-        by=by,
-        via=via,
-        asset=claim.asset,
-        subject=claim,
-        before={"status": old.value},
-        after={"status": claim.status.value, "rma": rma},
+    _log_move(
+        claim, old, "claim.approve", f"Claim for {claim.asset.asset_tag} approved, RMA {rma}", by=by, via=via, rma=rma
     )
     return claim
 
@@ -200,15 +210,8 @@ def deny(claim: WarrantyClaim, *, reason: str, by: User, via: Via) -> WarrantyCl
     if ticket.status is TicketStatus.warranty_claim:
         ticket_service.change_status(ticket, TicketStatus.in_repair, by=by, via=via)
     db.session.flush()
-    activity.record(
-        "claim.deny",
-        f"Claim for {claim.asset.asset_tag} denied: {reason}",
-        by=by,
-        via=via,
-        asset=claim.asset,
-        subject=claim,
-        before={"status": old.value},
-        after={"status": claim.status.value, "reason": reason},
+    _log_move(
+        claim, old, "claim.deny", f"Claim for {claim.asset.asset_tag} denied: {reason}", by=by, via=via, reason=reason
     )
     return claim
 
@@ -217,16 +220,7 @@ def mark_repaired(claim: WarrantyClaim, *, by: User, via: Via) -> WarrantyClaim:
     """The vendor says the device is repaired and on its way back."""
     old = _move(claim, ClaimStatus.repaired)
     db.session.flush()
-    activity.record(
-        "claim.repaired",
-        f"Vendor repaired {claim.asset.asset_tag}",
-        by=by,
-        via=via,
-        asset=claim.asset,
-        subject=claim,
-        before={"status": old.value},
-        after={"status": claim.status.value},
-    )
+    _log_move(claim, old, "claim.repaired", f"Vendor repaired {claim.asset.asset_tag}", by=by, via=via)
     return claim
 
 
@@ -387,15 +381,13 @@ def receive(text: str, *, by: User, via: Via, at: datetime | None = None) -> War
     if ticket.status is TicketStatus.warranty_claim:
         ticket_service.change_status(ticket, TicketStatus.in_repair, by=by, via=via)
     db.session.flush()
-    activity.record(
+    _log_move(
+        claim,
+        old,
         "claim.receive",
         f"{claim.asset.asset_tag} back from {claim.vendor}" + (f" (RMA {claim.rma})" if claim.rma else ""),
         by=by,
         via=via,
-        asset=claim.asset,
-        subject=claim,
-        before={"status": old.value},
-        after={"status": claim.status.value},
     )
     return claim
 
@@ -412,15 +404,13 @@ def ship_scan(text: str, *, by: User, via: Via, at: datetime | None = None) -> W
         batch.shipped_at = now
         batch.shipped_by_id = by.id
     db.session.flush()
-    activity.record(
+    _log_move(
+        claim,
+        old,
         "claim.ship",
         f"{claim.asset.asset_tag} shipped to {claim.vendor}" + (f" in {batch.label}" if batch else ""),
         by=by,
         via=via,
-        asset=claim.asset,
-        subject=claim,
-        before={"status": old.value},
-        after={"status": claim.status.value},
     )
     return claim
 
