@@ -312,15 +312,20 @@ class DueRoom:
         return (utcnow() - self.last_closed_at).days
 
 
-def rooms_due(user: User, *, now: datetime | None = None, campus_id: int | None = None) -> list[DueRoom]:
-    """Active rooms not audited (closed audit) within their campus's interval, never-audited first."""
-    now = now or utcnow()
-    last = (
+def last_closed_audits() -> sa.Subquery:
+    """Per room (`room_id`), when its most recent audit closed (`last`)."""
+    return (
         sa.select(Audit.room_id, sa.func.max(Audit.closed_at).label("last"))
         .where(Audit.status == AuditStatus.closed)
         .group_by(Audit.room_id)
         .subquery()
     )
+
+
+def rooms_due(user: User, *, now: datetime | None = None, campus_id: int | None = None) -> list[DueRoom]:
+    """Active rooms not audited (closed audit) within their campus's interval, never-audited first."""
+    now = now or utcnow()
+    last = last_closed_audits()
     stmt = (
         sa.select(Room, last.c.last, Campus.audit_interval_days)
         .join(Campus, Campus.id == Room.campus_id)

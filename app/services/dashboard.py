@@ -291,15 +291,10 @@ class Coverage:
 def audit_coverage(user: User, now: datetime | None = None) -> list[Coverage]:
     """Per campus: active rooms, and how many had an audit closed within the campus's audit interval."""
     from app.models import Room
-    from app.models.audits import Audit, AuditStatus
+    from app.services.audits import last_closed_audits
 
     now = now or utcnow()
-    last = (
-        sa.select(Audit.room_id, sa.func.max(Audit.closed_at).label("last"))
-        .where(Audit.status == AuditStatus.closed)
-        .group_by(Audit.room_id)
-        .subquery()
-    )
+    last = last_closed_audits()
     rows = db.session.execute(
         sa.select(Room.campus_id, last.c.last)
         .outerjoin(last, last.c.room_id == Room.id)
