@@ -111,6 +111,19 @@ def district(app):
 
 
 @pytest.fixture
+def aide_token(app, district) -> str:
+    """A bearer token for aide@example.org, an aide at LHS: the phone that sends sync batches in tests."""
+    from app.models import Via
+    from app.services.users import issue_token
+
+    with app.app_context():
+        user = factories.make_user(Role.aide, "LHS", email="aide@example.org")
+        raw = issue_token(user, by=None, via=Via.cli)
+        db.session.commit()
+    return raw
+
+
+@pytest.fixture
 def login_as(app, client):
     """Sign the test client in as a new user with this role (scoped to campus codes; none = district-wide)."""
 

@@ -33,15 +33,6 @@ def scan(tag: str, room: str = "LHS-101", at: datetime | None = None, **data) ->
     }
 
 
-@pytest.fixture
-def aide_token(app, district):
-    with app.app_context():
-        user = factories.make_user(Role.aide, "LHS", email="aide@example.org")
-        raw = issue_token(user, by=None, via=Via.cli)
-        db.session.commit()
-    return raw
-
-
 def post(client, token, events, client_id="test-phone"):
     return client.post("/api/v1/sync", json={"client_id": client_id, "events": events}, headers=bearer(token))
 

@@ -11,20 +11,10 @@ import sqlalchemy as sa
 
 from app import bulk
 from app.extensions import db
-from app.models import Activity, Asset, Observation, Role, SyncEvent, UnknownScan, Via
+from app.models import Activity, Asset, Observation, Role, SyncEvent, UnknownScan
 from app.services import sync as sync_service
-from app.services.users import issue_token
 from tests import factories
 from tests.test_sync import count, iso, post, scan
-
-
-@pytest.fixture
-def aide_token(app, district):
-    with app.app_context():
-        user = factories.make_user(Role.aide, "LHS", email="aide@example.org")
-        raw = issue_token(user, by=None, via=Via.cli)
-        db.session.commit()
-    return raw
 
 
 def mixed_batch(now: datetime) -> list[dict]:
