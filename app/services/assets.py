@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Asset, AssetStatus, Assignment, Condition, DeviceModel, Person, Room, User, Via, search, utcnow
 from app.services import activity
-from app.services.errors import Invalid
+from app.services.errors import Invalid, unique_fields
 from app.tagcodes import looks_like_code, normalise
 
 # Fields a person edits on the asset form; each change is logged with its before and after.
@@ -208,8 +206,15 @@ def _check_placement(values: dict[str, Any], by: User) -> None:
         raise Invalid("Choose a model from the list.", field="model_id")
 
 
+# The unique fields of a device, with the message each gets when another device holds the value.
+UNIQUE = {
+    "asset_tag": "Another device already has this asset tag.",
+    "serial": "Another device already has this serial number.",
+}
+
+
 def _check_unique(values: dict[str, Any], asset_id: int | None) -> None:
-    for field, label in (("asset_tag", "asset tag"), ("serial", "serial number")):
+    for field, message in UNIQUE.items():
         value = values.get(field)
         if value is None:
             continue
@@ -217,25 +222,7 @@ def _check_unique(values: dict[str, Any], asset_id: int | None) -> None:
             sa.select(Asset.id).where(getattr(Asset, field) == value, Asset.id != (asset_id or 0))
         )
         if clash:
-            raise Invalid(f"Another device already has this {label}.", field=field)
-
-
-@contextmanager
-def _unique_guard() -> Iterator[None]:
-    """Make the changes inside a savepoint, so a unique-constraint race becomes a field error, not a 500.
-
-    The changes must happen inside the block: begin_nested() first flushes whatever is already pending,
-    outside the savepoint's protection.
-    """
-    try:
-        with db.session.begin_nested():
-            yield
-            db.session.flush()
-    except IntegrityError as exc:
-        text = str(exc.orig).lower()
-        field = "serial" if "serial" in text else "asset_tag" if "asset_tag" in text else None
-        label = {"serial": "serial number", "asset_tag": "asset tag"}.get(field or "", "value")
-        raise Invalid(f"Another device already has this {label}.", field=field) from exc
+            raise Invalid(message, field=field)
 
 
 def create_asset(values: dict[str, Any], *, by: User, via: Via) -> Asset:
@@ -246,7 +233,7 @@ def create_asset(values: dict[str, Any], *, by: User, via: Via) -> Asset:
     asset = Asset(**values)
     asset.model = db.session.get(DeviceModel, values["model_id"])
     asset.refresh_search_text()
-    with _unique_guard():
+    with unique_fields(UNIQUE):
         db.session.add(asset)
     activity.record(
         "asset.create",
@@ -269,7 +256,7 @@ def update_asset(asset: Asset, values: dict[str, Any], *, by: User, via: Via) ->
     model = db.session.get(DeviceModel, values["model_id"]) if "model_id" in values else None
     db.session.flush()
     before = activity.snapshot(asset, EDITABLE)
-    with _unique_guard():
+    with unique_fields(UNIQUE):
         for key, value in values.items():
             setattr(asset, key, value)
         if model is not None:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+
 
 class DomainError(Exception):
     """A broken rule. `field` names the form field it belongs to, when there is one."""
@@ -30,3 +37,23 @@ class NotFound(DomainError):
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
+
+
+@contextmanager
+def unique_fields(messages: dict[str, str]) -> Iterator[None]:
+    """Make the changes inside a savepoint, so that a unique-constraint race becomes a field error, not a 500.
+
+    `messages` maps a unique column to the message for its form field. The changes must happen inside the block:
+    begin_nested() first flushes whatever is already pending, outside the savepoint's protection.
+    """
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except IntegrityError as exc:
+        # SQLite names the column as "table.column", PostgreSQL as "Key (column)=(...)".
+        text = str(exc.orig).lower()
+        for column, message in messages.items():
+            if f".{column}" in text or f"({column})" in text:
+                raise Invalid(message, field=column) from exc
+        raise Invalid("Another record already has one of these values.") from exc
