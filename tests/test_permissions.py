@@ -7,6 +7,7 @@ import pytest
 ROLES = ("admin", "tech", "librarian", "aide", "viewer")
 EDITORS = {"admin", "tech"}
 DESK = {"admin", "tech", "librarian"}
+ADMINS = {"admin"}
 EVERYONE = set(ROLES)
 
 # (method, path, roles allowed, status when allowed, whether the path names an LHS record)
@@ -20,6 +21,11 @@ ROUTES = [
     ("POST", "/assets/LHS-1001/assign", DESK, 303, True),
     ("POST", "/assets/LHS-1000/return", DESK, 422, True),  # allowed; nothing is assigned, so nothing to take back
     ("GET", "/activity", EDITORS, 200, False),
+    ("GET", "/campuses", ADMINS, 200, False),
+    ("GET", "/campuses/new", set(), 200, False),  # district-wide admins only; these users all have a campus
+    ("GET", "/campuses/LHS", ADMINS, 200, True),
+    ("POST", "/campuses/LHS/rooms", ADMINS, 422, True),  # allowed; no room code given
+    ("GET", "/campuses/LHS/rooms/LHS-101", ADMINS, 200, True),
     ("GET", "/api/v1/assets", EVERYONE, 200, False),
     ("GET", "/api/v1/assets/LHS-1000", EVERYONE, 200, True),
     ("GET", "/api/v1/people", EVERYONE, 200, False),

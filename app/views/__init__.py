@@ -15,6 +15,7 @@ BLUEPRINTS = (
     "people",
     "desk",
     "users",
+    "campuses",
     "closet",
     "imports",
     "api",

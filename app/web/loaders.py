@@ -26,6 +26,14 @@ def get_room_or_404(code: str) -> Room:
     return room
 
 
+def get_campus_or_404(code: str) -> Campus:
+    """The campus with this code, if it is one of the user's; 404 otherwise."""
+    campus = db.session.scalar(sa.select(Campus).where(Campus.code == code.upper()))
+    if campus is None or not current_user.can_see_campus(campus.id):
+        abort(404)
+    return campus
+
+
 def get_person_or_404(external_id: str) -> Person:
     """The person with this student or staff ID on one of the user's campuses; 404 otherwise."""
     person = db.session.scalar(sa.select(Person).where(Person.external_id == external_id))

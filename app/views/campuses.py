@@ -1,0 +1,205 @@
+"""Campuses and rooms (admins): a campus's school-day settings, and adding, renaming and retiring its rooms."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from app.extensions import db
+from app.models import Campus, Role, RoomKind, Via
+from app.services import places
+from app.services.errors import Invalid
+from app.web import form_errors, is_htmx, render, role_required, see_other
+from app.web.loaders import get_campus_or_404, get_room_or_404
+
+bp = Blueprint("campuses", __name__, url_prefix="/campuses")
+
+KIND_CHOICES = [SelectChoice(k.value, k.value) for k in RoomKind]
+
+
+class CampusForm(FlaskForm):
+    code = StringField("Code", validators=[Optional(), Length(max=places.CAMPUS_CODE_MAX)])
+    name = StringField("Name", validators=[DataRequired("Enter the campus's name."), Length(max=120)])
+    timezone = SelectField("Time zone", default="America/Los_Angeles", validate_choice=False)
+    day_ends_at = TimeField("School day ends", validators=[InputRequired("Enter a time, such as 15:30.")])
+    loan_days = IntegerField(
+        "Loaners are due after (days)",
+        default=0,
+        validators=[InputRequired("Enter a number of days."), NumberRange(0, 365, "Enter 0 to 365 days.")],
+    )
+    audit_interval_days = IntegerField(
+        "Audit each room every (days)",
+        default=90,
+        validators=[InputRequired("Enter a number of days."), NumberRange(1, 3650, "Enter 1 to 3650 days.")],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [SelectChoice(z, z.replace("_", " ")) for z in places.time_zones()]
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in places.CAMPUS_FIELDS}
+
+
+class RoomForm(FlaskForm):
+    code = StringField("Code", validators=[Optional(), Length(max=places.ROOM_CODE_MAX)])
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    kind = SelectField("Kind", choices=KIND_CHOICES)
+
+
+class RoomLinesForm(FlaskForm):
+    lines = TextAreaField("Rooms, one per line", validators=[Optional(), Length(max=40_000)])
+
+
+class EditRoomForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter the room's name."), Length(max=120)])
+    kind = SelectField("Kind", choices=KIND_CHOICES)
+    active = BooleanField("In use (shown on the scan page, in audits and on labels)")
+
+
+def _field_error(form: FlaskForm, exc: Invalid) -> None:
+    field = form._fields.get(exc.field or "")
+    if field is None:
+        form.form_errors.append(exc.message)
+    else:
+        field.errors = [*field.errors, exc.message]
+
+
+@bp.get("")
+@role_required(Role.admin)
+def index():
+    return render("campuses/index.html", rows=places.campus_rows(current_user.campus_ids))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.admin)
+def new():
+    if not current_user.district_wide:
+        abort(403, "Only a district-wide admin can add a campus.")
+    form = CampusForm()
+    if request.method == "POST":
+        if form.validate():
+            try:
+                campus = places.create_campus(form.code.data or "", form.values(), by=current_user, via=Via.web)
+            except Invalid as exc:
+                _field_error(form, exc)
+            else:
+                db.session.commit()
+                flash(f"Added {campus.name}. Now add its rooms.")
+                return see_other(url_for("campuses.show", code=campus.code))
+        db.session.rollback()
+        return render("campuses/new.html", form=form, errors=form_errors(form), status=422)
+    return render("campuses/new.html", form=form, errors={})
+
+
+def _page(
+    campus: Campus,
+    *,
+    form: CampusForm | None = None,
+    room_form: RoomForm | None = None,
+    lines_form: RoomLinesForm | None = None,
+    notice: str | None = None,
+    status: int = 200,
+):
+    """The campus page: its settings and its rooms. An htmx request (adding rooms) gets the rooms section only."""
+    form = form or CampusForm(obj=campus, formdata=None)
+    room_form = room_form or RoomForm(formdata=None)
+    lines_form = lines_form or RoomLinesForm(formdata=None)
+    return render(
+        "campuses/show.html",
+        "campuses/_rooms.html",
+        campus=campus,
+        form=form,
+        errors=form_errors(form),
+        room_form=room_form,
+        room_errors=form_errors(room_form),
+        lines_form=lines_form,
+        lines_errors=form_errors(lines_form),
+        rooms=places.rooms_of(campus),
+        kinds=[k.value for k in RoomKind],
+        notice=notice,
+        status=status,
+    )
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+@role_required(Role.admin)
+def show(code: str):
+    campus = get_campus_or_404(code)
+    if request.method == "GET":
+        return _page(campus)
+    form = CampusForm()
+    if form.validate():
+        try:
+            changed = places.update_campus(campus, form.values(), by=current_user, via=Via.web)
+        except Invalid as exc:
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Saved {campus.name}." if changed else "Nothing changed.")
+            return see_other(url_for("campuses.show", code=campus.code))
+    db.session.rollback()
+    return _page(campus, form=form, status=422)
+
+
+@bp.post("/<code>/rooms")
+@role_required(Role.admin)
+def add_rooms(code: str):
+    """One room (code, name, kind) or many pasted as lines; all or nothing."""
+    campus = get_campus_or_404(code)
+    many = "lines" in request.form
+    room_form = RoomForm(formdata=None if many else request.form)
+    lines_form = RoomLinesForm(formdata=request.form if many else None)
+    sent: FlaskForm = lines_form if many else room_form
+    if sent.validate():
+        try:
+            if many:
+                lines = places.parse_room_lines(lines_form.lines.data or "")
+            else:
+                lines = [
+                    places.RoomLine(room_form.code.data or "", room_form.name.data or "", RoomKind(room_form.kind.data))
+                ]
+            added = places.add_rooms(campus, lines, by=current_user, via=Via.web)
+        except Invalid as exc:
+            _field_error(sent, exc)
+        else:
+            db.session.commit()
+            notice = f"Added {added[0].code}." if len(added) == 1 else f"Added {len(added)} rooms."
+            if is_htmx():
+                return _page(campus, notice=notice)
+            flash(notice)
+            return see_other(url_for("campuses.show", code=campus.code, _anchor="rooms"))
+    db.session.rollback()
+    return _page(campus, room_form=room_form, lines_form=lines_form, status=422)
+
+
+@bp.route("/<code>/rooms/<room_code>", methods=["GET", "POST"])
+@role_required(Role.admin)
+def edit_room(code: str, room_code: str):
+    campus = get_campus_or_404(code)
+    room = get_room_or_404(room_code)
+    if room.campus_id != campus.id:
+        abort(404)
+    form = EditRoomForm(obj=room) if request.method == "POST" else EditRoomForm(obj=room, formdata=None)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                places.update_room(
+                    room,
+                    {"name": form.name.data, "kind": RoomKind(form.kind.data), "active": form.active.data},
+                    by=current_user,
+                    via=Via.web,
+                )
+            except Invalid as exc:
+                _field_error(form, exc)
+            else:
+                db.session.commit()
+                flash(f"Saved {room.code}.")
+                return see_other(url_for("campuses.show", code=campus.code, _anchor="rooms"))
+        db.session.rollback()
+        return render("campuses/room.html", campus=campus, room=room, form=form, errors=form_errors(form), status=422)
+    form.kind.data = room.kind.value
+    return render("campuses/room.html", campus=campus, room=room, form=form, errors={})
