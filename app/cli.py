@@ -35,6 +35,8 @@ def register_commands(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(tokens)
+    app.cli.add_command(campuses_group)
+    app.cli.add_command(rooms_group)
     app.cli.add_command(import_group)
     app.cli.add_command(export_group)
 
@@ -118,6 +120,70 @@ def create_user(email: str, role: str, campuses: tuple[str, ...], name: str, pas
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email}", err=True)
+
+
+@click.group("campuses")
+def campuses_group() -> None:
+    """Set up campuses."""
+
+
+@campuses_group.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="The campus's name, such as Lincoln High.")
+@click.option("--timezone", default="America/Los_Angeles", show_default=True, help="IANA time zone.")
+@click.option("--day-ends", default="15:30", show_default=True, help="When the school day ends (HH:MM).")
+@click.option("--loan-days", default=0, show_default=True, type=int, help="Days loaners are lent (0: for the day).")
+@click.option("--audit-days", default=90, show_default=True, type=int, help="Rooms are due for audit after this.")
+@with_appcontext
+def create_campus(code: str, name: str, timezone: str, day_ends: str, loan_days: int, audit_days: int) -> None:
+    """Add a campus (its code starts every room code: LHS-117)."""
+    from datetime import time as clock
+
+    from app.services import places
+    from app.services.errors import DomainError
+
+    try:
+        day_end = clock.fromisoformat(day_ends)
+    except ValueError:
+        raise click.BadParameter("use HH:MM, such as 15:30", param_hint="--day-ends") from None
+    values = {
+        "name": name,
+        "timezone": timezone,
+        "day_ends_at": day_end,
+        "loan_days": loan_days,
+        "audit_interval_days": audit_days,
+    }
+    try:
+        campus = places.create_campus(code, values, by=None, via=Via.cli)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Created campus {campus.code} ({campus.name})", err=True)
+
+
+@click.group("rooms")
+def rooms_group() -> None:
+    """Set up rooms."""
+
+
+@rooms_group.command("add")
+@click.argument("campus")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"), default="-")
+@with_appcontext
+def add_rooms(campus: str, file) -> None:
+    """Add rooms to CAMPUS from FILE (or standard input): one per line, `code, name, kind`; all or nothing."""
+    from app.services import places
+    from app.services.errors import DomainError
+
+    place, _ = _campus_scope(campus)
+    if place is None:
+        raise click.ClickException("Name the campus by its code.")
+    try:
+        added = places.add_rooms(place, places.parse_room_lines(file.read()), by=None, via=Via.cli)
+    except DomainError as exc:
+        raise click.ClickException(exc.message + " Nothing was added.") from exc
+    db.session.commit()
+    click.echo(f"Added {len(added)} room(s) to {place.code}: {', '.join(r.code for r in added)}", err=True)
 
 
 @click.group()

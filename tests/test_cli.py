@@ -112,3 +112,43 @@ def test_production_without_a_secret_key_says_so_plainly(tmp_path):
     assert result.returncode != 0
     assert "SECRET_KEY is missing" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_campuses_and_rooms_from_the_command_line(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "campuses",
+            "create",
+            "oak",
+            "--name",
+            "Oak Elementary",
+            "--timezone",
+            "America/Denver",
+            "--day-ends",
+            "14:20",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=["campuses", "create", "OAK", "--name", "Oak again"])
+    assert again.exit_code == 1 and "Another campus already has this code." in again.output
+    bad = runner.invoke(args=["campuses", "create", "ASH", "--name", "Ash", "--day-ends", "late"])
+    assert bad.exit_code == 2 and "HH:MM" in bad.output
+
+    result = runner.invoke(args=["rooms", "add", "oak", "-"], input="101, Kindergarten\nLIB\tLibrary\tlibrary\n")
+    assert result.exit_code == 0, result.output
+    assert "Added 2 room(s) to OAK: OAK-101, OAK-LIB" in result.output
+    bad = runner.invoke(args=["rooms", "add", "OAK"], input="102\n101, Again\n")
+    assert (
+        bad.exit_code == 1 and "Line 2: a room with the code OAK-101 already exists. Nothing was added." in bad.output
+    )
+    assert runner.invoke(args=["rooms", "add", "ELM"], input="1\n").exit_code == 1
+    with app.app_context():
+        oak = db.session.scalar(sa.select(Campus).where(Campus.code == "OAK"))
+        assert (oak.name, oak.timezone, oak.day_ends_at.strftime("%H:%M")) == (
+            "Oak Elementary",
+            "America/Denver",
+            "14:20",
+        )
+        rooms = {r.code: (r.name, r.kind.value) for r in oak.rooms}
+        assert rooms == {"OAK-101": ("Kindergarten", "classroom"), "OAK-LIB": ("Library", "library")}
