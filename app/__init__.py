@@ -67,7 +67,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     htmx.init_app(app)
     with app.app_context():
-        _tune_sqlite(db.engine)
+        _tune_sqlite(db.engine, app.config["SQLITE_CACHE_KB"])
 
     from app import auth
 
@@ -141,8 +141,9 @@ def _local_secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def _tune_sqlite(engine: sa.Engine) -> None:
-    """WAL, a busy timeout, foreign keys, and write transactions that take the write lock up front."""
+def _tune_sqlite(engine: sa.Engine, cache_kb: int) -> None:
+    """WAL, a busy timeout, foreign keys, a roomy page cache, and write transactions that take the write lock up
+    front."""
     if engine.dialect.name != "sqlite":
         return
     from flask import has_request_context
@@ -156,6 +157,7 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         cur.execute("PRAGMA busy_timeout=15000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA cache_size=-{int(cache_kb)}")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -91,6 +91,16 @@ def test_gam_apply_updates_assets_and_logs_one_import(world):
     )
 
 
+def test_sqlite_page_cache_is_put_back_after_an_import(app, world):
+    """The import widens SQLite's page cache for its updates; the connection keeps the app's size afterwards."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite setting")
+    cache = sa.text("PRAGMA cache_size")
+    assert db.session.scalar(cache) == -app.config["SQLITE_CACHE_KB"]
+    google_admin.run(GAM, by=world["admin"], dry_run=False)
+    assert db.session.scalar(cache) == -app.config["SQLITE_CACHE_KB"]
+
+
 def test_same_file_twice_changes_nothing(world):
     google_admin.run(GAM, by=world["admin"], dry_run=False)
     db.session.flush()
