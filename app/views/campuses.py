@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Campus, Role, RoomKind, Via
 from app.services import places
 from app.services.errors import Invalid
-from app.web import form_errors, is_htmx, render, role_required, see_other
+from app.web import field_error, form_errors, is_htmx, render, role_required, see_other
 from app.web.loaders import get_campus_or_404, get_room_or_404
 
 bp = Blueprint("campuses", __name__, url_prefix="/campuses")
@@ -60,14 +60,6 @@ class EditRoomForm(FlaskForm):
     active = BooleanField("In use (shown on the scan page, in audits and on labels)")
 
 
-def _field_error(form: FlaskForm, exc: Invalid) -> None:
-    field = form._fields.get(exc.field or "")
-    if field is None:
-        form.form_errors.append(exc.message)
-    else:
-        field.errors = [*field.errors, exc.message]
-
-
 @bp.get("")
 @role_required(Role.admin)
 def index():
@@ -85,7 +77,7 @@ def new():
             try:
                 campus = places.create_campus(form.code.data or "", form.values(), by=current_user, via=Via.web)
             except Invalid as exc:
-                _field_error(form, exc)
+                field_error(form, exc)
             else:
                 db.session.commit()
                 flash(f"Added {campus.name}. Now add its rooms.")
@@ -136,7 +128,7 @@ def show(code: str):
         try:
             changed = places.update_campus(campus, form.values(), by=current_user, via=Via.web)
         except Invalid as exc:
-            _field_error(form, exc)
+            field_error(form, exc)
         else:
             db.session.commit()
             flash(f"Saved {campus.name}." if changed else "Nothing changed.")
@@ -164,7 +156,7 @@ def add_rooms(code: str):
                 ]
             added = places.add_rooms(campus, lines, by=current_user, via=Via.web)
         except Invalid as exc:
-            _field_error(sent, exc)
+            field_error(sent, exc)
         else:
             db.session.commit()
             notice = f"Added {added[0].code}." if len(added) == 1 else f"Added {len(added)} rooms."
@@ -194,7 +186,7 @@ def edit_room(code: str, room_code: str):
                     via=Via.web,
                 )
             except Invalid as exc:
-                _field_error(form, exc)
+                field_error(form, exc)
             else:
                 db.session.commit()
                 flash(f"Saved {room.code}.")

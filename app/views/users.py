@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import ApiToken, Role, User, Via
 from app.services import users as user_service
 from app.services.errors import Invalid
-from app.web import form_errors, render, role_required, see_other
+from app.web import field_error, form_errors, render, role_required, see_other
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("users", __name__)
@@ -50,14 +50,6 @@ def get_user_or_404(user_id: int) -> User:
     return user
 
 
-def _field_error(form: FlaskForm, exc: Invalid) -> None:
-    field = getattr(form, exc.field or "", None)
-    if field is None:
-        form.form_errors.append(exc.message)
-    else:
-        field.errors = [*field.errors, exc.message]
-
-
 @bp.get("/users")
 @role_required(Role.admin)
 def index():
@@ -85,7 +77,7 @@ def new():
                     via=Via.web,
                 )
             except Invalid as exc:
-                _field_error(form, exc)
+                field_error(form, exc)
             else:
                 db.session.commit()
                 flash(f"Created {user.email}.")
@@ -123,7 +115,7 @@ def edit(user_id: int):
                 if form.password.data:
                     user_service.change_password(user, form.password.data, by=current_user, via=Via.web)
             except Invalid as exc:
-                _field_error(form, exc)
+                field_error(form, exc)
             else:
                 db.session.commit()
                 flash(f"Saved {user.email}.")

@@ -77,6 +77,15 @@ def form_errors(form: Any) -> dict[str, str]:
     return {name: errs[0] for name, errs in form.errors.items() if errs}
 
 
+def field_error(form: Any, exc: Any) -> None:
+    """Show a service's refusal (an Invalid) on the form field it names, or above the form when it names none."""
+    field = form._fields.get(exc.field or "")
+    if field is None:
+        form.form_errors.append(exc.message)
+    else:
+        field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
