@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Activity, Campus, Room, RoomKind, Via
+from app.models import Activity, Asset, Campus, Room, RoomKind, Via
 from app.services import loans, places
 from app.services.errors import Invalid, unique_fields
 from tests.conftest import hx
@@ -226,3 +226,29 @@ def test_time_zones_offered_are_real_zones():
     zones = places.time_zones()
     assert "America/Los_Angeles" in zones and "America/Puerto_Rico" in zones
     assert not any(z.startswith(("Etc/", "SystemV/")) or "/" not in z for z in zones)
+
+
+def test_a_device_keeps_a_home_room_taken_out_of_use(app, client, district, login_as):
+    """Editing a device whose home room is out of use keeps that room; no device can be newly placed there."""
+    from tests.test_assets import asset_form
+
+    login_as("admin", "LHS")
+    name = _rooms(app, "LHS")["LHS-101"][0]
+    client.post("/campuses/LHS/rooms/LHS-101", data={"name": name, "kind": "classroom"})
+    form_page = client.get("/assets/LHS-1000/edit").get_data(as_text=True)
+    assert f'<option selected value="{district["lhs_room"]}">LHS-101 {name} (not in use)</option>' in form_page
+    with app.app_context():
+        model_id = db.session.scalar(sa.select(Asset.model_id).where(Asset.asset_tag == "LHS-1000"))
+    keep = asset_form(district, asset_tag="LHS-1000", serial="MKQQA7MSUA", model_id=model_id, notes="Sticky key")
+    resp = client.post("/assets/LHS-1000/edit", data={**keep, "status": "deployed"})
+    assert resp.status_code == 303
+    with app.app_context():
+        asset = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "LHS-1000"))
+        assert (asset.home_room_id, asset.notes) == (district["lhs_room"], "Sticky key")
+
+    move = asset_form(district, asset_tag="LHS-1001", serial="SPARE00001", model_id=model_id)
+    resp = client.post("/assets/LHS-1001/edit", data=move)
+    assert resp.status_code == 422
+    assert "LHS-101 is no longer in use; choose another room." in resp.get_data(as_text=True)
+    resp = client.post("/assets/new", data=asset_form(district, model_id=model_id))
+    assert resp.status_code == 422 and "LHS-101 is no longer in use" in resp.get_data(as_text=True)

@@ -193,7 +193,8 @@ def find_asset(text: str) -> Asset | None:
     )
 
 
-def _check_placement(values: dict[str, Any], by: User) -> None:
+def _check_placement(values: dict[str, Any], by: User, kept_room_id: int | None = None) -> None:
+    """The campus is the user's and the home room is on it and in use (or is the one the device already had)."""
     campus_id = values.get("campus_id")
     if campus_id is not None and not by.can_see_campus(campus_id):
         raise Invalid("You can only place devices on your own campuses.", field="campus_id")
@@ -202,6 +203,8 @@ def _check_placement(values: dict[str, Any], by: User) -> None:
         room = db.session.get(Room, room_id)
         if room is None or room.campus_id != campus_id:
             raise Invalid("That room is not on the chosen campus.", field="home_room_id")
+        if not room.active and room.id != kept_room_id:
+            raise Invalid(f"{room.code} is no longer in use; choose another room.", field="home_room_id")
     if values.get("model_id") is not None and db.session.get(DeviceModel, values["model_id"]) is None:
         raise Invalid("Choose a model from the list.", field="model_id")
 
@@ -251,7 +254,7 @@ def update_asset(asset: Asset, values: dict[str, Any], *, by: User, via: Via) ->
     """Apply edits to an asset; returns the fields that changed (empty when nothing did)."""
     values = {k: v for k, v in values.items() if k in EDITABLE}
     merged = {"campus_id": asset.campus_id, "home_room_id": asset.home_room_id, **values}
-    _check_placement(merged, by)
+    _check_placement(merged, by, kept_room_id=asset.home_room_id)
     _check_unique(values, asset.id)
     model = db.session.get(DeviceModel, values["model_id"]) if "model_id" in values else None
     db.session.flush()

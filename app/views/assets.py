@@ -17,7 +17,7 @@ from app.services import audits as audit_service
 from app.services.dashboard import planning_filters
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import EDIT_ROLES, form_errors, is_htmx, render, role_required, see_other
+from app.web import EDIT_ROLES, field_error, form_errors, is_htmx, render, role_required, see_other
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -68,8 +68,13 @@ class AssetForm(FlaskForm):
         self.model_id.choices = [SelectChoice(m.id, str(m)) for m in models]
         self.campus_id.choices = [SelectChoice(c.id, c.name) for c in visible_campuses()]
         campus_id = self.campus_id.data or (self.campus_id.choices[0].value if self.campus_id.choices else None)
+        rooms = rooms_of(campus_id)
+        # A device keeps a home room that has gone out of use until someone picks another.
+        kept = db.session.get(Room, self.home_room_id.data) if self.home_room_id.data else None
+        if kept is not None and not kept.active and kept.campus_id == campus_id:
+            rooms.append(kept)
         self.home_room_id.choices = [SelectChoice("", "— none —")] + [
-            SelectChoice(r.id, str(r)) for r in rooms_of(campus_id)
+            SelectChoice(r.id, str(r) if r.active else f"{r} (not in use)") for r in rooms
         ]
 
     def values(self) -> dict:
@@ -153,7 +158,7 @@ def new():
             try:
                 asset = asset_service.create_asset(form.values(), by=current_user, via=Via.web)
             except Invalid as exc:
-                _field_error(form, exc)
+                field_error(form, exc)
             else:
                 db.session.commit()
                 return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
@@ -161,14 +166,6 @@ def new():
             "assets/form.html", "assets/_form.html", form=form, asset=None, errors=form_errors(form), status=422
         )
     return render("assets/form.html", "assets/_form.html", form=form, asset=None, errors={})
-
-
-def _field_error(form: FlaskForm, exc: Invalid) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is None:
-        form.form_errors.append(exc.message)
-    else:
-        field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
 
 
 @bp.get("/<asset_tag>")
@@ -209,7 +206,7 @@ def edit(asset_tag: str):
             try:
                 asset_service.update_asset(asset, form.values(), by=current_user, via=Via.web)
             except Invalid as exc:
-                _field_error(form, exc)
+                field_error(form, exc)
             else:
                 db.session.commit()
                 return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
