@@ -21,6 +21,8 @@ ROUTES = [
     ("POST", "/assets/LHS-1001/assign", DESK, 303, True),
     ("POST", "/assets/LHS-1000/return", DESK, 422, True),  # allowed; nothing is assigned, so nothing to take back
     ("GET", "/activity", EDITORS, 200, False),
+    ("GET", "/models", EDITORS, 200, False),
+    ("GET", "/models/new", EDITORS, 200, False),
     ("GET", "/campuses", ADMINS, 200, False),
     ("GET", "/campuses/new", set(), 200, False),  # district-wide admins only; these users all have a campus
     ("GET", "/campuses/LHS", ADMINS, 200, True),

@@ -173,6 +173,15 @@ def asset_page(user: User, f: AssetFilters, page: int = 1, per_page: int = 50) -
     return Page(items=[by_id[i] for i in ids if i in by_id], page=page, per_page=per_page, total=total)
 
 
+def refresh_search_text(ids: list[int]) -> None:
+    """Recompute what the inventory search matches for these devices (after their model was changed or renamed)."""
+    db.session.expire_all()
+    for start in range(0, len(ids), 1000):
+        for asset in db.session.scalars(sa.select(Asset).where(Asset.id.in_(ids[start : start + 1000]))):
+            asset.refresh_search_text()
+    db.session.flush()
+
+
 def find_asset(text: str) -> Asset | None:
     """The asset a scanned or typed value names: its tag code, asset tag or serial (any case)."""
     raw = (text or "").strip()

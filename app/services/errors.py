@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,9 +52,9 @@ def unique_fields(messages: dict[str, str]) -> Iterator[None]:
             yield
             db.session.flush()
     except IntegrityError as exc:
-        # SQLite names the column as "table.column", PostgreSQL as "Key (column)=(...)".
+        # SQLite names the columns as "table.a, table.b", PostgreSQL as "Key (a, b)=(...)".
         text = str(exc.orig).lower()
         for column, message in messages.items():
-            if f".{column}" in text or f"({column})" in text:
+            if re.search(rf"[.(] ?{column}\b|, {column}\b", text):
                 raise Invalid(message, field=column) from exc
         raise Invalid("Another record already has one of these values.") from exc

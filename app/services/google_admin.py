@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import Asset, AssetStatus, DeviceModel, Person, User, Via
 from app.models.types import UTCDateTime
 from app.services import activity
+from app.services.assets import refresh_search_text, visible_to
 from app.services.csvio import HeaderError, ImportReport, RowError, parse_date, parse_datetime, read_table
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -427,7 +428,7 @@ def _apply(
     if sqlite:
         db.session.execute(sa.text(f"PRAGMA cache_size=-{int(current_app.config['SQLITE_CACHE_KB'])}"))
     if any("model_id" in r for r in rows):
-        _refresh_search_text([r["id"] for r in rows if "model_id" in r])
+        refresh_search_text([r["id"] for r in rows if "model_id" in r])
     activity.record(
         "import.google_admin",
         report.summary(),
@@ -446,18 +447,8 @@ def _apply(
     )
 
 
-def _refresh_search_text(ids: list[int]) -> None:
-    """A model change alters what the inventory search matches, so those rows are recomputed."""
-    db.session.expire_all()
-    for start in range(0, len(ids), 1000):
-        for asset in db.session.scalars(sa.select(Asset).where(Asset.id.in_(ids[start : start + 1000]))):
-            asset.refresh_search_text()
-    db.session.flush()
-
-
 def mismatches(user: User) -> sa.Select:
     """Devices on the user's campuses whose most recent Google user is not the person they are assigned to."""
-    from app.services.assets import visible_to
 
     return (
         sa.select(Asset)

@@ -16,6 +16,7 @@ BLUEPRINTS = (
     "desk",
     "users",
     "campuses",
+    "device_models",
     "closet",
     "imports",
     "api",

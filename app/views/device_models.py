@@ -1,0 +1,81 @@
+"""Device models (techs and admins): the catalog new devices are chosen from, with each model's AUE date."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import Optional
+
+from app.extensions import db
+from app.models import DeviceModel, Via
+from app.services import catalog
+from app.services.errors import Invalid
+from app.web import EDIT_ROLES, field_error, form_errors, render, role_required, safe_next, see_other
+
+bp = Blueprint("device_models", __name__, url_prefix="/models")
+
+
+class ModelForm(FlaskForm):
+    # Lengths and blanks are the service's to judge, so the messages are the same from every door.
+    manufacturer = StringField("Maker")
+    name = StringField("Model")
+    category = StringField("Category", default="Chromebook")
+    aue_date = DateField(
+        "Auto Update Expiration (AUE)", validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+    )
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in catalog.FIELDS}
+
+
+@bp.get("")
+@role_required(*EDIT_ROLES)
+def index():
+    return render("device_models/index.html", rows=catalog.model_rows(current_user))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*EDIT_ROLES)
+def new():
+    form = ModelForm()
+    back = safe_next(request.values.get("next"), url_for("device_models.index"))
+    if request.method == "POST":
+        if form.validate():
+            try:
+                model = catalog.create_model(form.values(), by=current_user, via=Via.web)
+            except Invalid as exc:
+                field_error(form, exc)
+            else:
+                db.session.commit()
+                flash(f"Added {model}.")
+                return see_other(back)
+        db.session.rollback()
+        return render("device_models/form.html", form=form, model=None, back=back, errors=form_errors(form), status=422)
+    return render("device_models/form.html", form=form, model=None, back=back, errors={})
+
+
+@bp.route("/<int:model_id>", methods=["GET", "POST"])
+@role_required(*EDIT_ROLES)
+def edit(model_id: int):
+    model = db.session.get(DeviceModel, model_id)
+    if model is None:
+        abort(404)
+    back = url_for("device_models.index")
+    form = ModelForm(obj=model) if request.method == "POST" else ModelForm(obj=model, formdata=None)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                changed = catalog.update_model(model, form.values(), by=current_user, via=Via.web)
+            except Invalid as exc:
+                field_error(form, exc)
+            else:
+                db.session.commit()
+                flash(f"Saved {model}." if changed else "Nothing changed.")
+                return see_other(back)
+        db.session.rollback()
+        return render(
+            "device_models/form.html", form=form, model=model, back=back, errors=form_errors(form), status=422
+        )
+    return render("device_models/form.html", form=form, model=model, back=back, errors={})
