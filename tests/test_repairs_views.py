@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import (
+    Activity,
     Asset,
     AssetStatus,
     ClaimStatus,
@@ -415,3 +417,75 @@ def test_ship_by_scan_with_and_without_htmx(client, tech, app, headers):
     resp = client.post("/repairs/receive", data={"action": "ship", "code": "LHS-1000"}, headers=headers)
     assert resp.status_code == 200 and "Shipped <strong>LHS-1000</strong>" in resp.get_data(as_text=True)
     assert _get(app, WarrantyClaim, claim_id).status is ClaimStatus.shipped
+
+
+def _policy(app):
+    from app.services import fees
+
+    with app.app_context():
+        return fees.policy()
+
+
+def test_fee_schedule_kept_in_the_app_replaces_the_settings(app, client, shop, login_as):
+    admin = login_as("admin")
+    page = client.get("/repairs/fees/schedule").get_data(as_text=True)
+    assert "Cracked screen, 25.00" in page  # the built-in schedule, ready to edit
+    text = "Cracked screen, 30.00\nCharger lost or damaged\t$35\nHinge, cover, or case, 15"
+    assert client.post("/repairs/fees/schedule", data={"schedule": text}).status_code == 303
+    expected = [
+        ("Cracked screen", Decimal("30.00")),
+        ("Charger lost or damaged", Decimal("35.00")),
+        ("Hinge, cover, or case", Decimal("15.00")),
+    ]
+    app.config["FEE_POLICY"] = [("Screen", "40")]  # what is kept in the app wins over the settings
+    try:
+        assert _policy(app) == expected
+    finally:
+        del app.config["FEE_POLICY"]
+    with app.app_context():
+        entries = list(db.session.scalars(sa.select(Activity).where(Activity.action == "fees.schedule")))
+        assert [(e.user_id, e.before["schedule"][0], e.after["schedule"][1]) for e in entries] == [
+            (admin.id, "Cracked screen: 25.00", "Charger lost or damaged: 35.00")
+        ]
+    # The ticket's fee form offers the new reasons.
+    login_as("tech", "LHS")
+    ticket_page = client.get(f"/tickets/{shop['number']}").get_data(as_text=True)
+    assert "Hinge, cover, or case (usually 15.00)" in ticket_page
+    # Saving the same schedule again changes nothing.
+    login_as("admin")
+    assert client.post("/repairs/fees/schedule", data={"schedule": text}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(Activity.action == "fees.schedule")) == 1
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "Enter at least one reason"),
+        ("Cracked screen", "Line 1: write the reason, a comma, then the usual amount."),
+        ("Screen, 25\nKeys, lots", "Line 2: Enter the amount, e.g. 25.00."),
+        ("Screen, 25\n\nscreen, 30", "Line 3: screen is also on line 1."),
+        ("Screen, 0", "Line 1: The amount must be more than 0"),
+    ],
+)
+def test_a_bad_fee_schedule_is_422_and_keeps_what_was_typed(app, client, shop, login_as, text, message):
+    login_as("admin")
+    resp = client.post("/repairs/fees/schedule", data={"schedule": text})
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert message in body and 'id="schedule-error"' in body and f">{text}</textarea>" in body
+    assert _policy(app)[0] == ("Cracked screen", Decimal("25.00"))
+
+
+@pytest.mark.parametrize(
+    "role,campus,reads", [("tech", "LHS", True), ("admin", "LHS", True), ("librarian", "LHS", False)]
+)
+def test_only_district_admins_change_the_fee_schedule(app, client, shop, login_as, role, campus, reads):
+    login_as(role, campus)
+    page = client.get("/repairs/fees/schedule")
+    assert page.status_code == (200 if reads else 403)
+    if reads:
+        assert "Cracked screen" in page.get_data(as_text=True)
+        assert "Change the schedule" not in page.get_data(as_text=True)
+    assert client.post("/repairs/fees/schedule", data={"schedule": "Screen, 5"}).status_code == 403
+    assert _policy(app)[0] == ("Cracked screen", Decimal("25.00"))

@@ -12,6 +12,7 @@ from app.models.people import Person, PersonKind
 from app.models.repairs import (
     ClaimStatus,
     Fee,
+    FeeReason,
     FeeStatus,
     LoanerSwap,
     Part,
@@ -63,6 +64,7 @@ __all__ = [
     "PersonKind",
     "ClaimStatus",
     "Fee",
+    "FeeReason",
     "FeeStatus",
     "LoanerSwap",
     "Part",

@@ -238,6 +238,22 @@ class FeeStatus(enum.Enum):
         return self.value
 
 
+class FeeReason(db.Model):
+    """One line of the district's fee schedule: a reason a fee may be charged for, and its usual amount."""
+
+    __tablename__ = "fee_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    amount: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+
+    __table_args__ = (
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("length(reason) > 0", name="reason_not_empty"),
+    )
+
+
 class Fee(db.Model):
     """A charge to a person for damage under the district's policy; recorded here, paid elsewhere."""
 

@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
-from app.models import Asset, Fee, FeeStatus, Person, Ticket, User, Via, utcnow
+from app.models import Asset, Fee, FeeReason, FeeStatus, Person, Ticket, User, Via, utcnow
 from app.services import activity
 from app.services.assets import visible_to
 from app.services.csvio import write_csv
-from app.services.errors import Invalid
+from app.services.errors import Forbidden, Invalid
 
 MAX_AMOUNT = Decimal("5000.00")
-# The district's schedule (FEE_POLICY in the settings replaces it): reason and the usual amount.
+# The built-in schedule (the one kept in the app, or FEE_POLICY in the settings, replaces it): reason and usual amount.
 DEFAULT_POLICY = (
     ("Cracked screen", Decimal("25.00")),
     ("Liquid damage", Decimal("50.00")),
@@ -43,11 +43,74 @@ CSV_HEADER = (
 
 
 def policy() -> list[tuple[str, Decimal]]:
-    """The reasons (and usual amounts) a fee may be charged for under the district's policy."""
+    """The reasons (and usual amounts) a fee may be charged for: the schedule kept in the app, else FEE_POLICY in
+    the settings, else the built-in one."""
+    kept = db.session.execute(sa.select(FeeReason.reason, FeeReason.amount).order_by(FeeReason.position)).all()
+    if kept:
+        return [(reason, Decimal(amount)) for reason, amount in kept]
     configured = current_app.config.get("FEE_POLICY")
     if not configured:
         return list(DEFAULT_POLICY)
     return [(str(reason), Decimal(str(amount))) for reason, amount in configured]
+
+
+SCHEDULE_LINES_MAX = 100
+
+
+def schedule_text(lines: list[tuple[str, Decimal]]) -> str:
+    """A schedule as the lines the editing form takes."""
+    return "\n".join(f"{reason}, {amount}" for reason, amount in lines)
+
+
+def parse_schedule(text: str) -> list[tuple[str, Decimal]]:
+    """A schedule written one reason per line, with its usual amount after the last comma (or tab)."""
+    lines = [(n, line.strip()) for n, line in enumerate((text or "").splitlines(), 1) if line.strip()]
+    if not lines:
+        raise Invalid("Enter at least one reason, such as: Cracked screen, 25.00", field="schedule")
+    if len(lines) > SCHEDULE_LINES_MAX:
+        raise Invalid(f"Keep the schedule to {SCHEDULE_LINES_MAX} reasons.", field="schedule")
+    schedule: list[tuple[str, Decimal]] = []
+    seen: dict[str, int] = {}
+    for number, line in lines:
+        reason, _sep, amount = line.rpartition("\t" if "\t" in line else ",")
+        reason = " ".join(reason.split())
+        if not reason:
+            raise Invalid(f"Line {number}: write the reason, a comma, then the usual amount.", field="schedule")
+        if len(reason) > 200:
+            raise Invalid(f"Line {number}: keep the reason under 200 characters.", field="schedule")
+        if reason.lower() in seen:
+            raise Invalid(f"Line {number}: {reason} is also on line {seen[reason.lower()]}.", field="schedule")
+        try:
+            value = _amount(amount)
+        except Invalid as exc:
+            raise Invalid(f"Line {number}: {exc.message}", field="schedule") from None
+        seen[reason.lower()] = number
+        schedule.append((reason, value))
+    return schedule
+
+
+def set_schedule(schedule: list[tuple[str, Decimal]], *, by: User, via: Via) -> bool:
+    """Replace the district's fee schedule (district-wide admins); fees already charged keep their reason and
+    amount. Whether anything changed."""
+    if not by.district_wide:
+        raise Forbidden("Only a district-wide admin can change the fee schedule.")
+    before = policy()
+    if schedule == before:
+        return False
+    db.session.execute(sa.delete(FeeReason))
+    db.session.add_all(
+        FeeReason(position=i, reason=reason, amount=amount) for i, (reason, amount) in enumerate(schedule, 1)
+    )
+    db.session.flush()
+    activity.record(
+        "fees.schedule",
+        f"Changed the fee schedule ({len(schedule)} reasons)",
+        by=by,
+        via=via,
+        before={"schedule": [f"{r}: {a}" for r, a in before]},
+        after={"schedule": [f"{r}: {a}" for r, a in schedule]},
+    )
+    return True
 
 
 def _amount(value: Decimal | str | None) -> Decimal:

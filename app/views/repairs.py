@@ -4,7 +4,7 @@ shipping batches and receiving by scan, swaps to reverse, fees, repeat damage an
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
@@ -673,6 +673,34 @@ def fees_csv():
     resp = Response(body, mimetype="text/csv")
     resp.headers["Content-Disposition"] = "attachment; filename=rollcall-fees.csv"
     return resp
+
+
+@bp.route("/fees/schedule", methods=["GET", "POST"])
+@role_required(*EDIT_ROLES)
+def fee_schedule():
+    """The district's fee schedule: everyone who charges fees reads it; district-wide admins change it."""
+    text = fee_service.schedule_text(fee_service.policy())
+    error = None
+    if request.method == "POST":
+        if not current_user.district_wide:
+            abort(403, "Only a district-wide admin can change the fee schedule.")
+        text = request.form.get("schedule", "")[:20_000]
+        try:
+            changed = fee_service.set_schedule(fee_service.parse_schedule(text), by=current_user, via=Via.web)
+        except Invalid as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash("Saved the fee schedule." if changed else "Nothing changed.")
+            return see_other(url_for("repairs.fee_schedule"))
+    return render(
+        "repairs/fee_schedule.html",
+        schedule=fee_service.policy(),
+        text=text,
+        error=error,
+        status=422 if error else 200,
+    )
 
 
 @bp.post("/fees/<int:fee_id>/settle")
