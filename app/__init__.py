@@ -164,7 +164,8 @@ def _tune_sqlite(engine: sa.Engine, cache_kb: int) -> None:
     def on_begin(conn):
         # Reads (GET pages) start deferred so they never queue behind writers; anything that may write
         # takes the lock at BEGIN, which avoids SQLITE_BUSY upgrade deadlocks between workers.
-        if has_request_context() and request.method in SAFE_METHODS:
+        # A connection opened with the "snapshot" execution option (backups) only reads, however long it takes.
+        if conn.get_execution_options().get("snapshot") or (has_request_context() and request.method in SAFE_METHODS):
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -35,6 +36,8 @@ def register_commands(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(tokens)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(campuses_group)
     app.cli.add_command(rooms_group)
     app.cli.add_command(import_group)
@@ -120,6 +123,43 @@ def create_user(email: str, role: str, campuses: tuple[str, ...], name: str, pas
         raise click.ClickException(exc.message) from exc
     db.session.commit()
     click.echo(f"Created {user.role.value} {user.email}", err=True)
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Write every record to FILE (gzip-compressed JSON lines) from one consistent snapshot, while serving goes on."""
+    from app.services import backup
+
+    started = time.perf_counter()
+    partial = file.with_name(file.name + ".partial")
+    try:
+        summary = backup.backup(partial)
+        partial.replace(file)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"Backed up {summary} to {file} ({time.perf_counter() - started:.1f} s)", err=True)
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Delete everything this database holds first.")
+@with_appcontext
+def restore_command(file: Path, replace: bool) -> None:
+    """Load a backup into this database (at the backup's schema, and empty unless --replace); all or nothing."""
+    from app.services import backup
+    from app.services.errors import DomainError
+
+    started = time.perf_counter()
+    try:
+        summary = backup.restore(file, replace=replace)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    refresh_statistics()
+    click.echo(f"Restored {summary} from {file} ({time.perf_counter() - started:.1f} s)", err=True)
 
 
 @click.group("campuses")
