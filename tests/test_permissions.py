@@ -23,6 +23,8 @@ ROUTES = [
     ("GET", "/activity", EDITORS, 200, False),
     ("GET", "/models", EDITORS, 200, False),
     ("GET", "/models/new", EDITORS, 200, False),
+    ("GET", "/people/LHS100001/export", ADMINS, 200, True),
+    ("POST", "/people/LHS100001/erase", ADMINS, 422, True),  # allowed; the ID was not typed to confirm
     ("GET", "/campuses", ADMINS, 200, False),
     ("GET", "/campuses/new", set(), 200, False),  # district-wide admins only; these users all have a campus
     ("GET", "/campuses/LHS", ADMINS, 200, True),

@@ -8,7 +8,7 @@ from app.models.labels import LabelFormat, LabelPrint, LabelPrintItem
 from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.observations import Observation, ObservationSource
-from app.models.people import Person, PersonKind
+from app.models.people import Person, PersonKind, RecordView
 from app.models.repairs import (
     ClaimStatus,
     Fee,
@@ -62,6 +62,7 @@ __all__ = [
     "ObservationSource",
     "Person",
     "PersonKind",
+    "RecordView",
     "ClaimStatus",
     "Fee",
     "FeeReason",

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.locations import Campus
-from app.models.types import str_enum
+from app.models.types import UTCDateTime, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from app.models.users import User
 
 
 class PersonKind(enum.Enum):
@@ -39,3 +44,20 @@ class Person(db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RecordView(db.Model):
+    """A staff member opened (or exported) a person's record: who looked at whose data, and when."""
+
+    __tablename__ = "record_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What was looked at: "page", "export" or "api".
+    what: Mapped[str] = mapped_column(sa.String(16), default="page")
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (sa.Index("ix_record_views_person_at", "person_id", "at"),)

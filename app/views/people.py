@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import secrets
 import zipfile
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
@@ -29,7 +30,7 @@ from app.models import (
 )
 from app.services import assets as asset_service
 from app.services import loans as loan_service
-from app.services import roster
+from app.services import privacy, roster
 from app.services.errors import Invalid
 from app.services.people import search_people
 from app.web import render, role_required, see_other
@@ -97,6 +98,7 @@ def _detail_context(person, errors: dict | None = None) -> dict:
         "conditions": list(Condition),
         "errors": errors or {},
         "now": loan_service.utcnow(),
+        "visits": privacy.visits(person) if current_user.has_role(Role.admin) else [],
     }
 
 
@@ -119,7 +121,41 @@ def _tickets_of(person) -> list:
 @role_required(*PEOPLE_ROLES)
 def detail(external_id: str):
     person = get_person_or_404(external_id)
+    privacy.note_view(person, current_user)
     return render("people/detail.html", **_detail_context(person))
+
+
+@bp.get("/<external_id>/export")
+@role_required(Role.admin)
+def export(external_id: str):
+    """Everything held about the person, as a JSON download (a subject access request, for instance)."""
+    person = get_person_or_404(external_id)
+    document = privacy.export(person, by=current_user)
+    privacy.note_view(person, current_user, "export")
+    resp = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json")
+    resp.headers["Content-Disposition"] = f"attachment; filename=rollcall-person-{person.id}.json"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/<external_id>/erase")
+@role_required(Role.admin)
+def erase(external_id: str):
+    """Take the person's personal data out of Rollcall; the records the district keeps stay, without it."""
+    person = get_person_or_404(external_id)
+    try:
+        label = privacy.erase(person, confirm=request.form.get("confirm", ""), by=current_user, via=Via.web)
+    except Invalid as exc:
+        db.session.rollback()
+        return render(
+            "people/detail.html",
+            "people/_privacy.html",
+            status=422,
+            **_detail_context(person, {"confirm": exc.message}),
+        )
+    db.session.commit()
+    flash(f"Erased. The record is now {label}.")
+    return see_other(url_for("people.detail", external_id=person.external_id))
 
 
 def _after_action(person, errors: dict, status: int = 200):
