@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Activity, Asset, Person, RecordView, Role, Ticket, TicketCategory, User, Via
-from app.services import assets, tickets
+from app.models import Activity, Asset, Person, RecordView, Role, SyncEvent, Ticket, TicketCategory, User, Via
+from app.services import assets, sync, tickets
 from app.services.tickets import Reporter
 from tests import factories
 from tests.conftest import hx
@@ -96,6 +96,17 @@ def test_erasing_takes_the_person_out_of_every_record(app, client, history, logi
         asset = db.session.get(Asset, history["lhs_asset"])
         assets.unassign(asset, by=db.session.get(User, admin.id), via=Via.web)
         db.session.commit()
+    with app.app_context():
+        # A checkout sent from a phone that was refused keeps what was sent, her ID included.
+        refused = {
+            "id": "7d6f2a8e-2f41-4b7c-9a0e-3b1f5c2d4e01",
+            "type": "loan.checkout",
+            "at": "2026-11-20T09:00:00Z",
+            "data": {"asset": "NO-SUCH-DEVICE", "person": ZOE},
+        }
+        answer = sync.apply_batch([refused], user=db.session.get(User, admin.id))
+        assert answer[0].status == "rejected"
+        db.session.commit()
     resp = client.post(f"/people/{ZOE}/erase", data={"confirm": f" {ZOE} "})
     person_id = history["student"]
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/people/erased-{person_id}")
@@ -115,6 +126,8 @@ def test_erasing_takes_the_person_out_of_every_record(app, client, history, logi
         ticket = db.session.scalar(sa.select(Ticket))
         assert (ticket.reporter_name, ticket.reporter_student_id, ticket.reporter_email) == (None, None, None)
         assert ticket.description == f"{label} dropped it at lunch"
+        kept = db.session.scalar(sa.select(SyncEvent.data).where(SyncEvent.id == refused["id"]))
+        assert kept == {"asset": "NO-SUCH-DEVICE", "person": label}
     page = client.get(f"/people/erased-{person_id}").get_data(as_text=True)
     assert f"Erased. The record is now {label}." in page and "Zoe" not in page
     again = client.post(f"/people/erased-{person_id}/erase", data={"confirm": f"erased-{person_id}"})

@@ -24,6 +24,7 @@ from app.models import (
     LoanerSwap,
     Person,
     RecordView,
+    SyncEvent,
     Ticket,
     TicketRepair,
     User,
@@ -196,6 +197,15 @@ def erase(person: Person, *, confirm: str, by: User, via: Via) -> str:
     for ticket in db.session.scalars(sa.select(Ticket).where(_reported(person))):
         ticket.reporter_name = ticket.reporter_student_id = ticket.reporter_email = None
         ticket.description = _scrub(ticket.description, names, label)
+        for comment in ticket.comments:
+            comment.body = _scrub(comment.body, names, label)
+    for loan in db.session.scalars(sa.select(Loan).where(Loan.person_id == person.id, Loan.note != "")):
+        loan.note = _scrub(loan.note, names, label)
+    # Refused sync events keep what was sent (a loan to this student's ID, say) so staff can see it.
+    for event in db.session.scalars(sa.select(SyncEvent).where(SyncEvent.data.is_not(None))):
+        scrubbed = _scrub(event.data, names, label)
+        if scrubbed != event.data:
+            event.data = scrubbed
     person.name = label
     person.external_id = f"erased-{person.id}"
     person.sourced_id = person.email = person.username = person.grade = None
