@@ -35,6 +35,14 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+def apply(obj: Any, values: dict[str, Any], fields: list[str] | tuple[str, ...]) -> tuple[dict, dict]:
+    """Set `values` on obj; the fields that changed, before and after, ready for the log."""
+    before = snapshot(obj, fields)
+    for key, value in values.items():
+        setattr(obj, key, value)
+    return diff(before, snapshot(obj, fields))
+
+
 def record(
     action: str,
     summary: str,

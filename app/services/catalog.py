@@ -90,11 +90,8 @@ def update_model(model: DeviceModel, values: dict[str, Any], *, by: User | None,
     name = (values.get("manufacturer", model.manufacturer), values.get("name", model.name))
     if _taken(*name, model.id):
         raise Invalid(TAKEN, field="name")
-    before = activity.snapshot(model, FIELDS)
     with unique_fields({"name": TAKEN, "manufacturer": TAKEN}):
-        for key, value in values.items():
-            setattr(model, key, value)
-    old, new = activity.diff(before, activity.snapshot(model, FIELDS))
+        old, new = activity.apply(model, values, FIELDS)
     if not new:
         return new
     if "manufacturer" in new or "name" in new:

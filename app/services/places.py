@@ -104,11 +104,7 @@ def create_campus(code: str, values: dict[str, Any], *, by: User | None, via: Vi
 
 def update_campus(campus: Campus, values: dict[str, Any], *, by: User | None, via: Via) -> dict[str, Any]:
     """Change a campus's settings; returns what changed (field: new value)."""
-    values = _check_campus(values)
-    before = activity.snapshot(campus, CAMPUS_FIELDS)
-    for key, value in values.items():
-        setattr(campus, key, value)
-    old, new = activity.diff(before, activity.snapshot(campus, CAMPUS_FIELDS))
+    old, new = activity.apply(campus, _check_campus(values), CAMPUS_FIELDS)
     if new:
         db.session.flush()
         _campus_entry("campus.update", f"Changed campus {campus.code}", campus, by, via, before=old, after=new)
@@ -187,10 +183,7 @@ def update_room(room: Room, values: dict[str, Any], *, by: User | None, via: Via
         values["name"] = (values["name"] or "").strip()
         if not values["name"]:
             raise Invalid("Enter the room's name.", field="name")
-    before = activity.snapshot(room, ROOM_FIELDS)
-    for key, value in values.items():
-        setattr(room, key, value)
-    old, new = activity.diff(before, activity.snapshot(room, ROOM_FIELDS))
+    old, new = activity.apply(room, values, ROOM_FIELDS)
     if new:
         db.session.flush()
         activity.record(

@@ -17,7 +17,7 @@ from app.services import audits as audit_service
 from app.services.dashboard import planning_filters
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import EDIT_ROLES, field_error, form_errors, is_htmx, render, role_required, see_other
+from app.web import EDIT_ROLES, form_errors, is_htmx, render, role_required, see_other, submit
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -154,14 +154,9 @@ def new():
     form = AssetForm()
     form.fill_choices()
     if request.method == "POST":
-        if form.validate():
-            try:
-                asset = asset_service.create_asset(form.values(), by=current_user, via=Via.web)
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
+        ok, asset = submit(form, lambda: asset_service.create_asset(form.values(), by=current_user, via=Via.web))
+        if ok:
+            return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
         return render(
             "assets/form.html", "assets/_form.html", form=form, asset=None, errors=form_errors(form), status=422
         )
@@ -202,15 +197,11 @@ def edit(asset_tag: str):
     form = AssetForm(data=current)
     form.fill_choices()
     if request.method == "POST":
-        if form.validate():
-            try:
-                asset_service.update_asset(asset, form.values(), by=current_user, via=Via.web)
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
-        db.session.rollback()
+        ok, _changed = submit(
+            form, lambda: asset_service.update_asset(asset, form.values(), by=current_user, via=Via.web)
+        )
+        if ok:
+            return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
         return render(
             "assets/form.html", "assets/_form.html", form=form, asset=asset, errors=form_errors(form), status=422
         )

@@ -8,11 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.extensions import db
 from app.models import Campus, Role, RoomKind, Via
 from app.services import places
-from app.services.errors import Invalid
-from app.web import field_error, form_errors, is_htmx, render, role_required, see_other
+from app.web import form_errors, is_htmx, render, role_required, see_other, submit
 from app.web.loaders import get_campus_or_404, get_room_or_404
 
 bp = Blueprint("campuses", __name__, url_prefix="/campuses")
@@ -73,16 +71,12 @@ def new():
         abort(403, "Only a district-wide admin can add a campus.")
     form = CampusForm()
     if request.method == "POST":
-        if form.validate():
-            try:
-                campus = places.create_campus(form.code.data or "", form.values(), by=current_user, via=Via.web)
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                flash(f"Added {campus.name}. Now add its rooms.")
-                return see_other(url_for("campuses.show", code=campus.code))
-        db.session.rollback()
+        ok, campus = submit(
+            form, lambda: places.create_campus(form.code.data or "", form.values(), by=current_user, via=Via.web)
+        )
+        if ok:
+            flash(f"Added {campus.name}. Now add its rooms.")
+            return see_other(url_for("campuses.show", code=campus.code))
         return render("campuses/new.html", form=form, errors=form_errors(form), status=422)
     return render("campuses/new.html", form=form, errors={})
 
@@ -124,16 +118,10 @@ def show(code: str):
     if request.method == "GET":
         return _page(campus)
     form = CampusForm()
-    if form.validate():
-        try:
-            changed = places.update_campus(campus, form.values(), by=current_user, via=Via.web)
-        except Invalid as exc:
-            field_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Saved {campus.name}." if changed else "Nothing changed.")
-            return see_other(url_for("campuses.show", code=campus.code))
-    db.session.rollback()
+    ok, changed = submit(form, lambda: places.update_campus(campus, form.values(), by=current_user, via=Via.web))
+    if ok:
+        flash(f"Saved {campus.name}." if changed else "Nothing changed.")
+        return see_other(url_for("campuses.show", code=campus.code))
     return _page(campus, form=form, status=422)
 
 
@@ -145,27 +133,24 @@ def add_rooms(code: str):
     many = "lines" in request.form
     room_form = RoomForm(formdata=None if many else request.form)
     lines_form = RoomLinesForm(formdata=request.form if many else None)
-    sent: FlaskForm = lines_form if many else room_form
-    if sent.validate():
-        try:
-            if many:
-                lines = places.parse_room_lines(lines_form.lines.data or "")
-            else:
-                lines = [
-                    places.RoomLine(room_form.code.data or "", room_form.name.data or "", RoomKind(room_form.kind.data))
-                ]
-            added = places.add_rooms(campus, lines, by=current_user, via=Via.web)
-        except Invalid as exc:
-            field_error(sent, exc)
+
+    def add() -> list:
+        if many:
+            lines = places.parse_room_lines(lines_form.lines.data or "")
         else:
-            db.session.commit()
-            notice = f"Added {added[0].code}." if len(added) == 1 else f"Added {len(added)} rooms."
-            if is_htmx():
-                return _page(campus, notice=notice)
-            flash(notice)
-            return see_other(url_for("campuses.show", code=campus.code, _anchor="rooms"))
-    db.session.rollback()
-    return _page(campus, room_form=room_form, lines_form=lines_form, status=422)
+            lines = [
+                places.RoomLine(room_form.code.data or "", room_form.name.data or "", RoomKind(room_form.kind.data))
+            ]
+        return places.add_rooms(campus, lines, by=current_user, via=Via.web)
+
+    ok, added = submit(lines_form if many else room_form, add)
+    if not ok:
+        return _page(campus, room_form=room_form, lines_form=lines_form, status=422)
+    notice = f"Added {added[0].code}." if len(added) == 1 else f"Added {len(added)} rooms."
+    if is_htmx():
+        return _page(campus, notice=notice)
+    flash(notice)
+    return see_other(url_for("campuses.show", code=campus.code, _anchor="rooms"))
 
 
 @bp.route("/<code>/rooms/<room_code>", methods=["GET", "POST"])
@@ -177,21 +162,11 @@ def edit_room(code: str, room_code: str):
         abort(404)
     form = EditRoomForm(obj=room) if request.method == "POST" else EditRoomForm(obj=room, formdata=None)
     if request.method == "POST":
-        if form.validate():
-            try:
-                places.update_room(
-                    room,
-                    {"name": form.name.data, "kind": RoomKind(form.kind.data), "active": form.active.data},
-                    by=current_user,
-                    via=Via.web,
-                )
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                flash(f"Saved {room.code}.")
-                return see_other(url_for("campuses.show", code=campus.code, _anchor="rooms"))
-        db.session.rollback()
+        values = {"name": form.name.data, "kind": RoomKind(form.kind.data), "active": form.active.data}
+        ok, _changed = submit(form, lambda: places.update_room(room, values, by=current_user, via=Via.web))
+        if ok:
+            flash(f"Saved {room.code}.")
+            return see_other(url_for("campuses.show", code=campus.code, _anchor="rooms"))
         return render("campuses/room.html", campus=campus, room=room, form=form, errors=form_errors(form), status=422)
     form.kind.data = room.kind.value
     return render("campuses/room.html", campus=campus, room=room, form=form, errors={})

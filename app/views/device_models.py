@@ -11,8 +11,7 @@ from wtforms.validators import Optional
 from app.extensions import db
 from app.models import DeviceModel, Via
 from app.services import catalog
-from app.services.errors import Invalid
-from app.web import EDIT_ROLES, field_error, form_errors, render, role_required, safe_next, see_other
+from app.web import EDIT_ROLES, form_errors, render, role_required, safe_next, see_other, submit
 
 bp = Blueprint("device_models", __name__, url_prefix="/models")
 
@@ -42,16 +41,10 @@ def new():
     form = ModelForm()
     back = safe_next(request.values.get("next"), url_for("device_models.index"))
     if request.method == "POST":
-        if form.validate():
-            try:
-                model = catalog.create_model(form.values(), by=current_user, via=Via.web)
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                flash(f"Added {model}.")
-                return see_other(back)
-        db.session.rollback()
+        ok, model = submit(form, lambda: catalog.create_model(form.values(), by=current_user, via=Via.web))
+        if ok:
+            flash(f"Added {model}.")
+            return see_other(back)
         return render("device_models/form.html", form=form, model=None, back=back, errors=form_errors(form), status=422)
     return render("device_models/form.html", form=form, model=None, back=back, errors={})
 
@@ -65,16 +58,10 @@ def edit(model_id: int):
     back = url_for("device_models.index")
     form = ModelForm(obj=model) if request.method == "POST" else ModelForm(obj=model, formdata=None)
     if request.method == "POST":
-        if form.validate():
-            try:
-                changed = catalog.update_model(model, form.values(), by=current_user, via=Via.web)
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                flash(f"Saved {model}." if changed else "Nothing changed.")
-                return see_other(back)
-        db.session.rollback()
+        ok, changed = submit(form, lambda: catalog.update_model(model, form.values(), by=current_user, via=Via.web))
+        if ok:
+            flash(f"Saved {model}." if changed else "Nothing changed.")
+            return see_other(back)
         return render(
             "device_models/form.html", form=form, model=model, back=back, errors=form_errors(form), status=422
         )

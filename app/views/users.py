@@ -13,8 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.extensions import db
 from app.models import ApiToken, Role, User, Via
 from app.services import users as user_service
-from app.services.errors import Invalid
-from app.web import field_error, form_errors, render, role_required, see_other
+from app.web import form_errors, render, role_required, see_other, submit
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("users", __name__)
@@ -65,24 +64,21 @@ def new():
     form = UserForm()
     form.fill_choices()
     if request.method == "POST":
-        if form.validate():
-            try:
-                user = user_service.create_user(
-                    form.email.data,
-                    role=Role(form.role.data),
-                    campus_codes=form.campuses.data or [],
-                    name=form.name.data or "",
-                    password=form.password.data or None,
-                    by=current_user,
-                    via=Via.web,
-                )
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                flash(f"Created {user.email}.")
-                return see_other(url_for("users.index"))
-        db.session.rollback()
+        ok, user = submit(
+            form,
+            lambda: user_service.create_user(
+                form.email.data,
+                role=Role(form.role.data),
+                campus_codes=form.campuses.data or [],
+                name=form.name.data or "",
+                password=form.password.data or None,
+                by=current_user,
+                via=Via.web,
+            ),
+        )
+        if ok:
+            flash(f"Created {user.email}.")
+            return see_other(url_for("users.index"))
         return render("users/form.html", form=form, user=None, errors=form_errors(form), status=422)
     return render("users/form.html", form=form, user=None, errors={})
 
@@ -102,25 +98,23 @@ def edit(user_id: int):
     form.fill_choices()
     if request.method == "POST":
         form.email.data = user.email  # the email is the login; it is not edited here
-        if form.validate():
-            try:
-                user_service.update_user(
-                    user,
-                    role=Role(form.role.data),
-                    campus_codes=form.campuses.data or [],
-                    name=form.name.data or "",
-                    by=current_user,
-                    via=Via.web,
-                )
-                if form.password.data:
-                    user_service.change_password(user, form.password.data, by=current_user, via=Via.web)
-            except Invalid as exc:
-                field_error(form, exc)
-            else:
-                db.session.commit()
-                flash(f"Saved {user.email}.")
-                return see_other(url_for("users.index"))
-        db.session.rollback()
+
+        def save() -> None:
+            user_service.update_user(
+                user,
+                role=Role(form.role.data),
+                campus_codes=form.campuses.data or [],
+                name=form.name.data or "",
+                by=current_user,
+                via=Via.web,
+            )
+            if form.password.data:
+                user_service.change_password(user, form.password.data, by=current_user, via=Via.web)
+
+        ok, _ = submit(form, save)
+        if ok:
+            flash(f"Saved {user.email}.")
+            return see_other(url_for("users.index"))
         return render("users/form.html", form=form, user=user, errors=form_errors(form), status=422)
     return render("users/form.html", form=form, user=user, errors={})
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.extensions import db
 from app.models import Role
+from app.services.errors import Invalid
+
+T = TypeVar("T")
 
 
 def is_htmx() -> bool:
@@ -84,6 +88,22 @@ def field_error(form: Any, exc: Any) -> None:
         form.form_errors.append(exc.message)
     else:
         field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
+
+
+def submit(form: Any, action: Callable[[], T]) -> tuple[bool, T | None]:
+    """Validate a posted form and run the service call behind it, committing when it succeeds: (True, its
+    result). Invalid input or a service's refusal (shown on the field it names) rolls back: (False, None), and the
+    view renders the form again with a 422."""
+    if form.validate():
+        try:
+            result = action()
+        except Invalid as exc:
+            field_error(form, exc)
+        else:
+            db.session.commit()
+            return True, result
+    db.session.rollback()
+    return False, None
 
 
 def wants_json() -> bool:
