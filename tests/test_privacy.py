@@ -132,3 +132,15 @@ def test_erasing_takes_the_person_out_of_every_record(app, client, history, logi
     assert f"Erased. The record is now {label}." in page and "Zoe" not in page
     again = client.post(f"/people/erased-{person_id}/erase", data={"confirm": f"erased-{person_id}"})
     assert again.status_code == 422 and "already been erased" in again.get_data(as_text=True)
+
+
+def test_the_desk_and_the_damage_history_count_as_opening_the_record(app, client, history, login_as):
+    librarian = login_as("librarian", "LHS")
+    panel = client.post("/loans/scan", data={"code": ZOE, "campus": "LHS"}, headers=hx())
+    assert panel.status_code == 200 and "Zoe Martinez" in panel.get_data(as_text=True)
+    assert client.post("/loans/assign", data={"code": ZOE}, headers=hx()).status_code == 200
+    tech = login_as("tech", "LHS")
+    assert client.get(f"/repairs/people/{ZOE}").status_code == 200
+    with app.app_context():
+        views = db.session.execute(sa.select(RecordView.user_id, RecordView.what).order_by(RecordView.id)).all()
+    assert [tuple(v) for v in views] == [(librarian.id, "desk"), (librarian.id, "desk"), (tech.id, "repairs")]

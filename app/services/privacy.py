@@ -40,16 +40,6 @@ VISIT = timedelta(minutes=10)
 NOT_EXPORTED = {"content", "status_token_hash"}
 
 
-def note_view(person: Person, user: User, what: str = "page") -> None:
-    """Log that `user` opened `person`'s record, in a transaction of its own that commits at once.
-
-    Its own transaction begins with its write, so on SQLite it waits its turn for the write lock like any write;
-    the request's read transaction, which began earlier, is never upgraded.
-    """
-    with db.engine.begin() as connection:
-        connection.execute(sa.insert(RecordView).values(person_id=person.id, user_id=user.id, at=utcnow(), what=what))
-
-
 @dataclass(frozen=True)
 class Visit:
     user: User

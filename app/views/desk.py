@@ -16,7 +16,7 @@ from app.services import assets as asset_service
 from app.services import loans as loan_service
 from app.services.errors import Invalid
 from app.services.people import find_person, search_people
-from app.web import render, role_required
+from app.web import note_record_view, render, role_required
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("desk", __name__, url_prefix="/loans")
@@ -115,6 +115,8 @@ def scan():
     if selected is None or picked:
         person = _visible_person(code)
         if person is not None:
+            note_record_view(person, "desk")
+            db.session.commit()
             return _panel(campus, person=person, summary=person_summary(person))
 
     asset = asset_service.find_asset(code)
@@ -262,6 +264,8 @@ def assign_scan():
         return answer(422, error="Scan a student ID, then a device.")
     person = _visible_person(code)
     if person is not None:
+        note_record_view(person, "desk")
+        db.session.commit()
         return answer(person=person, summary=person_summary(person))
     asset = asset_service.find_asset(code)
     if asset is None or not current_user.can_see_campus(asset.campus_id):

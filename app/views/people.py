@@ -33,7 +33,7 @@ from app.services import loans as loan_service
 from app.services import privacy, roster
 from app.services.errors import Invalid
 from app.services.people import search_people
-from app.web import render, role_required, see_other
+from app.web import note_record_view, render, role_required, see_other
 from app.web.loaders import get_person_or_404, visible_campuses
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -121,7 +121,7 @@ def _tickets_of(person) -> list:
 @role_required(*PEOPLE_ROLES)
 def detail(external_id: str):
     person = get_person_or_404(external_id)
-    privacy.note_view(person, current_user)
+    note_record_view(person)
     return render("people/detail.html", **_detail_context(person))
 
 
@@ -131,7 +131,7 @@ def export(external_id: str):
     """Everything held about the person, as a JSON download (a subject access request, for instance)."""
     person = get_person_or_404(external_id)
     document = privacy.export(person, by=current_user)
-    privacy.note_view(person, current_user, "export")
+    note_record_view(person, "export")
     resp = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/json")
     resp.headers["Content-Disposition"] = f"attachment; filename=rollcall-person-{person.id}.json"
     resp.headers["Cache-Control"] = "no-store"

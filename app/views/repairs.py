@@ -36,7 +36,7 @@ from app.services.assets import find_asset
 from app.services.csvio import write_csv
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import EDIT_ROLES, is_htmx, render, role_required, scanning_page, see_other
+from app.web import EDIT_ROLES, is_htmx, note_record_view, render, role_required, scanning_page, see_other
 from app.web.loaders import get_asset_or_404, get_person_or_404, visible_campuses
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
@@ -744,6 +744,7 @@ def repeat():
 @role_required(*EDIT_ROLES)
 def person_damage(external_id: str):
     person: Person = get_person_or_404(external_id)
+    note_record_view(person, "repairs")
     return render("repairs/person.html", person=person, history=repair_service.damage_history(person))
 
 

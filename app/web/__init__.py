@@ -7,11 +7,12 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import db
-from app.models import Role
+from app.models import RecordView, Role, utcnow
 from app.services.errors import Invalid
 
 T = TypeVar("T")
@@ -104,6 +105,21 @@ def submit(form: Any, action: Callable[[], T]) -> tuple[bool, T | None]:
             return True, result
     db.session.rollback()
     return False, None
+
+
+def note_record_view(person: Any, what: str = "page") -> None:
+    """Log that the signed-in user opened a person's record (student privacy).
+
+    A request that only reads writes the entry in a short transaction of its own that begins with its write, so it
+    waits its turn for SQLite's write lock like any write and the request's read transaction is never upgraded. A
+    request that writes (a POST already holds the write lock) adds it to its own transaction, which it commits.
+    """
+    values = {"person_id": person.id, "user_id": current_user.id, "at": utcnow(), "what": what}
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        db.session.add(RecordView(**values))
+        return
+    with db.engine.begin() as connection:
+        connection.execute(sa.insert(RecordView).values(**values))
 
 
 def wants_json() -> bool:
