@@ -202,6 +202,8 @@ def test_a_room_taken_out_of_use_leaves_the_scan_page(app, client, district, log
 
     resp = client.post("/campuses/LHS/rooms/LHS-101", data={"name": " ", "kind": "classroom", "active": "y"})
     assert resp.status_code == 422 and "Enter the room&#39;s name." in resp.get_data(as_text=True)
+    resp = client.post("/campuses/LHS/rooms/LHS-101", data={"name": "Gym", "kind": "gymnasium"})
+    assert resp.status_code == 422 and "Not a valid choice" in resp.get_data(as_text=True)
     # Another campus's room, or a room named under the wrong campus, is not there.
     assert client.get("/campuses/LHS/rooms/JMS-201").status_code == 404
     assert client.get("/campuses/JMS/rooms/JMS-201").status_code == 404

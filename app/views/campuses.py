@@ -162,8 +162,15 @@ def edit_room(code: str, room_code: str):
         abort(404)
     form = EditRoomForm(obj=room) if request.method == "POST" else EditRoomForm(obj=room, formdata=None)
     if request.method == "POST":
-        values = {"name": form.name.data, "kind": RoomKind(form.kind.data), "active": form.active.data}
-        ok, _changed = submit(form, lambda: places.update_room(room, values, by=current_user, via=Via.web))
+        ok, _changed = submit(
+            form,
+            lambda: places.update_room(
+                room,
+                {"name": form.name.data, "kind": RoomKind(form.kind.data), "active": form.active.data},
+                by=current_user,
+                via=Via.web,
+            ),
+        )
         if ok:
             flash(f"Saved {room.code}.")
             return see_other(url_for("campuses.show", code=campus.code, _anchor="rooms"))
