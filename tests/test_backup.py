@@ -125,6 +125,11 @@ def test_a_backup_restores_every_record_into_an_empty_database(tmp_path, distric
         again = runner.invoke(args=["restore", "--replace", str(path)])
         assert again.exit_code == 0, again.output
         assert _contents(target) == held
+        # And back: this database's own backup (PostgreSQL's, in that run) restores to the same records.
+        second = tmp_path / "second.rollcall.gz"
+        assert runner.invoke(args=["backup", str(second)]).exit_code == 0
+        assert runner.invoke(args=["restore", "--replace", str(second)]).exit_code == 0
+        assert _contents(target) == held
         with target.app_context():
             db.engine.dispose()
 
