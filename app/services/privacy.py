@@ -67,7 +67,12 @@ def visits(person: Person, limit: int = 20) -> list[Visit]:
 
 
 def _row(obj: Any) -> dict[str, Any]:
-    return {c.name: activity.plain(getattr(obj, c.key)) for c in obj.__table__.columns if c.name not in NOT_EXPORTED}
+    """A record's columns as JSON-ready values, by column name."""
+    return {
+        attr.columns[0].name: activity.plain(getattr(obj, attr.key))
+        for attr in sa.inspect(obj).mapper.column_attrs
+        if attr.columns[0].name not in NOT_EXPORTED
+    }
 
 
 def _with_tag(obj: Any, asset: Any) -> dict[str, Any]:
