@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app import SAFE_METHODS
 from app.extensions import db
 from app.models import RecordView, Role, utcnow
 from app.services.errors import Invalid
@@ -115,7 +116,7 @@ def note_record_view(person: Any, what: str = "page") -> None:
     request that writes (a POST already holds the write lock) adds it to its own transaction, which it commits.
     """
     values = {"person_id": person.id, "user_id": current_user.id, "at": utcnow(), "what": what}
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    if request.method not in SAFE_METHODS:
         db.session.add(RecordView(**values))
         return
     with db.engine.begin() as connection:
