@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
 
+from app.services.errors import Invalid
+
 _KEY = re.compile(r"[^a-z0-9]+")
 # Cells a spreadsheet would run as a formula (or that hide one behind a control character).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -119,6 +121,18 @@ def read_table(
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y")
+
+
+def pasted_lines(text: str, *, field: str, most: int, empty: str, too_many: str) -> list[tuple[int, str, str]]:
+    """Lines typed or pasted into a text box: (line number, the line stripped, its cell separator), blank lines
+    skipped but counted. A line with tabs came from a spreadsheet and splits at the tabs only, so its cells may
+    hold commas; any other line splits at commas. Raises Invalid (on `field`) for none, or more than `most`."""
+    lines = [(n, line.strip()) for n, line in enumerate((text or "").splitlines(), 1) if line.strip()]
+    if not lines:
+        raise Invalid(empty, field=field)
+    if len(lines) > most:
+        raise Invalid(too_many, field=field)
+    return [(n, line, "\t" if "\t" in line else ",") for n, line in lines]
 
 
 def parse_date(text: str) -> date | None:

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Asset, Fee, FeeReason, FeeStatus, Person, Ticket, User, Via, utcnow
 from app.services import activity
 from app.services.assets import visible_to
-from app.services.csvio import write_csv
+from app.services.csvio import pasted_lines, write_csv
 from app.services.errors import Forbidden, Invalid
 
 MAX_AMOUNT = Decimal("5000.00")
@@ -64,15 +64,17 @@ def schedule_text(lines: list[tuple[str, Decimal]]) -> str:
 
 def parse_schedule(text: str) -> list[tuple[str, Decimal]]:
     """A schedule written one reason per line, with its usual amount after the last comma (or tab)."""
-    lines = [(n, line.strip()) for n, line in enumerate((text or "").splitlines(), 1) if line.strip()]
-    if not lines:
-        raise Invalid("Enter at least one reason, such as: Cracked screen, 25.00", field="schedule")
-    if len(lines) > SCHEDULE_LINES_MAX:
-        raise Invalid(f"Keep the schedule to {SCHEDULE_LINES_MAX} reasons.", field="schedule")
+    lines = pasted_lines(
+        text,
+        field="schedule",
+        most=SCHEDULE_LINES_MAX,
+        empty="Enter at least one reason, such as: Cracked screen, 25.00",
+        too_many=f"Keep the schedule to {SCHEDULE_LINES_MAX} reasons.",
+    )
     schedule: list[tuple[str, Decimal]] = []
     seen: dict[str, int] = {}
-    for number, line in lines:
-        reason, _sep, amount = line.rpartition("\t" if "\t" in line else ",")
+    for number, line, separator in lines:
+        reason, _sep, amount = line.rpartition(separator)
         reason = " ".join(reason.split())
         if not reason:
             raise Invalid(f"Line {number}: write the reason, a comma, then the usual amount.", field="schedule")

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Asset, Campus, Room, RoomKind, User, Via
 from app.services import activity
+from app.services.csvio import pasted_lines
 from app.services.errors import Forbidden, Invalid, unique_fields
 
 # What an admin edits on a campus (its code names it in URLs, imports and room codes, so it stays).
@@ -23,6 +24,7 @@ CODE = re.compile(r"^[A-Z0-9](?:[A-Z0-9-]*[A-Z0-9])?$")
 CAMPUS_CODE_MAX = 16
 ROOM_CODE_MAX = 32
 ROOM_LINES_MAX = 500
+CAMPUS_TAKEN = "Another campus already has this code."
 
 
 @cache
@@ -87,9 +89,9 @@ def create_campus(code: str, values: dict[str, Any], *, by: User | None, via: Vi
     if "name" not in values:
         raise Invalid("Enter the campus's name.", field="name")
     if db.session.scalar(sa.select(Campus.id).where(Campus.code == code)):
-        raise Invalid("Another campus already has this code.", field="code")
+        raise Invalid(CAMPUS_TAKEN, field="code")
     campus = Campus(code=code, **values)
-    with unique_fields({"code": "Another campus already has this code."}):
+    with unique_fields({"code": CAMPUS_TAKEN}):
         db.session.add(campus)
     _campus_entry(
         "campus.create",
@@ -119,16 +121,17 @@ class RoomLine:
 
 
 def parse_room_lines(text: str) -> list[RoomLine]:
-    """Rooms pasted one per line as `code, name, kind`, name and kind optional. A line with tabs (pasted from a
-    spreadsheet) is split at the tabs only, so its names may hold commas."""
-    lines = [(n, line) for n, line in enumerate((text or "").splitlines(), 1) if line.strip()]
-    if not lines:
-        raise Invalid("Enter at least one room, one per line.", field="lines")
-    if len(lines) > ROOM_LINES_MAX:
-        raise Invalid(f"Add at most {ROOM_LINES_MAX} rooms at a time.", field="lines")
+    """Rooms pasted one per line as `code, name, kind`, name and kind optional (see csvio.pasted_lines)."""
+    lines = pasted_lines(
+        text,
+        field="lines",
+        most=ROOM_LINES_MAX,
+        empty="Enter at least one room, one per line.",
+        too_many=f"Add at most {ROOM_LINES_MAX} rooms at a time.",
+    )
     rooms = []
-    for number, line in lines:
-        parts = [p.strip() for p in line.split("\t" if "\t" in line else ",")]
+    for number, line, separator in lines:
+        parts = [p.strip() for p in line.split(separator)]
         if len(parts) > 3:
             raise Invalid(f"Line {number}: write code, name, kind (a name with a comma needs a tab).", field="lines")
         code, name, kind = (parts + ["", ""])[:3]
