@@ -40,6 +40,12 @@ VISIT = timedelta(minutes=10)
 NOT_EXPORTED = {"content", "status_token_hash"}
 
 
+def note_view(person: Person, by: User, what: str, connection: sa.Connection) -> None:
+    """Log that `by` opened `person`'s record ("page", "export", "desk", "repairs") on `connection`, whose
+    transaction the caller chooses (see app.web.note_record_view)."""
+    connection.execute(sa.insert(RecordView).values(person_id=person.id, user_id=by.id, at=utcnow(), what=what))
+
+
 @dataclass(frozen=True)
 class Visit:
     user: User

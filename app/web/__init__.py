@@ -7,13 +7,13 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import SAFE_METHODS
 from app.extensions import db
-from app.models import RecordView, Role, utcnow
+from app.models import Role
+from app.services import privacy
 from app.services.errors import Invalid
 
 T = TypeVar("T")
@@ -115,12 +115,11 @@ def note_record_view(person: Any, what: str = "page") -> None:
     waits its turn for SQLite's write lock like any write and the request's read transaction is never upgraded. A
     request that writes (a POST already holds the write lock) adds it to its own transaction, which it commits.
     """
-    values = {"person_id": person.id, "user_id": current_user.id, "at": utcnow(), "what": what}
     if request.method not in SAFE_METHODS:
-        db.session.add(RecordView(**values))
+        privacy.note_view(person, current_user, what, db.session.connection())
         return
     with db.engine.begin() as connection:
-        connection.execute(sa.insert(RecordView).values(**values))
+        privacy.note_view(person, current_user, what, connection)
 
 
 def wants_json() -> bool:
