@@ -118,7 +118,9 @@ def test_erasing_takes_the_person_out_of_every_record(app, client, history, logi
         "active": False,
     }
     with app.app_context():
-        entries = list(db.session.scalars(sa.select(Activity).where(Activity.person_id == person_id)))
+        entries = list(
+            db.session.scalars(sa.select(Activity).where(Activity.person_id == person_id).order_by(Activity.id))
+        )
         text = json.dumps([(e.summary, e.before, e.after) for e in entries])
         assert "Zoe" not in text and ZOE not in text and "zoe@" not in text
         assert label in text and "LHS-1000" in text  # the device's history stays, under the new label

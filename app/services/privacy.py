@@ -1,13 +1,18 @@
 """Student privacy: who opened whose record, a person's data exported whole, and erasing a person's personal data.
 
 Erasure keeps the records a district must keep (which device went where, fees, repairs) but takes the person's
-name, IDs and contact details out of them: the person becomes "Erased person N" everywhere, including in the
-activity log's entries about them, the one place the log is rewritten.
+name, IDs and contact details out of them: every text and JSON column of every table is searched for them, so the
+person becomes "Erased person N" wherever anyone wrote them (notes, tickets others wrote, what phones sent, the
+activity log, the one place the log is rewritten), and a stored value too deep or large to rewrite in place is
+replaced whole.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +29,6 @@ from app.models import (
     LoanerSwap,
     Person,
     RecordView,
-    SyncEvent,
     Ticket,
     TicketRepair,
     User,
@@ -156,23 +160,226 @@ def _blockers(person: Person) -> list[str]:
     return out
 
 
-def _scrub(value: Any, names: list[re.Pattern[str]], label: str) -> Any:
-    """`value` (text, or JSON-ready data whose strings are walked) with every mention of the person replaced."""
+# Erasure rewrites every text and JSON column, found from the schema, in which a person's identifiers can be
+# written, except what must never change whatever it holds: keys, enums and unique columns (asset tags, serials,
+# tag codes, campus and room codes, RMAs, token hashes); the identifiers and secrets that are not unique, named
+# here; search_text, which is built from a device's current holder (and the erased person holds no device); and
+# the rows of people and staff accounts, which are other people's identities (erase rewrites the erased person's
+# own row itself, and someone else of the same name keeps theirs).
+NEVER_REWRITTEN_TABLES = frozenset({"people", "users"})
+NEVER_REWRITTEN_COLUMNS = frozenset(
+    {
+        "password_hash",
+        "session_token",
+        "prefix",
+        "digest",
+        "tag_code",
+        "client_id",
+        "event_id",
+        "audit_id",
+        "google_device_id",
+        "annotated_asset_id",
+        "search_text",
+    }
+)
+# Stored JSON past either bound is never decoded (a recursive decoder or walk would fail on it, and anything
+# Rollcall writes is far inside both); one that mentions the person is replaced whole by a marker.
+MAX_JSON_DEPTH = 64
+MAX_JSON_CHARS = 16 * 2**20
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
+_UNREADABLE = object()
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _identifiers(person: Person) -> list[str]:
+    """The person's name, IDs, email and username, longest first (a shorter one can sit inside a longer one)."""
+    texts = (person.name, person.external_id, person.sourced_id, person.email, person.username)
+    return sorted({t.strip() for t in texts if t and len(t.strip()) >= 2}, key=len, reverse=True)
+
+
+def _mentions(identifiers: list[str]) -> re.Pattern[str]:
+    """Any of the identifiers as a whole word, in any case (an ID of 1000 is not in the tag LHS-1000)."""
+    alternatives = "|".join(re.escape(t) for t in identifiers)
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+
+
+def _needles(identifiers: list[str]) -> set[str]:
+    """Substrings that every spelling of each identifier contains, for the database's LIKE to narrow rows by.
+
+    SQLite's LIKE and PostgreSQL's ILIKE (in the C locale) fold the case of ASCII letters only, so an identifier is
+    cut at its other cased letters and its longest piece is looked for; one with no piece that long is looked for
+    in its usual spellings instead. The regex of `_mentions` then decides on each row found.
+    """
+    out: set[str] = set()
+    for text in identifiers:
+        cut = [c for c in text if not c.isascii() and c.lower() != c.upper()]
+        pieces = re.split("|".join(map(re.escape, cut)), text) if cut else [text]
+        longest = max(pieces, key=len)
+        if len(longest.strip()) >= 3 or not cut:
+            out.add(longest)
+        else:
+            out |= {text, text.lower(), text.upper(), text.title()}
+    # A needle that holds another one finds no row the other misses (a username inside an email, say).
+    kept: list[str] = []
+    for needle in sorted(out, key=lambda n: (len(n), n)):
+        if not any(k.translate(_ASCII_LOWER) in needle.translate(_ASCII_LOWER) for k in kept):
+            kept.append(needle)
+    return set(kept)
+
+
+def _kind(column: sa.Column) -> sa.types.TypeEngine:
+    """The column's type as the database holds it (what a TypeDecorator wraps)."""
+    return column.type.impl_instance if isinstance(column.type, sa.types.TypeDecorator) else column.type
+
+
+def _rewritable(table: sa.Table, column: sa.Column) -> bool:
+    """Whether erasure may rewrite this column: text or JSON that is not an identifier (see NEVER_REWRITTEN_*)."""
+    kind = _kind(column)
+    unique = column.unique or any(
+        column.name in c.columns
+        for c in (*table.constraints, *table.indexes)
+        if isinstance(c, sa.UniqueConstraint) or (isinstance(c, sa.Index) and c.unique)
+    )
+    return (
+        isinstance(kind, (sa.String, sa.JSON))
+        and not isinstance(kind, sa.Enum)
+        and not (column.primary_key or column.foreign_keys or unique)
+        and table.name not in NEVER_REWRITTEN_TABLES
+        and column.name not in NEVER_REWRITTEN_COLUMNS
+    )
+
+
+def _scrub_json(value: Any, mentions: re.Pattern[str], label: str) -> tuple[Any, bool]:
+    """Decoded JSON with the person taken out of every string, keys included, and whether anything changed.
+
+    An explicit stack rather than recursion, so no shape of stored value can exhaust Python's call stack.
+    """
+    changed = False
+
+    def text(item: str) -> str:
+        nonlocal changed
+        new = mentions.sub(label, item)
+        changed = changed or new != item
+        return new
+
     if isinstance(value, str):
-        for name in names:
-            value = name.sub(label, value)
-        return value
-    if isinstance(value, dict):
-        return {key: _scrub(item, names, label) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_scrub(item, names, label) for item in value]
-    return value
+        return text(value), changed
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = text(item)
+                elif isinstance(item, (list, dict)):
+                    stack.append(item)
+        elif isinstance(node, dict):
+            items = list(node.items())
+            node.clear()
+            for key, item in items:
+                item = text(item) if isinstance(item, str) else item
+                node[text(key) if isinstance(key, str) else key] = item
+                if isinstance(item, (list, dict)):
+                    stack.append(item)
+    return value, changed
 
 
-def _mentions(person: Person) -> list[re.Pattern[str]]:
-    """Patterns for the person's name, ID and email as whole words (an ID of 1000 is not in the tag LHS-1000)."""
-    texts = sorted({t for t in (person.name, person.external_id, person.email) if t and len(t) >= 2}, key=len)
-    return [re.compile(rf"(?<![\w-]){re.escape(t)}(?![\w-])", re.IGNORECASE) for t in reversed(texts)]
+def _decode(raw: str) -> Any:
+    """A stored JSON text decoded, or _UNREADABLE when it is past the bounds or not JSON at all."""
+    if len(raw) > MAX_JSON_CHARS:
+        return _UNREADABLE
+    brackets = re.sub(r"[^\[\]{}]", "", _JSON_STRING.sub("", raw))
+    if max(itertools.accumulate(map(_NESTING.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH:
+        return _UNREADABLE
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return _UNREADABLE
+
+
+def _mentioned_in(raw: str, mentions: re.Pattern[str]) -> bool:
+    """Whether undecodable stored JSON mentions the person: in its text, or in any string once unescaped."""
+    if mentions.search(raw):
+        return True
+    for token in _JSON_STRING.finditer(raw):
+        try:
+            text = json.loads(token.group())
+        except ValueError:
+            continue
+        if mentions.search(text):
+            return True
+    return False
+
+
+def _scrub_stored_json(raw: str, mentions: re.Pattern[str], label: str) -> tuple[Any, bool]:
+    """What to store instead of a stored JSON text, and whether that differs from it."""
+    value = _decode(raw)
+    if value is _UNREADABLE:
+        return {"erased": label}, _mentioned_in(raw, mentions)
+    return _scrub_json(value, mentions, label)
+
+
+def _like(expression: sa.ColumnElement[Any], needles: set[str], dialect: str) -> sa.ColumnElement[bool]:
+    """The database-side narrowing: the expression contains one of the needles, ASCII case aside."""
+    patterns = ["%" + n.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%" for n in sorted(needles)]
+    # SQLite's LIKE already ignores ASCII case; its ILIKE would lower() every value first.
+    if dialect == "sqlite":
+        return sa.or_(*(expression.like(p, escape="/") for p in patterns))
+    return sa.or_(*(expression.ilike(p, escape="/") for p in patterns))
+
+
+def _scrub_everywhere(identifiers: list[str], label: str) -> int:
+    """Replace every mention of the identifiers in every rewritable column of every table; returns rows changed.
+
+    Each table is read once, narrowed in the database to rows that may mention the person, so a district's
+    200,000 devices are never loaded into Python. JSON is read as its stored text, never through a decoder that
+    could fail on what is stored.
+    """
+    if not identifiers:
+        return 0
+    mentions = _mentions(identifiers)
+    text_needles = _needles(identifiers)
+    json_needles = {json.dumps(n)[1:-1] for n in text_needles}
+    dialect = db.session.get_bind().dialect.name
+    mappers = {m.local_table: m for m in db.Model.registry.mappers}
+    changed_rows = 0
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if _rewritable(table, c)]
+        if not columns:
+            continue
+        keys = list(table.primary_key.columns)
+        read, where = [], []
+        for column in columns:
+            is_json = isinstance(_kind(column), sa.JSON)
+            expression = sa.cast(column, sa.Text) if is_json else sa.type_coerce(column, sa.Text)
+            read.append(expression.label(column.name))
+            where.append(_like(expression, json_needles if is_json else text_needles, dialect))
+        rows = db.session.execute(sa.select(*keys, *read).where(sa.or_(*where))).all()
+        for row in rows:
+            changes: dict[str, Any] = {}
+            for column in columns:
+                stored = row._mapping[column.name]
+                if not isinstance(stored, str):
+                    continue
+                if isinstance(_kind(column), sa.JSON):
+                    value, changed = _scrub_stored_json(stored, mentions, label)
+                else:
+                    value = mentions.sub(label, stored)[: _kind(column).length]
+                    changed = value != stored
+                if changed:
+                    changes[column.name] = value
+            if not changes:
+                continue
+            key = [row._mapping[k.name] for k in keys]
+            db.session.execute(table.update().where(*(k == v for k, v in zip(keys, key, strict=True))).values(changes))
+            changed_rows += 1
+            # An instance already loaded would go on showing what was there before.
+            mapper = mappers.get(table)
+            loaded = mapper and db.session.identity_map.get(mapper.identity_key_from_primary_key(key))
+            if loaded is not None:
+                db.session.expire(loaded)
+    return changed_rows
 
 
 def erase(person: Person, *, confirm: str, by: User, via: Via) -> str:
@@ -190,23 +397,10 @@ def erase(person: Person, *, confirm: str, by: User, via: Via) -> str:
     if blockers:
         raise Invalid("First " + " and ".join(blockers) + ".", field="confirm")
     label = f"Erased person {person.id}"
-    names = _mentions(person)
-    for entry in db.session.scalars(sa.select(Activity).where(Activity.person_id == person.id)):
-        entry.summary = _scrub(entry.summary, names, label)[:300]
-        entry.before = _scrub(entry.before, names, label)
-        entry.after = _scrub(entry.after, names, label)
     for ticket in db.session.scalars(sa.select(Ticket).where(_reported(person))):
         ticket.reporter_name = ticket.reporter_student_id = ticket.reporter_email = None
-        ticket.description = _scrub(ticket.description, names, label)
-        for comment in ticket.comments:
-            comment.body = _scrub(comment.body, names, label)
-    for loan in db.session.scalars(sa.select(Loan).where(Loan.person_id == person.id, Loan.note != "")):
-        loan.note = _scrub(loan.note, names, label)
-    # Refused sync events keep what was sent (a loan to this student's ID, say) so staff can see it.
-    for event in db.session.scalars(sa.select(SyncEvent).where(SyncEvent.data.is_not(None))):
-        scrubbed = _scrub(event.data, names, label)
-        if scrubbed != event.data:
-            event.data = scrubbed
+    db.session.flush()
+    rewritten = _scrub_everywhere(_identifiers(person), label)
     person.name = label
     person.external_id = f"erased-{person.id}"
     person.sourced_id = person.email = person.username = person.grade = None
@@ -219,5 +413,6 @@ def erase(person: Person, *, confirm: str, by: User, via: Via) -> str:
         via=via,
         person=person,
         subject=person,
+        after={"records_rewritten": rewritten},
     )
     return label
