@@ -16,6 +16,7 @@ from app.models import Activity, Asset, Role, Ticket, TicketPhoto, TicketStatus,
 from app.services import assets as asset_service
 from app.services import tickets as ticket_service
 from tests import factories
+from tests.photo_samples import flat_png
 
 NUMBER_RE = re.compile(r"T-\d{6}")
 STATUS_LINK_RE = re.compile(r'id="status-link" href="([^"]+)"')
@@ -265,3 +266,32 @@ def test_unknown_code_report_post_goes_back_to_the_friendly_page(client, world):
 def test_done_page_without_a_report_sends_to_r(client):
     resp = client.get("/reports/done")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/r")
+
+
+def test_a_photo_too_big_to_decode_is_422_with_the_friendly_message(app, client, world):
+    # 7060×7060 RGBA: ~190 KB on the wire, 200 MB to decode.
+    flood = flat_png(7060, 7060)
+    resp = report(client, world["code"], photo=flood, filename="screen.png")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "That picture is too big for us to open." in html and 'id="photo-error"' in html
+    assert "not a photo we can read" not in html
+    # What the student typed is kept for the next try.
+    assert "The screen is cracked in the corner." in html
+    client.get(f"/t/{world['code']}?lang=es")
+    resp = report(client, world["code"], photo=flood, filename="screen.png")
+    assert resp.status_code == 422 and "Esa imagen es demasiado grande" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+
+
+def test_public_pages_send_no_referrer(client, world):
+    form = client.get(f"/t/{world['code']}")
+    assert form.headers["Referrer-Policy"] == "no-referrer"
+    assert report(client, world["code"]).status_code == 303
+    done = client.get("/reports/done")
+    assert done.headers["Referrer-Policy"] == "no-referrer"
+    status_path = STATUS_LINK_RE.search(done.get_data(as_text=True)).group(1).removeprefix("http://rollcall.test")
+    assert client.get(status_path).headers["Referrer-Policy"] == "no-referrer"
+    # Pages that are not about one device or ticket keep the app's policy.
+    assert client.get("/login").headers["Referrer-Policy"] == "same-origin"

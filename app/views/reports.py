@@ -12,7 +12,7 @@ from app.models import Asset, TicketCategory, Via
 from app.services import tags as tag_service
 from app.services import tickets as ticket_service
 from app.services.errors import Invalid
-from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
+from app.services.photos import MAX_BYTES, PhotoTooBig, PhotoTooLarge, clean_photo
 from app.tagcodes import normalise
 from app.views.reports_i18n import pick_lang, public_context
 
@@ -109,6 +109,8 @@ def submit(code: str):
         except PhotoTooLarge:
             errors["photo"] = t("err_photo_large", mb=str(MAX_BYTES // (1024 * 1024)))
             return render_report_form(asset, errors=errors, values=values, status=413, lang=lang)
+        except PhotoTooBig:
+            errors["photo"] = t("err_photo_big")
         except Invalid:
             errors["photo"] = t("err_photo_bad")
     if errors:

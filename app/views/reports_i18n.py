@@ -98,6 +98,8 @@ TEXT = {
         "err_description": "Describe what is wrong.",
         "err_photo_large": "That photo is too large; the limit is {mb} MB.",
         "err_photo_bad": "That file is not a photo we can read. Use a JPEG, PNG, WebP or HEIC picture.",
+        "err_photo_big": "That picture is too big for us to open. Take a new photo with the camera, or send the "
+        "report without one.",
         "err_code": "That doesn't look like a sticker code: it has ten letters and numbers.",
         "err_code_unknown": "No device or room has that code.",
         "language": "Language",
@@ -145,6 +147,8 @@ TEXT = {
         "err_description": "Describe qué pasa.",
         "err_photo_large": "La foto es demasiado grande; el límite es {mb} MB.",
         "err_photo_bad": "Ese archivo no es una foto que podamos leer. Usa una imagen JPEG, PNG, WebP o HEIC.",
+        "err_photo_big": "Esa imagen es demasiado grande para abrirla. Toma una foto nueva con la cámara o envía "
+        "el reporte sin foto.",
         "err_code": "Eso no parece un código de etiqueta: tiene diez letras y números.",
         "err_code_unknown": "Ningún dispositivo ni salón tiene ese código.",
         "language": "Idioma",
