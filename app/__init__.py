@@ -77,8 +77,10 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
 
     register_blueprints(app)
 
+    from app.web import guard
     from app.web.errors import register_error_handlers
 
+    guard.init_app(app)
     register_error_handlers(app)
 
     from app.cli import register_commands
@@ -98,7 +100,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     def security_headers(resp):
         resp.headers.setdefault("Content-Security-Policy", app.config.get("CSP", CSP))
         resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers["Referrer-Policy"] = "same-origin"
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
