@@ -38,7 +38,8 @@ def _sqlite_utc(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given for a UTC column")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat pads the year to four digits, as SQLAlchemy does; strftime's %Y writes 999, which no reader takes.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def converter(column: sa.Column) -> Callable[[Any], Any]:

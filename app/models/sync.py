@@ -40,6 +40,8 @@ class SyncEvent(db.Model):
     flagged: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Kept for rejected events only, so someone can see what was refused.
     data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
+    # A hash of what the event said (type, time, data): a replay that says something else is not the same event.
+    digest: Mapped[str | None] = mapped_column(sa.String(32))
 
     user: Mapped[User | None] = relationship()
 

@@ -64,10 +64,9 @@ def _codec(column: sa.Column) -> Codec:
 
 
 def _revision(connection: sa.Connection) -> str | None:
-    try:
-        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    except sa.exc.DBAPIError:
-        return None
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None  # a database built from the models, never migrated
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
 @dataclass

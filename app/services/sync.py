@@ -11,15 +11,20 @@ Contract for features that add event types (stable; add, never change):
 
     register("loan.checkout", apply_checkout, roles=(Role.admin, Role.librarian))
 
-* `data` is the event's `data` object, guaranteed to be a JSON object (dict); the handler validates its fields
-  (the helpers `text()` and `choice()` raise `Rejected` with a readable reason).
+* `data` is the event's `data` object, guaranteed to be a JSON object (dict) that both databases can store (no NUL
+  or lone surrogate in any string, finite numbers within 64 bits, at most app.inputs.MAX_JSON_DEPTH levels: an
+  event that breaks this is rejected before any handler sees it, and its data is not kept); the handler validates
+  its fields (the helpers `text()` and `choice()` raise `Rejected` with a readable reason).
 * `ctx` (a `Context`) carries `user` (the signed-in User), `event_id`, `type`, `at` (the event time, aware UTC,
-  already clamped when the device clock ran ahead), `client_at` (what the device said), `received_at`,
-  `client_id`, `flagged` (True when `at` was clamped), `via` (always Via.sync) and `batch` (db.session.info).
+  already clamped to the receive time when the device clock ran ahead or read before 2000), `client_at` (what the
+  device said), `received_at`, `client_id`, `flagged` (True when `at` was clamped), `via` (always Via.sync) and
+  `batch` (db.session.info).
 * Each event runs in its own SAVEPOINT together with the insert of its id into `sync_events` (insert-on-conflict-
   do-nothing). If the id is already there the handler is not called: the answer is `duplicate` (or, for an event
-  that was rejected, the same `rejected` answer again). `Rejected` or any other exception rolls back only that
-  event's savepoint; the batch goes on and commits once at the end.
+  that was rejected, the same `rejected` answer again), provided the same user sent the same event (a digest of its
+  type, time and data is kept); an id reused for anything else is `rejected` without a word about the first.
+  `Rejected` or any other exception rolls back only that event's savepoint; the batch goes on and commits once at
+  the end.
 * A `Rejected` event is recorded (status and reason), so replays answer the same. An unexpected error is logged
   and answered `rejected` without recording the id, so a later replay can still apply it.
 * `roles`: users without one of these roles get `rejected` ("Your role does not allow ..."); None allows every
@@ -39,6 +44,8 @@ Contract for features that add event types (stable; add, never change):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -50,7 +57,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app import bulk
+from app import bulk, inputs
 from app.extensions import db
 from app.models import (
     Asset,
@@ -75,8 +82,10 @@ log = logging.getLogger(__name__)
 
 MAX_EVENTS = 500
 MAX_BYTES = 1024 * 1024
-# Device clocks this far ahead of the server are not believed: the event is clamped to the receive time.
+# Device clocks this far ahead of the server, or reading before 2000 (a clock that was reset), are not believed:
+# the event is clamped to the receive time and flagged.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+REUSED_ID = "This event id was already used for a different event; nothing was recorded."
 EVENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")
 SCAN_ROLES = (Role.admin, Role.tech, Role.librarian, Role.aide)
 E = TypeVar("E", bound=Enum)
@@ -177,6 +186,10 @@ class _Parsed:
     client_at: datetime | None
     flagged: bool
     data: dict[str, Any] = field(default_factory=dict)
+    # What the event said, hashed: a replay must say the same to be answered as the same event.
+    digest: str = ""
+    # Why the event is refused before any handler sees it (data that cannot be stored); its data is then not kept.
+    refusal: str | None = None
 
 
 # Field helpers for handlers ---------------------------------------------------------------------------------
@@ -221,11 +234,16 @@ def parse_time(value: Any) -> datetime | None:
         raw = raw[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the calendar's end by its offset
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+
+
+def _digest(event_type: str, at: Any, data: Any) -> str:
+    body = json.dumps([event_type, at, data], sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr)
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _parse(raw: Any, received_at: datetime) -> _Parsed | Result:
@@ -238,6 +256,8 @@ def _parse(raw: Any, received_at: datetime) -> _Parsed | Result:
     event_type = raw.get("type")
     if not isinstance(event_type, str) or not event_type:
         return Result(event_id, "rejected", "The event has no type.")
+    if inputs.unstorable(event_type):
+        return Result(event_id, "rejected", "The event's type cannot be read.")
     client_at = parse_time(raw.get("at"))
     if client_at is None:
         return Result(event_id, "rejected", "The event has no valid time (at, ISO 8601).")
@@ -246,9 +266,15 @@ def _parse(raw: Any, received_at: datetime) -> _Parsed | Result:
         data = {}
     if not isinstance(data, dict):
         return Result(event_id, "rejected", "The event's data must be a JSON object.")
-    flagged = client_at - received_at > MAX_CLOCK_SKEW
+    flagged = not inputs.believable_time(client_at, received_at, ahead=MAX_CLOCK_SKEW)
     at = received_at if flagged else client_at
-    return _Parsed(event_id, event_type[:40], at, client_at if flagged else None, flagged, data)
+    parsed = _Parsed(event_id, event_type[:40], at, client_at if flagged else None, flagged, data)
+    parsed.digest = _digest(event_type, raw.get("at"), data)
+    try:
+        inputs.check(data, what="The event's data")
+    except inputs.Unsafe as exc:
+        parsed.data, parsed.refusal = {}, exc.message
+    return parsed
 
 
 def _insert_events(rows: list[dict[str, Any]]) -> set[str]:
@@ -261,16 +287,25 @@ def _insert_events(rows: list[dict[str, Any]]) -> set[str]:
     return set(db.session.scalars(stmt, rows))
 
 
-def _answers_for_known(event_ids: list[str]) -> dict[str, Result]:
-    """The answers for events stored before: `duplicate`, or the same `rejected` answer again."""
-    answers = {event_id: Result(event_id, "duplicate") for event_id in event_ids}
-    if event_ids:
+def _answers_for_known(events: list[_Parsed], user: User) -> dict[str, Result]:
+    """The answers for events stored before: `duplicate`, or the same `rejected` answer again.
+
+    Only for the same event: an id stored by another user, or with a different body, is refused without saying
+    anything about what was stored under it.
+    """
+    answers = {ev.id: Result(ev.id, "duplicate") for ev in events}
+    digests = {ev.id: ev.digest for ev in events}
+    if events:
         for row in db.session.execute(
-            sa.select(SyncEvent.id, SyncEvent.reason).where(
-                SyncEvent.id.in_(event_ids), SyncEvent.status == SyncStatus.rejected
+            sa.select(SyncEvent.id, SyncEvent.user_id, SyncEvent.digest, SyncEvent.status, SyncEvent.reason).where(
+                SyncEvent.id.in_(list(digests))
             )
         ):
-            answers[row.id] = Result(row.id, "rejected", row.reason)
+            # Events stored before digests were kept have none: the same user's replay is taken as the same event.
+            if row.user_id != user.id or (row.digest is not None and row.digest != digests[row.id]):
+                answers[row.id] = Result(row.id, "rejected", REUSED_ID)
+            elif row.status == SyncStatus.rejected:
+                answers[row.id] = Result(row.id, "rejected", row.reason)
     return answers
 
 
@@ -286,7 +321,8 @@ def _event_row(ev: _Parsed, ctx: Context, status: SyncStatus, reason: str | None
         "client_at": ev.client_at,
         "received_at": ctx.received_at,
         "flagged": ev.flagged,
-        "data": ev.data if status is SyncStatus.rejected else None,
+        "data": ev.data if status is SyncStatus.rejected and ev.refusal is None else None,
+        "digest": ev.digest,
     }
 
 
@@ -317,7 +353,9 @@ def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -
     try:
         with db.session.begin_nested():
             if not _insert_events([_event_row(ev, ctx, SyncStatus.applied)]):
-                return _answers_for_known([ev.id])[ev.id]
+                return _answers_for_known([ev], user)[ev.id]
+            if ev.refusal is not None:
+                raise Rejected(ev.refusal)
             if reg is None:
                 raise Rejected(f"Unknown event type {ev.type!r}.")
             _check_role(reg, ev, user)
@@ -332,7 +370,7 @@ def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -
     # The savepoint rolled back the effect and the id; record the refusal so a replay answers the same.
     with db.session.begin_nested():
         if not _insert_events([_event_row(ev, ctx, SyncStatus.rejected, reason)]):
-            return _answers_for_known([ev.id])[ev.id]
+            return _answers_for_known([ev], user)[ev.id]
     return Result(ev.id, "rejected", reason, flagged=ev.flagged)
 
 
@@ -354,14 +392,16 @@ def _store_events(
             ev.at,
             ev.client_at,
             ev.flagged,
-            None if reason is None else ev.data,  # what was refused is kept, so someone can see it
+            # What was refused is kept, so someone can see it, unless it could not be stored at all.
+            None if reason is None or ev.refusal is not None else ev.data,
+            ev.digest,
         )
         for ev, _ctx, _plan, reason in planned
         if ev.id not in known
     ]
     stored = bulk.insert_rows(
         SyncEvent.__table__,
-        ("id", "status", "reason", "at", "client_at", "flagged", "data"),
+        ("id", "status", "reason", "at", "client_at", "flagged", "data", "digest"),
         new,
         same={"type": planned[0][0].type, "user_id": user.id, "client_id": client_id, "received_at": received_at},
         skip_conflicts_on="id",
@@ -388,6 +428,8 @@ def _apply_run(
         for ev in run:
             ctx = _context(ev, user, client_id, received_at, batch)
             try:
+                if ev.refusal is not None:
+                    raise Rejected(ev.refusal)
                 _check_role(reg, ev, user)
                 planned.append((ev, ctx, reg.bulk.plan(ev.data, ctx), None))
             except Rejected as exc:
@@ -399,7 +441,7 @@ def _apply_run(
     except Exception as exc:
         log.warning("sync: a run of %d %s events failed; the batch is applied one by one", len(run), run[0].type)
         raise _OneByOne(str(exc)) from exc
-    known = _answers_for_known([ev.id for ev in run if ev.id not in stored])
+    known = _answers_for_known([ev for ev in run if ev.id not in stored], user)
     results = []
     for ev, _ctx, _plan, reason in planned:
         if ev.id not in stored:
@@ -437,7 +479,7 @@ def _apply_parsed(
         del db.session.info[key]
     by_type: dict[str, list[dict[str, Any]]] = {}
     for ev in parsed:
-        if isinstance(ev, _Parsed):
+        if isinstance(ev, _Parsed) and ev.refusal is None:
             by_type.setdefault(ev.type, []).append(ev.data)
     for event_type, datas in by_type.items():
         reg = HANDLERS.get(event_type)
@@ -455,15 +497,16 @@ def _apply_parsed(
                 results[index] = result
             run.clear()
 
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for index, ev in enumerate(parsed):
         if isinstance(ev, Result):
             results[index] = ev
             continue
         if ev.id in seen:
-            results[index] = Result(ev.id, "duplicate")
+            same = seen[ev.id] == ev.digest
+            results[index] = Result(ev.id, "duplicate") if same else Result(ev.id, "rejected", REUSED_ID)
             continue
-        seen.add(ev.id)
+        seen[ev.id] = ev.digest
         reg = HANDLERS.get(ev.type)
         if together and reg is not None and reg.bulk is not None:
             if run and run[0][1].type != ev.type:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, abort, jsonify, request
 from flask_login import current_user, login_required
 
+from app import inputs
 from app.extensions import db
 from app.models import Campus
 from app.services import sync as sync_service
@@ -34,7 +35,10 @@ def sync():
     if len(raw) > sync_service.MAX_BYTES:
         return json_error(413, too_large)
     try:
-        body = json.loads(raw or b"null")
+        # Lenient: an event holding something that cannot be stored is refused on its own, not the whole batch.
+        body = inputs.loads(raw or b"null", lenient=True)
+    except inputs.Unsafe as exc:
+        return json_error(400, exc.message)
     except ValueError:
         return json_error(422, "The body must be JSON.")
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
@@ -43,6 +47,8 @@ def sync():
     if len(events) > sync_service.MAX_EVENTS:
         return json_error(413, too_large)
     client_id = body.get("client_id") if isinstance(body.get("client_id"), str) else ""
+    if inputs.unstorable(client_id):
+        client_id = ""  # only a label for the phone; not worth refusing its events over
     results = sync_service.apply_batch(events, user=current_user._get_current_object(), client_id=client_id)
     db.session.commit()
     # Compact and unsorted: the answer to 500 scans is ~100 KB, and jsonify's sorting cost more than the rest of it.
@@ -119,8 +125,11 @@ register_paths(
             "post": {
                 "summary": "Apply outbox events exactly once; one result per event, in order",
                 "description": "Event types: scan (tag, room, condition?, note?, audit?) and those other features "
-                "register. Replays answer `duplicate`; refused events answer `rejected` with a reason. Event "
-                "times more than 5 minutes ahead of the server are clamped and flagged. At most 500 events or 1 MB.",
+                "register. Replays answer `duplicate`; refused events answer `rejected` with a reason, and so "
+                "does an id reused by another user or for a different event. Event times more than 5 minutes "
+                "ahead of the server or before 2000 are clamped to the receive time and flagged. An event whose "
+                "data holds NUL, a lone surrogate, a non-finite or over-64-bit number, or nesting deeper than 32 "
+                "levels is rejected on its own and its data not kept. At most 500 events or 1 MB.",
                 "operationId": "sync",
                 "requestBody": {
                     "required": True,
@@ -128,7 +137,7 @@ register_paths(
                 },
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/SyncResults"}),
-                    "400": _err("Missing X-CSRFToken with a session"),
+                    "400": _err("Missing X-CSRFToken with a session, or a body nested too deeply to read"),
                     "401": _err("Not signed in or bad token"),
                     "413": _err("More than 500 events or 1 MB"),
                     "422": _err("Not a batch"),
