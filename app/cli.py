@@ -44,12 +44,53 @@ def register_commands(app) -> None:
     app.cli.add_command(export_group)
 
 
+PER_WORKER_LIMITS = (
+    "Warning: sign-in and report limits are per worker ({workers} worker(s) keeping their own counts in memory); "
+    "set RATELIMIT_STORAGE_URI=redis://… to share them."
+)
+
+
+def _control_socket_in_use(path: Path) -> bool:
+    """Whether a running server answers on the Unix socket at path (a leftover file from a stopped one does not)."""
+    import socket
+
+    if not path.is_socket():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 @click.command()
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--timeout", default=60, show_default=True, type=int)
-def serve(bind: str, workers: int, timeout: int) -> None:
+@click.option(
+    "--control-socket",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ROLLCALL_CONTROL_SOCKET",
+    default=None,
+    help="Unix socket for gunicornc (worker status, scaling, graceful reload); none unless given. "
+    "[env: ROLLCALL_CONTROL_SOCKET]",
+)
+def serve(bind: str, workers: int, timeout: int, control_socket: Path | None) -> None:
     """Serve Rollcall with gunicorn."""
+    config = current_app.config
+    if config["RATELIMIT_STORAGE_URI"].startswith("memory://") and (workers > 1 or config["ENV_NAME"] == "production"):
+        # Each worker (and each server) counts on its own, so N workers let N times the attempts through.
+        click.echo(PER_WORKER_LIMITS.format(workers=workers), err=True)
+    # gunicorn's default control socket is one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl): a
+    # second server on the host takes it over, and stopping either deletes it. So none, or the one named here.
+    if control_socket is None:
+        socket_args = ["--no-control-socket"]
+    else:
+        control_socket = control_socket.absolute()
+        if _control_socket_in_use(control_socket):
+            raise click.ClickException(f"Another server is using the control socket {control_socket}; name another.")
+        socket_args = ["--control-socket", str(control_socket)]
     args = [
         sys.executable,
         "-m",
@@ -69,6 +110,7 @@ def serve(bind: str, workers: int, timeout: int) -> None:
         "127.0.0.1",
         "--chdir",
         str(current_app.root_path.rsplit("/", 1)[0]),
+        *socket_args,
     ]
     os.execv(sys.executable, args)
 
