@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from pathlib import Path
 from typing import Any
 
+import click
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 
 from app import config as config_module
@@ -37,7 +37,11 @@ CSP = "; ".join(
 
 
 class InsecureConfiguration(RuntimeError):
-    """Raised at start-up when production settings are unsafe (e.g. no real SECRET_KEY)."""
+    """Raised at start-up when production settings are unsafe (e.g. no real SECRET_KEY, or debug mode)."""
+
+
+# Environments meant for one person's machine: no SECRET_KEY needed, debug allowed.
+LOCAL_ENVS = ("development", "demo", "test")
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
@@ -56,6 +60,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     else:
         app.config.from_object(config)
     _check_secret_key(app)
+    _check_debug(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -89,6 +94,10 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def protect_unsafe_requests():
+        if app.config["ENV_NAME"] not in LOCAL_ENVS and "werkzeug.debug.preserve_context" in request.environ:
+            # Werkzeug's debugger wraps the app (app.run(debug=True), run_simple(use_debugger=True)): its console
+            # runs any code a visitor sends, so a production app answers nothing through it.
+            abort(500, "This server runs under the Werkzeug debugger, which production refuses.")
         # Bearer-token callers are scripts: a browser never attaches that header on its own, so CSRF
         # cannot reach them. Everyone else (forms, htmx, the outbox) must send the CSRF token.
         if request.method in SAFE_METHODS or auth.bearer_token():
@@ -120,17 +129,38 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
 
 
 def _check_secret_key(app: Flask) -> None:
+    """Production needs a SECRET_KEY nobody can guess (config.weak_secret_key says what that means)."""
     key = app.config.get("SECRET_KEY") or ""
-    env = app.config.get("ENV_NAME", "production")
-    if env in ("development", "demo", "test"):
+    if app.config.get("ENV_NAME", "production") in LOCAL_ENVS:
         if not key:
             app.config["SECRET_KEY"] = _local_secret_key(Path(app.instance_path))
         return
-    if any(hmac.compare_digest(key.lower(), bad) for bad in config_module.EXAMPLE_SECRET_KEYS) or len(key) < 16:
+    weakness = config_module.weak_secret_key(key)
+    if weakness:
         raise InsecureConfiguration(
-            "SECRET_KEY is missing or is an example value. Set SECRET_KEY to a long random string "
+            f"SECRET_KEY {weakness}. Set SECRET_KEY to a long random string "
             "(python -c 'import secrets; print(secrets.token_hex(32))'), or ROLLCALL_ENV=development for local use."
         )
+
+
+def _check_debug(app: Flask) -> None:
+    """Production never runs in debug mode, nor under the development server's debugger: Werkzeug's debugger runs
+    any Python a visitor sends it."""
+    if app.config.get("ENV_NAME", "production") in LOCAL_ENVS:
+        return
+    if app.debug:
+        how = "FLASK_DEBUG=1, --debug or DEBUG=True"
+    else:
+        # `rollcall run --debugger` and `flask run --debugger` build the app inside the run command, before the
+        # development server wraps it in the debugger.
+        ctx = click.get_current_context(silent=True)
+        if ctx is None or ctx.info_name != "run" or not ctx.params.get("debugger"):
+            return
+        how = "--debugger"
+    raise InsecureConfiguration(
+        f"Debug mode is on ({how}), which production refuses: the Werkzeug debugger runs any code a visitor sends. "
+        "Turn it off, or set ROLLCALL_ENV=development for local use."
+    )
 
 
 def _local_secret_key(instance: Path) -> str:

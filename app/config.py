@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -10,6 +11,36 @@ INSTANCE = ROOT / "instance"
 
 # Keys that appear in docs and examples; a production server must never run with one of them.
 EXAMPLE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "example", "rollcall-dev", "demo"}
+
+# What a production SECRET_KEY must reach. Whoever guesses it can sign session cookies as any user, offline and
+# at leisure. `secrets.token_hex(32)` gives 64 characters and about 210 bits by the estimate below.
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 10
+SECRET_KEY_MIN_BITS = 80
+
+
+def secret_key_estimated_bits(key: str) -> float:
+    """zxcvbn's estimate of the guesses needed to find key (it knows repeats, sequences, keyboard runs, dates and
+    common words), in bits. zxcvbn reads at most 72 characters at a time, so longer keys are scored in parts."""
+    from zxcvbn import zxcvbn
+
+    chunks = [key[i : i + 72] for i in range(0, len(key), 72)]
+    return sum(zxcvbn(chunk)["guesses_log10"] for chunk in chunks) * math.log2(10)
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why key is too weak for production, or None: a known example, fewer than SECRET_KEY_MIN_LENGTH characters,
+    fewer than SECRET_KEY_MIN_DISTINCT different ones, or under SECRET_KEY_MIN_BITS by zxcvbn's estimate."""
+    if key.lower() in EXAMPLE_SECRET_KEYS:
+        return "is missing or is an example value"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"is too short ({len(key)} characters; at least {SECRET_KEY_MIN_LENGTH})"
+    if len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        return f"uses only {len(set(key))} different characters (at least {SECRET_KEY_MIN_DISTINCT})"
+    bits = secret_key_estimated_bits(key)
+    if bits < SECRET_KEY_MIN_BITS:
+        return f"is too easy to guess (about {bits:.0f} bits; at least {SECRET_KEY_MIN_BITS})"
+    return None
 
 
 def normalise_database_url(url: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from app.extensions import db
@@ -108,14 +110,73 @@ def test_security_headers(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_production_refuses_example_secret_key():
+def _production(**settings):
+    from app import create_app
+
+    return create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://", **settings})
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("", "is missing or is an example value"),
+        ("change-me", "is missing or is an example value"),
+        ("short", "is too short (5 characters; at least 32)"),
+        ("0000000000000000", "is too short"),
+        ("aaaaaaaaaaaaaaaaaaaa", "is too short"),
+        ("1234567890123456", "is too short"),
+        ("abcabcabcabcabcabc", "is too short"),
+        ("x" * 40, "uses only 1 different characters"),
+        ("abcabc" * 10, "uses only 3 different characters"),
+        ("1234567890" * 7, "is too easy to guess"),
+        ("0123456789abcdefghijklmnopqrstuvwxyzABCDEF", "is too easy to guess"),
+        ("qwertyuiopasdfghjklzxcvbnm1234567890", "is too easy to guess"),
+        ("test-secret-key-not-for-production", "is too easy to guess"),
+        # Past zxcvbn's 72 characters the key is scored in parts, each of which must add something.
+        ("0123456789" * 20, "is too easy to guess"),
+    ],
+)
+def test_production_refuses_weak_secret_keys(key, reason):
+    from app import InsecureConfiguration
+
+    with pytest.raises(InsecureConfiguration) as refused:
+        _production(SECRET_KEY=key)
+    message = str(refused.value)
+    assert message.startswith("SECRET_KEY ") and reason in message and "\n" not in message
+    assert "secrets.token_hex(32)" in message
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        secrets.token_hex(32),
+        secrets.token_hex(64),
+        secrets.token_urlsafe(32),
+        "plover-nimbus-quartz-gadfly-tundra-ember-vortex",
+    ],
+)
+def test_production_accepts_random_secret_keys(key):
+    assert _production(SECRET_KEY=key).config["SECRET_KEY"] == key
+
+
+def test_production_refuses_debug_mode():
     from app import InsecureConfiguration, create_app
 
-    for key in ("", "change-me", "short"):
-        with pytest.raises(InsecureConfiguration):
-            create_app({"ENV_NAME": "production", "SECRET_KEY": key, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    assert app.config["SECRET_KEY"] == "x" * 40
+    with pytest.raises(InsecureConfiguration, match=r"^Debug mode is on .*which production refuses"):
+        _production(SECRET_KEY=secrets.token_hex(32), DEBUG=True)
+    app = create_app({"ENV_NAME": "development", "DEBUG": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.debug, "development may debug"
+
+
+def test_production_answers_nothing_through_the_werkzeug_debugger():
+    from werkzeug.debug import DebuggedApplication
+    from werkzeug.test import Client
+
+    app = _production(SECRET_KEY=secrets.token_hex(32))
+    # What app.run(debug=True) or run_simple(use_debugger=True) would serve, had the app been made first.
+    resp = Client(DebuggedApplication(app, evalex=True)).get("/login")
+    assert resp.status_code == 500
+    assert Client(app).get("/login").status_code == 200
 
 
 def test_secure_cookies_behind_https():

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Asset, AssetStatus, Campus, Person, Role, Room, User
 from app.models.users import hash_token
 from app.services import demo
+from tests.servers import free_port
 
 
 def test_seed_demo_is_believable_and_repeatable(app):
@@ -152,3 +156,66 @@ def test_campuses_and_rooms_from_the_command_line(app):
         )
         rooms = {r.code: (r.name, r.kind.value) for r in oak.rooms}
         assert rooms == {"OAK-101": ("Kindergarten", "classroom"), "OAK-LIB": ("Library", "library")}
+
+
+def _production_env(tmp_path, **extra: str) -> dict[str, str]:
+    """The environment of a production start with a good SECRET_KEY (FLASK_DEBUG and the like removed)."""
+    import os
+    import secrets
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "ROLLCALL_", "TEST_DATABASE"))}
+    env.update(
+        {
+            "ROLLCALL_ENV": "production",
+            "SECRET_KEY": secrets.token_hex(32),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+            **extra,
+        }
+    )
+    return env
+
+
+def _start(command: list[str], env: dict[str, str]):
+    """Run a command that must refuse to start; a server that did start is stopped by the timeout (a failure)."""
+    import subprocess
+
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+ROLLCALL = [sys.executable, "-c", "from app.cli import main; main()"]
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "how"),
+    [
+        (["run", "--debug"], {}, "FLASK_DEBUG=1, --debug or DEBUG=True"),
+        (["--debug", "run"], {}, "FLASK_DEBUG=1, --debug or DEBUG=True"),
+        (["run"], {"FLASK_DEBUG": "1"}, "FLASK_DEBUG=1, --debug or DEBUG=True"),
+        (["run", "--debugger"], {}, "--debugger"),
+        (["serve"], {"FLASK_DEBUG": "1"}, "FLASK_DEBUG=1, --debug or DEBUG=True"),
+    ],
+)
+def test_production_refuses_debug_from_the_command_line(tmp_path, args, extra_env, how):
+    port = str(free_port())
+    extra = ["--port", port] if "run" in args else ["--bind", f"127.0.0.1:{port}"]
+    result = _start([*ROLLCALL, *args, *extra], _production_env(tmp_path, **extra_env))
+    assert result.returncode != 0
+    assert f"Error: Debug mode is on ({how}), which production refuses" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, "one line"
+
+
+@pytest.mark.parametrize("flag", ["--debug", "--debugger"])
+def test_plain_flask_run_is_refused_too(tmp_path, flag):
+    result = _start(
+        [sys.executable, "-m", "flask", "--app", "app:create_app", "run", flag, "--port", str(free_port())],
+        _production_env(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "Debug mode is on" in result.stderr and "which production refuses" in result.stderr
+
+
+def test_production_with_a_weak_secret_key_says_why(tmp_path):
+    result = _start([*ROLLCALL, "db", "upgrade"], _production_env(tmp_path, SECRET_KEY="abcabcabcabcabcabc" * 2))
+    assert result.returncode != 0
+    assert result.stderr.startswith("Error: SECRET_KEY uses only 3 different characters (at least 10).")
+    assert "Traceback" not in result.stderr
