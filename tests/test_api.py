@@ -82,7 +82,12 @@ def test_filters_and_paging(client, token):
     assert [a["asset_tag"] for a in body["items"]] == ["LHS-1000"]
 
 
-def test_people(client, token):
+def test_people(app, client, district, token):
+    # Aides do not read the people list (the /people page refuses them too); a librarian's token does.
+    assert client.get("/api/v1/people?q=zoe", headers=bearer(token)).status_code == 403
+    with app.app_context():
+        token = issue_token(factories.make_user(Role.librarian, "LHS"), by=None, via=Via.cli)
+        db.session.commit()
     body = client.get("/api/v1/people?q=zoe", headers=bearer(token)).get_json()
     assert [p["external_id"] for p in body["items"]] == ["LHS100001"]
     assert body["items"][0]["kind"] == "student" and body["items"][0]["campus"] == "LHS"

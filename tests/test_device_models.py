@@ -30,7 +30,7 @@ def _entries(app, action):
 
 
 def test_tech_adds_a_model_and_devices_can_be_of_it(app, client, district, login_as):
-    tech = login_as("tech", "LHS")
+    tech = login_as("tech", "LHS", "JMS")  # a district tech: the catalog is the whole district's
     page = client.get("/assets/new").get_data(as_text=True)
     assert "Model not in the list? Add it" in page and "Lenovo" not in page
     resp = client.post("/models/new", data={**FORM, "manufacturer": "  Lenovo ", "next": "/assets/new"})

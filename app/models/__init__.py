@@ -36,7 +36,7 @@ from app.models.tickets import (
     TicketStatus,
 )
 from app.models.types import utcnow
-from app.models.users import DESK_ROLES, ApiToken, Role, User
+from app.models.users import ApiToken, Role, User
 
 __all__ = [
     "Activity",
@@ -76,7 +76,6 @@ __all__ = [
     "TicketPart",
     "TicketRepair",
     "WarrantyClaim",
-    "DESK_ROLES",
     "Role",
     "Room",
     "RoomKind",

@@ -25,10 +25,6 @@ class Role(enum.Enum):
     viewer = "viewer"
 
 
-# Who runs the loaner desk and hands out (and takes back) 1:1 devices.
-DESK_ROLES = (Role.admin, Role.tech, Role.librarian)
-
-
 user_campuses = sa.Table(
     "user_campuses",
     db.metadata,
@@ -46,6 +42,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(256), default="")
     role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Viewers may mint API tokens only when an admin switches this on (app.permissions, "tokens.create").
+    api_tokens_allowed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Part of the session's user id: changing it (password change, disabling) ends every other session.
     session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -90,10 +88,6 @@ class User(UserMixin, db.Model):
     def can_see_campus(self, campus_id: int | None) -> bool:
         ids = self.campus_ids
         return ids is None or campus_id in ids
-
-    def has_role(self, *roles: Role | str) -> bool:
-        wanted = {r if isinstance(r, Role) else Role(r) for r in roles}
-        return self.role in wanted
 
 
 def hash_token(raw: str) -> str:

@@ -39,7 +39,6 @@ from app.models import (
     Condition,
     Observation,
     ObservationSource,
-    Role,
     Room,
     UnknownScan,
     User,
@@ -52,9 +51,6 @@ from app.services.errors import Invalid
 from app.services.observations import record_observation
 from app.services.sync import Context, Rejected, choice, find_room, register, text
 
-AUDIT_ROLES = (Role.admin, Role.tech, Role.librarian, Role.aide)
-# Moving a device's home room is an inventory change; aides doing audits may make it for their rooms.
-MOVE_ROLES = AUDIT_ROLES
 UUID_MAX = 64
 
 
@@ -615,7 +611,8 @@ def result_json(result: AuditResult, user: User) -> dict[str, Any]:
     }
 
 
-register("audit.start", apply_start, roles=AUDIT_ROLES)
-register("audit.close", apply_close, roles=AUDIT_ROLES)
-register("audit.condition", apply_condition, roles=AUDIT_ROLES)
-register("audit.move", apply_move, roles=MOVE_ROLES)
+register("audit.start", apply_start, needs="audits.run")
+register("audit.close", apply_close, needs="audits.run")
+register("audit.condition", apply_condition, needs="audits.run")
+# Moving a device's home room is an inventory change; aides doing audits may make it for their rooms.
+register("audit.move", apply_move, needs="audits.run")

@@ -12,7 +12,6 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
-    DESK_ROLES,
     Asset,
     AssetStatus,
     Campus,
@@ -330,5 +329,5 @@ def apply_checkin_event(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"loan": loan.id, "asset_tag": asset.asset_tag, "person": loan.person.name}
 
 
-register("loan.checkout", apply_checkout_event, roles=DESK_ROLES)
-register("loan.checkin", apply_checkin_event, roles=DESK_ROLES)
+register("loan.checkout", apply_checkout_event, needs="desk")
+register("loan.checkin", apply_checkin_event, needs="desk")

@@ -9,7 +9,7 @@ Contract for features that add event types (stable; add, never change):
         raise Rejected("LHS-1001 is already on loan.")  # a broken rule: the user sees the reason
         return {"loan": 12}  # optional; sent back to the client as the result's "info"
 
-    register("loan.checkout", apply_checkout, roles=(Role.admin, Role.librarian))
+    register("loan.checkout", apply_checkout, needs="desk")
 
 * `data` is the event's `data` object, guaranteed to be a JSON object (dict) that both databases can store (no NUL
   or lone surrogate in any string, finite numbers within 64 bits, at most app.inputs.MAX_JSON_DEPTH levels: an
@@ -27,8 +27,9 @@ Contract for features that add event types (stable; add, never change):
   the end.
 * A `Rejected` event is recorded (status and reason), so replays answer the same. An unexpected error is logged
   and answered `rejected` without recording the id, so a later replay can still apply it.
-* `roles`: users without one of these roles get `rejected` ("Your role does not allow ..."); None allows every
-  signed-in staff role.
+* `needs`: the capability in app.permissions that the event takes (the page and API that do the same thing name
+  the same one); users without it get `rejected` ("Your role does not allow ..."). None allows every signed-in
+  staff role. `roles` (a tuple of roles) still works for handlers registered that way.
 * `prefetch` (optional): called once per batch with the `data` of all events of the type, before any is applied,
   to load what they name in a few queries; it reads, never writes. Handlers may keep per-batch lookups in
   `db.session.info` under keys starting with "sync." (cleared at the start of each batch).
@@ -57,7 +58,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app import bulk, inputs
+from app import bulk, inputs, permissions
 from app.extensions import db
 from app.models import (
     Asset,
@@ -87,7 +88,6 @@ MAX_BYTES = 1024 * 1024
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 REUSED_ID = "This event id was already used for a different event; nothing was recorded."
 EVENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{7,63}$")
-SCAN_ROLES = (Role.admin, Role.tech, Role.librarian, Role.aide)
 E = TypeVar("E", bound=Enum)
 
 
@@ -134,6 +134,7 @@ class Registration:
     roles: frozenset[Role] | None
     prefetch: Callable[[list[dict[str, Any]], User], None] | None = None
     bulk: Bulk | None = None
+    needs: str | None = None
 
 
 HANDLERS: dict[str, Registration] = {}
@@ -143,6 +144,7 @@ def register(
     event_type: str,
     handler: Handler,
     *,
+    needs: str | None = None,
     roles: Iterable[Role | str] | None = None,
     prefetch: Callable[[list[dict[str, Any]], User], None] | None = None,
     bulk: Bulk | None = None,
@@ -153,8 +155,10 @@ def register(
     a handler can load what they name in a few queries instead of one per event (it must not change anything).
     `bulk`, optional, applies runs of these events many at a time with the same answers as `handler`.
     """
+    if needs is not None:
+        permissions.rule(needs)  # a misspelt capability fails at import, not on a phone's first sync
     allowed = None if roles is None else frozenset(r if isinstance(r, Role) else Role(r) for r in roles)
-    HANDLERS[event_type] = Registration(handler, allowed, prefetch, bulk)
+    HANDLERS[event_type] = Registration(handler, allowed, prefetch, bulk, needs)
 
 
 @dataclass
@@ -343,7 +347,11 @@ def _context(
 
 
 def _check_role(reg: Registration, ev: _Parsed, user: User) -> None:
-    if reg.roles is not None and user.role not in reg.roles:
+    if reg.needs is not None:
+        allowed = permissions.allows(user, reg.needs)
+    else:
+        allowed = reg.roles is None or user.role in reg.roles
+    if not allowed:
         raise Rejected(f"Your role ({user.role.value}) does not allow {ev.type}.")
 
 
@@ -806,4 +814,4 @@ def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return write_scans([(plan_scan(data, ctx), ctx)])[0]
 
 
-register("scan", apply_scan, roles=SCAN_ROLES, prefetch=prefetch_scans, bulk=Bulk(plan_scan, write_scans))
+register("scan", apply_scan, needs="scan", prefetch=prefetch_scans, bulk=Bulk(plan_scan, write_scans))

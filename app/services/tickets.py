@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from app import permissions
 from app.extensions import db
 from app.models import (
     Asset,
-    Role,
     Ticket,
     TicketCategory,
     TicketComment,
@@ -32,7 +32,6 @@ from app.services.photos import CleanPhoto
 
 MAX_DESCRIPTION = 4000
 MAX_COMMENT = 4000
-ASSIGNABLE_ROLES = (Role.admin, Role.tech)
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SORTS = ("newest", "oldest_open")
 
@@ -221,18 +220,19 @@ def comment(ticket: Ticket, body: str, *, by: User, via: Via) -> TicketComment:
 
 
 def assignable_users(ticket: Ticket) -> list[User]:
-    """Techs and admins who can work on this ticket's campus, by name."""
+    """Those who work on repairs ("repairs.work": techs and admins) on this ticket's campus, by name."""
+    roles = permissions.roles_for("repairs.work")
     users = db.session.scalars(
-        sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNABLE_ROLES)).order_by(User.name, User.id)
+        sa.select(User).where(User.active.is_(True), User.role.in_(roles)).order_by(User.name, User.id)
     )
-    return [u for u in users if u.can_see_campus(ticket.asset.campus_id)]
+    return [u for u in users if u.can_see_campus(ticket.asset.campus_id) and permissions.allows(u, "repairs.work")]
 
 
 def assign(ticket: Ticket, assignee: User | None, *, by: User, via: Via) -> bool:
     """Give a ticket to a tech or admin of its campus (None to unassign); False when nothing changed."""
     if assignee is not None and (
         not assignee.active
-        or assignee.role not in ASSIGNABLE_ROLES
+        or not permissions.allows(assignee, "repairs.work")
         or not assignee.can_see_campus(ticket.asset.campus_id)
     ):
         raise Invalid("Choose a tech or admin who works on this campus.", field="assignee")

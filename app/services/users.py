@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app import permissions
 from app.extensions import db
 from app.models import ApiToken, Campus, Role, User, Via, utcnow
 from app.models.users import hash_token
 from app.services import activity
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Forbidden, Invalid, NotFound
 
 __all__ = ["Invalid", "NotFound"]
 
@@ -101,6 +102,30 @@ def update_user(user: User, *, role: Role, campus_codes: list[str], name: str, b
     )
 
 
+def allow_api_tokens(user: User, allowed: bool, *, by: User, via: Via) -> bool:
+    """Let a user (a viewer: the other roles always may) mint API tokens, or stop them; False when nothing changed.
+
+    Withdrawing it from a viewer also revokes the tokens they hold, so the switch means what it says.
+    """
+    if user.api_tokens_allowed == allowed:
+        return False
+    user.api_tokens_allowed = allowed
+    activity.record(
+        "user.api_tokens",
+        f"{'Allowed' if allowed else 'Stopped'} API tokens for {user.email}",
+        by=by,
+        via=via,
+        subject=user,
+        before={"api_tokens_allowed": not allowed},
+        after={"api_tokens_allowed": allowed},
+    )
+    if not allowed and not permissions.allows(user, "tokens.create"):
+        live = sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        for token in db.session.scalars(live):
+            revoke_token(token, by=by, via=via)
+    return True
+
+
 def revoke_token(token: ApiToken, *, by: User, via: Via) -> None:
     """Stop a token from working; it stays listed as revoked."""
     if token.revoked_at is None:
@@ -142,7 +167,13 @@ def user_by_email(email: str) -> User:
 
 
 def issue_token(user: User, *, name: str = "", by: User | None, via: Via) -> str:
-    """Create an API token for user and return the raw token, which is never stored."""
+    """Create an API token for user and return the raw token, which is never stored.
+
+    The token's user must hold "tokens.create" (viewers: only once an admin allows it); `rollcall tokens create`
+    (by=None) is the server operator's and always may.
+    """
+    if by is not None and not permissions.allows(user, "tokens.create"):
+        raise Forbidden("Ask an admin to allow API tokens for your login.")
     token, raw = ApiToken.issue(user, name)
     db.session.add(token)
     db.session.flush()

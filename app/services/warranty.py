@@ -14,7 +14,6 @@ from app.models import (
     Asset,
     Campus,
     ClaimStatus,
-    Role,
     ShippingBatch,
     Ticket,
     TicketStatus,
@@ -470,5 +469,5 @@ def apply_ship(data: dict, ctx: Context) -> dict:
     return {"claim": claim.id, "asset_tag": claim.asset.asset_tag, "status": claim.status.value}
 
 
-register("claim.receive", apply_receive, roles=(Role.admin, Role.tech))
-register("claim.ship", apply_ship, roles=(Role.admin, Role.tech))
+register("claim.receive", apply_receive, needs="repairs.work")
+register("claim.ship", apply_ship, needs="repairs.work")

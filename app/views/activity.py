@@ -9,9 +9,9 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Activity, Asset, Role, User
+from app.models import Activity, Asset, User
 from app.services.assets import visible_to
-from app.web import render, role_required
+from app.web import permission_required, render
 
 bp = Blueprint("activity", __name__, url_prefix="/activity")
 
@@ -24,7 +24,7 @@ def _date(value: str | None):
 
 
 @bp.get("")
-@role_required(Role.admin, Role.tech)
+@permission_required("activity.read")
 def index():
     args = request.args
     stmt = sa.select(Activity).order_by(Activity.at.desc(), Activity.id.desc())

@@ -6,13 +6,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, jsonify, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from app import permissions
 from app.extensions import csrf, db
 from app.models import Asset, AssetStatus, Campus, Person, PersonKind, Room
 from app.services.assets import AssetFilters, asset_page
 from app.services.people import search_people
-from app.views.openapi import spec
+from app.views.openapi import _errors, _json, register_paths, spec
+from app.web import note_record_view, permission_required
+from app.web.loaders import get_person_or_404
 
 bp = Blueprint("api", __name__)
 # Bearer callers skip CSRF in the app-wide check; session callers are checked there with X-CSRFToken.
@@ -41,6 +44,9 @@ def campus_json(campus: Campus | None) -> dict[str, Any] | None:
 def person_json(person: Person | None) -> dict[str, Any] | None:
     if person is None:
         return None
+    if not permissions.allows(current_user, "people.read"):
+        # What an asset's page shows everyone about its holder; the rest is for those who may read /people.
+        return {"external_id": person.external_id, "name": person.name, "kind": person.kind.value}
     return {
         "external_id": person.external_id,
         "name": person.name,
@@ -134,7 +140,7 @@ def openapi():
 
 
 @bp.get("/api/v1/assets")
-@login_required
+@permission_required("assets.read")
 def assets():
     status = request.args.get("status", "")
     if status and status not in AssetStatus._value2member_map_:
@@ -159,7 +165,7 @@ def assets():
 
 
 @bp.get("/api/v1/assets/<asset_tag>")
-@login_required
+@permission_required("assets.read")
 def asset(asset_tag: str):
     from app.web.loaders import get_asset_or_404
 
@@ -167,7 +173,7 @@ def asset(asset_tag: str):
 
 
 @bp.get("/api/v1/people")
-@login_required
+@permission_required("people.read")
 def people():
     kind = request.args.get("kind", "")
     if kind and kind not in PersonKind._value2member_map_:
@@ -176,6 +182,29 @@ def people():
         current_user, request.args.get("q", "")[:100], campus_id_arg(), PersonKind(kind) if kind else None
     )
     return jsonify(paged(stmt, person_json))
+
+
+@bp.get("/api/v1/people/<external_id>")
+@permission_required("people.read")
+def person(external_id: str):
+    """One student or staff member by their ID; the opening is logged like the person's page."""
+    found = get_person_or_404(external_id)
+    note_record_view(found, "api")
+    return jsonify(person_json(found))
+
+
+register_paths(
+    {
+        "/api/v1/people/{external_id}": {
+            "get": {
+                "summary": "One student or staff member on your campuses, by their ID (the opening is logged)",
+                "operationId": "getPerson",
+                "parameters": [{"name": "external_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json({"$ref": "#/components/schemas/Person"}), **_errors(401, 403, 404)},
+            }
+        }
+    }
+)
 
 
 # Each feature's API module adds its routes to `bp` above; importing them here registers them with it.

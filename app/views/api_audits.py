@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, jsonify, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.extensions import db
 from app.models import Audit, AuditStatus
@@ -11,6 +11,7 @@ from app.services import audits as audit_service
 from app.services.sync import find_room
 from app.views.api import bp, campus_id_arg, iso
 from app.views.openapi import _errors, _json, _q, register_paths
+from app.web import permission_required
 
 
 def _summary(audit) -> dict:
@@ -26,7 +27,7 @@ def _summary(audit) -> dict:
 
 
 @bp.get("/api/v1/audits")
-@login_required
+@permission_required("audits.read")
 def audits():
     status = request.args.get("status", "")
     if status and status not in AuditStatus._value2member_map_:
@@ -44,7 +45,7 @@ def audits():
 
 
 @bp.get("/api/v1/audits/<uuid>")
-@login_required
+@permission_required("audits.read")
 def audit(uuid: str):
     found = audit_service.find_audit(uuid)
     if found is None or not current_user.can_see_campus(found.campus_id):

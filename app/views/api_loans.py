@@ -6,16 +6,17 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import abort, jsonify, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.extensions import db
-from app.models import DESK_ROLES, Condition, Loan, Via, utcnow
+from app.models import Condition, Loan, Via, utcnow
 from app.services import loans as loan_service
 from app.services.assets import find_asset
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import Invalid
 from app.services.people import find_person
 from app.views.api import bp, campus_id_arg, iso, paged
 from app.views.openapi import PAGING, _errors, _json, _page_of, _q, register_paths
+from app.web import permission_required
 
 
 def loan_json(loan: Loan) -> dict[str, Any]:
@@ -40,17 +41,12 @@ def _flag(name: str) -> bool:
 
 
 @bp.get("/api/v1/loans")
-@login_required
+@permission_required("desk")
 def loans():
     stmt = loan_service.loans_query(
         current_user, open_only=_flag("open"), overdue=_flag("overdue"), campus_id=campus_id_arg()
     )
     return jsonify(paged(stmt, loan_json))
-
-
-def _desk_user() -> None:
-    if not current_user.has_role(*DESK_ROLES):
-        raise Forbidden("Only librarians, technicians and admins lend loaners.")
 
 
 def _body() -> dict[str, Any]:
@@ -79,10 +75,9 @@ def _due(value: Any) -> date | datetime | None:
 
 
 @bp.post("/api/v1/loans")
-@login_required
+@permission_required("desk")
 def check_out():
     """Lend a loaner: `{"asset": tag code, asset tag or serial, "person": student or staff ID, "due": optional}`."""
-    _desk_user()
     body = _body()
     asset = _asset(body)
     text = str(body.get("person") or "").strip()
@@ -95,10 +90,9 @@ def check_out():
 
 
 @bp.post("/api/v1/loans/checkin")
-@login_required
+@permission_required("desk")
 def check_in():
     """Take a loaner back: `{"asset": ..., "condition": optional, "note": optional}`."""
-    _desk_user()
     body = _body()
     asset = _asset(body)
     value = body.get("condition") or None
@@ -151,7 +145,7 @@ register_paths(
     {
         "/api/v1/loans": {
             "get": {
-                "summary": "Loans of loaners on your campuses (open ones soonest due first)",
+                "summary": "Loans of loaners on your campuses, open ones soonest due first (librarian, tech, admin)",
                 "operationId": "listLoans",
                 "parameters": [
                     _q("open", "1: only loans not yet returned"),
@@ -159,7 +153,7 @@ register_paths(
                     _q("campus", "Campus code"),
                     *PAGING,
                 ],
-                "responses": {"200": _json(_page_of("#/components/schemas/Loan")), **_errors(401, 404, 422)},
+                "responses": {"200": _json(_page_of("#/components/schemas/Loan")), **_errors(401, 403, 404, 422)},
             },
             "post": {
                 "summary": "Lend a loaner (librarian, tech, admin)",

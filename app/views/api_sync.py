@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from flask import Response, abort, jsonify, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app import inputs
 from app.extensions import db
@@ -17,12 +17,13 @@ from app.services import sync as sync_service
 from app.services.observations import observations_of
 from app.views.api import bp, campus_id_arg, iso
 from app.views.openapi import ERROR, register_paths
+from app.web import permission_required
 from app.web.errors import json_error
 from app.web.loaders import get_asset_or_404
 
 
 @bp.post("/api/v1/sync")
-@login_required
+@permission_required("sync")
 def sync():
     """Apply a batch of outbox events; one result per event, in order."""
     too_large = (
@@ -67,7 +68,7 @@ def _pack_campus() -> Campus:
 
 
 @bp.get("/api/v1/offline-pack")
-@login_required
+@permission_required("scan")
 def offline_pack():
     """A campus's rooms and devices for offline scanning, with an ETag so an unchanged pack answers 304."""
     campus = _pack_campus()
@@ -88,7 +89,7 @@ def offline_pack():
 
 
 @bp.get("/api/v1/assets/<asset_tag>/observations")
-@login_required
+@permission_required("assets.read")
 def asset_observations(asset_tag: str):
     """Every sighting of an asset, newest first."""
     asset = get_asset_or_404(asset_tag)
@@ -156,6 +157,7 @@ register_paths(
                     "200": _json({"$ref": "#/components/schemas/OfflinePack"}),
                     "304": {"description": "Unchanged since the ETag sent"},
                     "401": _err("Not signed in or bad token"),
+                    "403": _err("Role not allowed (staff who scan: aides, librarians, techs, admins)"),
                     "404": _err("Not on your campuses"),
                     "422": _err("No campus named"),
                 },

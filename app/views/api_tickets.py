@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.models import Ticket, TicketCategory, TicketStatus
 from app.services import tickets as ticket_service
 from app.views.api import bp, iso, paged
 from app.views.openapi import PAGING, _errors, _json, _page_of, _q, register_paths
+from app.web import permission_required
 
 STATUS_VALUES = [s.value for s in TicketStatus]
 
@@ -31,7 +32,7 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
 
 
 @bp.get("/api/v1/tickets")
-@login_required
+@permission_required("tickets.read")
 def tickets():
     status = request.args.get("status", "")
     if status and status not in ("open", "all", *STATUS_VALUES):
@@ -44,7 +45,7 @@ def tickets():
 
 
 @bp.get("/api/v1/tickets/<number>")
-@login_required
+@permission_required("tickets.read")
 def ticket(number: str):
     found = ticket_service.find_by_number(number)
     if found is None or not current_user.can_see_campus(found.asset.campus_id):

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.extensions import db
-from app.models import DESK_ROLES, Asset, AssetStatus, Condition, DeviceModel, Room, Via
+from app.models import Asset, AssetStatus, Condition, DeviceModel, Room, Via
 from app.services import activity
 from app.services import assets as asset_service
 from app.services import audits as audit_service
 from app.services.dashboard import planning_filters
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import EDIT_ROLES, form_errors, is_htmx, render, role_required, see_other, submit
+from app.web import form_errors, is_htmx, permission_required, render, see_other, submit
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -116,7 +116,7 @@ def _filters_from_args() -> asset_service.AssetFilters:
 
 
 @bp.get("")
-@login_required
+@permission_required("assets.read")
 def index():
     f = _filters_from_args()
     page = asset_service.asset_page(current_user, f, request.args.get("page", 1, type=int), PER_PAGE)
@@ -134,7 +134,7 @@ def index():
 
 
 @bp.get("/rooms")
-@login_required
+@permission_required("assets.read")
 def room_options():
     """The <option>s of a campus's rooms, for the form and the filter when the campus changes."""
     campus_id = _int_or_none(request.args.get("campus_id") or request.args.get("campus"))
@@ -149,7 +149,7 @@ def room_options():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("assets.edit")
 def new():
     form = AssetForm()
     form.fill_choices()
@@ -164,7 +164,7 @@ def new():
 
 
 @bp.get("/<asset_tag>")
-@login_required
+@permission_required("assets.read")
 def detail(asset_tag: str):
     return render("assets/detail.html", **_detail_context(get_asset_or_404(asset_tag), {}))
 
@@ -188,7 +188,7 @@ def timeline_of(asset: Asset) -> list[asset_service.TimelineEntry]:
 
 
 @bp.route("/<asset_tag>/edit", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("assets.edit")
 def edit(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     # Enum columns are shown by their values (WTForms compares option values as strings).
@@ -216,7 +216,7 @@ def _actions_response(asset: Asset, errors: dict, status: int = 200):
 
 
 @bp.post("/<asset_tag>/status")
-@role_required(*EDIT_ROLES)
+@permission_required("assets.edit")
 def change_status(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     value = request.form.get("status", "")
@@ -228,7 +228,7 @@ def change_status(asset_tag: str):
 
 
 @bp.post("/<asset_tag>/assign")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def assign(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     who = request.form.get("person", "").strip()
@@ -246,7 +246,7 @@ def assign(asset_tag: str):
 
 
 @bp.post("/<asset_tag>/return")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def take_back(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     value = request.form.get("condition", "")
@@ -261,7 +261,7 @@ def take_back(asset_tag: str):
 
 
 @bp.get("/room/<code>")
-@login_required
+@permission_required("assets.read")
 def by_room(code: str):
     room = get_room_or_404(code)
     return redirect(url_for("assets.index", campus=room.campus_id, room=room.id))

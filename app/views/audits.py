@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.extensions import db
 from app.models import Audit, Room, Via
 from app.services import audits as audit_service
 from app.services.assets import find_asset
 from app.services.errors import Invalid
-from app.web import is_htmx, render, role_required, scanning_page
+from app.web import is_htmx, permission_required, render, scanning_page
 from app.web.loaders import get_room_or_404, visible_campuses
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
@@ -50,7 +50,7 @@ def _page_arg() -> int:
 
 
 @bp.get("")
-@login_required
+@permission_required("audits.read")
 def index():
     """Audits in progress, rooms due, and the history of the user's campuses (filter by campus)."""
     campus_id = _campus_arg()
@@ -68,7 +68,7 @@ def index():
 
 
 @bp.get("/live")
-@role_required(*audit_service.AUDIT_ROLES)
+@permission_required("audits.run")
 @scanning_page
 def live():
     """The phone audit page: pick or scan a room, scan devices, close, see the result; works without a signal."""
@@ -81,7 +81,7 @@ def live():
 
 
 @bp.get("/due")
-@login_required
+@permission_required("audits.read")
 def due():
     """Rooms not audited within their campus's interval (the dashboard loads the short version)."""
     limit = request.args.get("limit", "")
@@ -93,7 +93,7 @@ def due():
 
 
 @bp.get("/missing")
-@login_required
+@permission_required("audits.read")
 def missing():
     """Devices an audit could not find and nobody has seen since."""
     campus_id = _campus_arg()
@@ -102,7 +102,7 @@ def missing():
 
 
 @bp.get("/rooms/<code>")
-@login_required
+@permission_required("audits.read")
 def room_history(code: str):
     """Every audit of one room, newest first."""
     room = get_room_or_404(code)
@@ -119,7 +119,7 @@ def room_history(code: str):
 
 
 @bp.get("/<uuid>")
-@login_required
+@permission_required("audits.read")
 def detail(uuid: str):
     """An audit's result as the server holds it (live while open)."""
     audit = get_audit_or_404(uuid)
@@ -129,7 +129,7 @@ def detail(uuid: str):
 
 
 @bp.get("/<uuid>/report")
-@login_required
+@permission_required("audits.read")
 def report(uuid: str):
     """The audit report, laid out for printing."""
     audit = audit_service.primary_of(get_audit_or_404(uuid))
@@ -137,7 +137,7 @@ def report(uuid: str):
 
 
 @bp.post("/<uuid>/move")
-@role_required(*audit_service.MOVE_ROLES)
+@permission_required("audits.run")
 def move(uuid: str):
     """Make the audited room the home of an unexpected device (asked to confirm on the page)."""
     audit = audit_service.primary_of(get_audit_or_404(uuid))

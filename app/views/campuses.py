@@ -8,9 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.models import Campus, Role, RoomKind, Via
+from app.models import Campus, RoomKind, Via
 from app.services import places
-from app.web import form_errors, is_htmx, render, role_required, see_other, submit
+from app.web import form_errors, is_htmx, permission_required, render, see_other, submit
 from app.web.loaders import get_campus_or_404, get_room_or_404
 
 bp = Blueprint("campuses", __name__, url_prefix="/campuses")
@@ -59,16 +59,14 @@ class EditRoomForm(FlaskForm):
 
 
 @bp.get("")
-@role_required(Role.admin)
+@permission_required("campuses.manage")
 def index():
     return render("campuses/index.html", rows=places.campus_rows(current_user.campus_ids))
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required(Role.admin)
+@permission_required("campuses.create")
 def new():
-    if not current_user.district_wide:
-        abort(403, "Only a district-wide admin can add a campus.")
     form = CampusForm()
     if request.method == "POST":
         ok, campus = submit(
@@ -112,7 +110,7 @@ def _page(
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
-@role_required(Role.admin)
+@permission_required("campuses.manage")
 def show(code: str):
     campus = get_campus_or_404(code)
     if request.method == "GET":
@@ -126,7 +124,7 @@ def show(code: str):
 
 
 @bp.post("/<code>/rooms")
-@role_required(Role.admin)
+@permission_required("campuses.manage")
 def add_rooms(code: str):
     """One room (code, name, kind) or many pasted as lines; all or nothing."""
     campus = get_campus_or_404(code)
@@ -154,7 +152,7 @@ def add_rooms(code: str):
 
 
 @bp.route("/<code>/rooms/<room_code>", methods=["GET", "POST"])
-@role_required(Role.admin)
+@permission_required("campuses.manage")
 def edit_room(code: str, room_code: str):
     campus = get_campus_or_404(code)
     room = get_room_or_404(room_code)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, abort, request, stream_with_context
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.extensions import db
 from app.services import closet
-from app.web import render
+from app.web import permission_required, render
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("closet", __name__, url_prefix="/closet")
@@ -38,7 +38,7 @@ def _query(name: str, days: int):
 
 
 @bp.get("")
-@login_required
+@permission_required("dashboard")
 def index():
     days = _days()
     return render(
@@ -58,7 +58,7 @@ def index():
 
 
 @bp.get("/<name>")
-@login_required
+@permission_required("dashboard")
 def listing(name: str):
     days = _days()
     stmt = _query(name, days)
@@ -76,7 +76,7 @@ def listing(name: str):
 
 
 @bp.get("/<name>.csv")
-@login_required
+@permission_required("dashboard")
 def export(name: str):
     if name not in LISTS:
         abort(404)

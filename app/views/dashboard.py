@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.models import AssetStatus
 from app.services import closet, dashboard
 from app.services.dashboard import Bar
-from app.web import render
+from app.web import can, permission_required, render
 
 bp = Blueprint("dashboard", __name__)
 
@@ -29,7 +29,7 @@ def _with_links(bars: list[Bar]) -> list[Bar]:
 
 
 @bp.get("/")
-@login_required
+@permission_required("dashboard")
 def index():
     summary = dashboard.fleet(current_user, unseen_days=closet.DEFAULT_DAYS)
     sbc = dashboard.status_by_campus(current_user, summary)
@@ -71,7 +71,7 @@ def index():
         )
         for c in coverage
     ]
-    desk = current_user.has_role("admin", "tech", "librarian")
+    desk = can("desk")
     return render(
         "dashboard/index.html",
         sbc=sbc,

@@ -11,12 +11,12 @@ from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import DESK_ROLES, Asset, Campus, Condition, Loan, Person, Via, utcnow
+from app.models import Asset, Campus, Condition, Loan, Person, Via, utcnow
 from app.services import assets as asset_service
 from app.services import loans as loan_service
 from app.services.errors import Invalid
 from app.services.people import find_person, search_people
-from app.web import note_record_view, render, role_required
+from app.web import note_record_view, permission_required, render
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("desk", __name__, url_prefix="/loans")
@@ -93,14 +93,14 @@ def _panel(campus: Campus, status: int = 200, changed: bool = False, **panel) ->
 
 
 @bp.get("")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def index():
     campus = desk_campus()
     return render("desk/index.html", **desk_context(campus, person=None, message=None, error=None))
 
 
 @bp.post("/scan")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def scan():
     """One scan or typed entry: pick a person, lend a loaner to the picked person, or take a loaner back."""
     campus = desk_campus()
@@ -171,7 +171,7 @@ def person_summary(person: Person) -> dict:
 
 
 @bp.get("/<int:loan_id>/receipt")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def receipt(loan_id: int):
     loan = db.get_or_404(Loan, loan_id)
     if not current_user.can_see_campus(loan.asset.campus_id):
@@ -208,20 +208,20 @@ def _list(title: str, overdue: bool):
 
 
 @bp.get("/out")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def out():
     """Who has loaners now."""
     return _list("Loaners out now", overdue=False)
 
 
 @bp.get("/overdue")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def overdue():
     return _list("Overdue loaners", overdue=True)
 
 
 @bp.get("/people.json")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def people_cache():
     """Names and IDs of a campus's active people, for finding a student at the desk with no signal."""
     campus = desk_campus()
@@ -243,13 +243,13 @@ def people_cache():
 
 
 @bp.get("/assign")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def assign_page():
     return render("desk/assign.html", person=None, message=None, error=None, done=None)
 
 
 @bp.post("/assign")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def assign_scan():
     code = request.form.get("code", "").strip()[:120]
     selected = _visible_person(request.form.get("person", "")) if request.form.get("person") else None

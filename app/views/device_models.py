@@ -1,4 +1,4 @@
-"""Device models (techs and admins): the catalog new devices are chosen from, with each model's AUE date."""
+"""Device models: the catalog new devices are chosen from, with each model's AUE date (district-wide editors)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from wtforms.validators import Optional
 from app.extensions import db
 from app.models import DeviceModel, Via
 from app.services import catalog
-from app.web import EDIT_ROLES, form_errors, render, role_required, safe_next, see_other, submit
+from app.web import form_errors, permission_required, render, safe_next, see_other, submit
 
 bp = Blueprint("device_models", __name__, url_prefix="/models")
 
@@ -30,13 +30,13 @@ class ModelForm(FlaskForm):
 
 
 @bp.get("")
-@role_required(*EDIT_ROLES)
+@permission_required("catalog.read")
 def index():
     return render("device_models/index.html", rows=catalog.model_rows(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("catalog.edit")
 def new():
     form = ModelForm()
     back = safe_next(request.values.get("next"), url_for("device_models.index"))
@@ -50,7 +50,7 @@ def new():
 
 
 @bp.route("/<int:model_id>", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("catalog.edit")
 def edit(model_id: int):
     model = db.session.get(DeviceModel, model_id)
     if model is None:

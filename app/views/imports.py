@@ -10,10 +10,10 @@ from flask import Blueprint, Response, abort, request, stream_with_context, url_
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Campus, ImportKind, ImportRun, ImportState, Role, utcnow
+from app.models import Campus, ImportKind, ImportRun, ImportState, utcnow
 from app.services import google_admin, snipeit
 from app.services.csvio import HeaderError, write_csv
-from app.web import render, role_required, see_other
+from app.web import permission_required, render, see_other
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -74,13 +74,13 @@ def _index_page(errors: dict[str, str] | None = None, status: int = 200):
 
 
 @bp.get("")
-@role_required(Role.admin)
+@permission_required("imports.run")
 def index():
     return _index_page()
 
 
 @bp.post("/<kind>")
-@role_required(Role.admin)
+@permission_required("imports.run")
 def upload(kind: str):
     """Store the file and show its dry run: every change and every bad row, nothing written to the inventory."""
     if kind not in KINDS:
@@ -113,13 +113,13 @@ def upload(kind: str):
 
 
 @bp.get("/runs/<token>")
-@role_required(Role.admin)
+@permission_required("imports.run")
 def run(token: str):
     return render("imports/run.html", run=_run_or_404(token))
 
 
 @bp.post("/runs/<token>/apply")
-@role_required(Role.admin)
+@permission_required("imports.run")
 def apply(token: str):
     """Apply a checked file: all of it or, if anything changed since the dry run made it bad, none of it."""
     run = _run_or_404(token)
@@ -146,7 +146,7 @@ def apply(token: str):
 
 
 @bp.get("/google-admin/mismatches")
-@role_required(Role.admin, Role.tech)
+@permission_required("imports.run")
 def mismatches():
     """Devices whose most recent Google user is not the person they are assigned to (live, on your campuses)."""
     page = db.paginate(google_admin.mismatches(current_user), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
@@ -154,7 +154,7 @@ def mismatches():
 
 
 @bp.get("/google-admin/mismatches.csv")
-@role_required(Role.admin, Role.tech)
+@permission_required("imports.run")
 def mismatches_csv():
     # Built here (it reads the user's campuses); run inside the generator while the response streams.
     stmt = google_admin.mismatches(current_user).execution_options(yield_per=1000)
@@ -177,7 +177,7 @@ def mismatches_csv():
 
 
 @bp.get("/runs/<token>/<part>.csv")
-@role_required(Role.admin)
+@permission_required("imports.run")
 def run_csv(token: str, part: str):
     """One list of a Google import's reconciliation as CSV."""
     run = _run_or_404(token)
@@ -194,7 +194,7 @@ def run_csv(token: str, part: str):
 
 
 @bp.get("/export/assets.csv")
-@role_required(Role.admin, Role.tech)
+@permission_required("assets.export")
 def export_assets():
     """Every device on the user's campuses as a CSV Snipe-IT's importer accepts."""
     return _csv(snipeit.export_csv(current_user.campus_ids), "rollcall-assets")

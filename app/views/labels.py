@@ -13,7 +13,7 @@ from app.services import labels as label_service
 from app.services.assets import AssetFilters
 from app.services.errors import Invalid
 from app.views.assets import rooms_of
-from app.web import EDIT_ROLES, render, role_required, see_other
+from app.web import permission_required, render, see_other
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")
@@ -50,7 +50,7 @@ def _query(c: dict) -> sa.Select:
 
 
 @bp.get("")
-@role_required(*EDIT_ROLES)
+@permission_required("labels.print")
 def index():
     c = _choice()
     stmt = _query(c)
@@ -72,7 +72,7 @@ def index():
 
 
 @bp.post("/print")
-@role_required(*EDIT_ROLES)
+@permission_required("labels.print")
 def print_labels():
     c = _choice()
     model = Room if c["kind"] == "rooms" else Asset
@@ -108,7 +108,7 @@ def print_labels():
 
 
 @bp.get("/prints/<int:print_id>")
-@role_required(*EDIT_ROLES)
+@permission_required("labels.print")
 def sheet(print_id: int):
     job = db.session.get(LabelPrint, print_id)
     if job is None or not label_service.print_visible_to(job, current_user):

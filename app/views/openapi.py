@@ -150,7 +150,7 @@ PATHS: dict[str, Any] = {
                 _q("kind", "student or staff"),
                 *PAGING,
             ],
-            "responses": {"200": _json(_page_of("#/components/schemas/Person")), **_errors(401, 404, 422)},
+            "responses": {"200": _json(_page_of("#/components/schemas/Person")), **_errors(401, 403, 404, 422)},
         }
     },
 }

@@ -14,7 +14,6 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import (
-    DESK_ROLES,
     Activity,
     Asset,
     Assignment,
@@ -24,7 +23,6 @@ from app.models import (
     ImportState,
     Person,
     PersonKind,
-    Role,
     Via,
     utcnow,
 )
@@ -33,12 +31,11 @@ from app.services import loans as loan_service
 from app.services import privacy, roster
 from app.services.errors import Invalid
 from app.services.people import search_people
-from app.web import note_record_view, render, role_required, see_other
+from app.web import can, note_record_view, permission_required, render, see_other
 from app.web.loaders import get_person_or_404, visible_campuses
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
-PEOPLE_ROLES = (Role.admin, Role.tech, Role.librarian, Role.viewer)
 PER_PAGE = 50
 # A checked upload waits this long for "Import" before it is thrown away.
 UPLOAD_TTL = 60 * 60
@@ -49,7 +46,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 @bp.get("")
-@role_required(*PEOPLE_ROLES)
+@permission_required("people.read")
 def index():
     q = request.args.get("q", "")[:100]
     campus_id = _int_or_none(request.args.get("campus"))
@@ -98,7 +95,7 @@ def _detail_context(person, errors: dict | None = None) -> dict:
         "conditions": list(Condition),
         "errors": errors or {},
         "now": loan_service.utcnow(),
-        "visits": privacy.visits(person) if current_user.has_role(Role.admin) else [],
+        "visits": privacy.visits(person) if can("people.privacy") else [],
     }
 
 
@@ -118,7 +115,7 @@ def _tickets_of(person) -> list:
 
 
 @bp.get("/<external_id>")
-@role_required(*PEOPLE_ROLES)
+@permission_required("people.read")
 def detail(external_id: str):
     person = get_person_or_404(external_id)
     note_record_view(person)
@@ -126,7 +123,7 @@ def detail(external_id: str):
 
 
 @bp.get("/<external_id>/export")
-@role_required(Role.admin)
+@permission_required("people.privacy")
 def export(external_id: str):
     """Everything held about the person, as a JSON download (a subject access request, for instance)."""
     person = get_person_or_404(external_id)
@@ -139,7 +136,7 @@ def export(external_id: str):
 
 
 @bp.post("/<external_id>/erase")
-@role_required(Role.admin)
+@permission_required("people.privacy")
 def erase(external_id: str):
     """Take the person's personal data out of Rollcall; the records the district keeps stay, without it."""
     person = get_person_or_404(external_id)
@@ -165,7 +162,7 @@ def _after_action(person, errors: dict, status: int = 200):
 
 
 @bp.post("/<external_id>/assign")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def assign(external_id: str):
     """Hand the person a 1:1 device by scanning or typing its tag."""
     person = get_person_or_404(external_id)
@@ -184,7 +181,7 @@ def assign(external_id: str):
 
 
 @bp.post("/<external_id>/return/<asset_tag>")
-@role_required(*DESK_ROLES)
+@permission_required("desk")
 def take_back(external_id: str, asset_tag: str):
     """Take a 1:1 device back from the person, noting its condition."""
     person = get_person_or_404(external_id)
@@ -258,7 +255,7 @@ def _forget(key: str) -> None:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@role_required(Role.admin)
+@permission_required("imports.run")
 def import_roster():
     """Upload users.csv (with orgs.csv) or a OneRoster zip; see what would change; then import it."""
     ctx = {"campuses": visible_campuses(), "report": None, "key": None, "errors": {}, "campus_code": ""}

@@ -21,7 +21,6 @@ from app.models import (
     Part,
     Person,
     Priority,
-    Role,
     ShippingBatch,
     Ticket,
     TicketCategory,
@@ -36,13 +35,12 @@ from app.services.assets import find_asset
 from app.services.csvio import write_csv
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import EDIT_ROLES, is_htmx, note_record_view, render, role_required, scanning_page, see_other
+from app.web import can, is_htmx, note_record_view, permission_required, render, scanning_page, see_other
 from app.web.loaders import get_asset_or_404, get_person_or_404, visible_campuses
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
 
 PER_PAGE = 50
-PLANNING_ROLES = (Role.admin, Role.tech, Role.viewer)
 # Activity that belongs on a ticket's repair log (besides the ticket's own status history).
 REPAIR_ACTIONS = ("ticket.triage", "repair.", "claim.", "fee.", "loan.", "batch.ship")
 
@@ -55,7 +53,7 @@ def inject_repair_state():
         swap = repair_service.open_swap(ticket)
         claims = warranty.claims_of(ticket)
         open_claim = next((c for c in claims if c.status.is_open), None)
-        is_tech = current_user.is_authenticated and current_user.has_role(*EDIT_ROLES)
+        is_tech = can("repairs.work")
         return {
             "repair": repair,
             "cost": repair_service.ticket_cost(ticket),
@@ -151,7 +149,7 @@ def _act(ticket: Ticket, action, *, field: str):
 
 
 @bp.post("/tickets/<number>/triage")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def triage(number: str):
     ticket = _ticket_or_404(number)
     errors = {}
@@ -183,7 +181,7 @@ def triage(number: str):
 
 
 @bp.post("/tickets/<number>/take-in")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def take_in(number: str):
     ticket = _ticket_or_404(number)
     value = request.form.get("status", TicketStatus.in_repair.value)
@@ -197,7 +195,7 @@ def take_in(number: str):
 
 
 @bp.post("/tickets/<number>/parts")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def use_parts(number: str):
     ticket = _ticket_or_404(number)
     part = db.session.get(Part, _int("part") or 0)
@@ -212,7 +210,7 @@ def use_parts(number: str):
 
 
 @bp.post("/tickets/<number>/labour")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def labour(number: str):
     ticket = _ticket_or_404(number)
     minutes = _int("minutes")
@@ -228,7 +226,7 @@ def labour(number: str):
 
 
 @bp.post("/tickets/<number>/claim")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def open_claim(number: str):
     ticket = _ticket_or_404(number)
     return _act(
@@ -245,7 +243,7 @@ def open_claim(number: str):
 
 
 @bp.post("/tickets/<number>/swap")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def swap(number: str):
     ticket = _ticket_or_404(number)
     code = request.form.get("loaner", "").strip()
@@ -264,14 +262,14 @@ def swap(number: str):
 
 
 @bp.post("/tickets/<number>/resolve")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def resolve(number: str):
     ticket = _ticket_or_404(number)
     return _act(ticket, lambda: repair_service.resolve(ticket, by=current_user, via=Via.web), field="status")
 
 
 @bp.post("/tickets/<number>/reverse")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def reverse_from_ticket(number: str):
     ticket = _ticket_or_404(number)
     row = db.session.scalar(
@@ -288,21 +286,21 @@ def reverse_from_ticket(number: str):
 
 
 @bp.post("/tickets/<number>/close")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def close(number: str):
     ticket = _ticket_or_404(number)
     return _act(ticket, lambda: repair_service.close(ticket, by=current_user, via=Via.web), field="status")
 
 
 @bp.post("/tickets/<number>/reopen")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def reopen(number: str):
     ticket = _ticket_or_404(number)
     return _act(ticket, lambda: repair_service.reopen(ticket, by=current_user, via=Via.web), field="status")
 
 
 @bp.post("/tickets/<number>/fees")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def charge(number: str):
     ticket = _ticket_or_404(number)
     who = request.form.get("person", "").strip()
@@ -336,7 +334,7 @@ def _condition_arg() -> Condition | None:
 
 
 @bp.get("")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def index():
     return render(
         "repairs/index.html",
@@ -349,7 +347,7 @@ def index():
 
 
 @bp.route("/parts", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def parts():
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
@@ -394,7 +392,7 @@ def parts():
 
 
 @bp.post("/parts/<int:part_id>/stock")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def add_stock(part_id: int):
     part = db.get_or_404(Part, part_id)
     campus = db.session.get(Campus, _int("campus") or 0)
@@ -443,7 +441,7 @@ def _batch_or_404(batch_id: int) -> ShippingBatch:
 
 
 @bp.get("/claims")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def claims():
     value = request.args.get("status", "open")
     status = ClaimStatus(value) if value in ClaimStatus._value2member_map_ else None
@@ -459,13 +457,13 @@ def claims():
 
 
 @bp.get("/claims/<int:claim_id>")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def claim(claim_id: int):
     return render("repairs/claim.html", "repairs/_claim.html", claim=_claim_or_404(claim_id), errors={})
 
 
 @bp.post("/claims/<int:claim_id>/<action>")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def claim_action(claim_id: int, action: str):
     row = _claim_or_404(claim_id)
     actions = {
@@ -493,7 +491,7 @@ def claim_action(claim_id: int, action: str):
 
 
 @bp.route("/batches", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def batches():
     errors: dict[str, str] = {}
     status = 200
@@ -535,7 +533,7 @@ def batches():
 
 
 @bp.get("/batches/<int:batch_id>")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def batch(batch_id: int):
     row = _batch_or_404(batch_id)
     return render(
@@ -544,7 +542,7 @@ def batch(batch_id: int):
 
 
 @bp.post("/batches/<int:batch_id>/<action>")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def batch_action(batch_id: int, action: str):
     row = _batch_or_404(batch_id)
     if action not in ("add", "remove", "ship"):
@@ -579,13 +577,13 @@ def batch_action(batch_id: int, action: str):
 
 
 @bp.get("/batches/<int:batch_id>/packing-list")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def packing_list(batch_id: int):
     return render("repairs/packing_list.html", batch=_batch_or_404(batch_id))
 
 
 @bp.route("/receive", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 @scanning_page
 def receive():
     """Scan each device (or type its RMA) as it ships in its batch or comes back; wedge scanners press Enter."""
@@ -610,7 +608,7 @@ def receive():
 
 
 @bp.get("/swaps")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def swaps():
     return render(
         "repairs/swaps.html", "repairs/_swaps.html", swaps=repair_service.swaps_to_reverse(current_user), errors={}
@@ -618,7 +616,7 @@ def swaps():
 
 
 @bp.post("/swaps/<int:swap_id>/reverse")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def reverse(swap_id: int):
     row = db.session.get(LoanerSwap, swap_id)
     if row is None or not current_user.can_see_campus(row.broken_asset.campus_id):
@@ -648,7 +646,7 @@ def _fee_status_arg() -> FeeStatus | None:
 
 
 @bp.get("/fees")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def fees():
     status = _fee_status_arg()
     page = db.paginate(
@@ -666,7 +664,7 @@ def fees():
 
 
 @bp.get("/fees.csv")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def fees_csv():
     # Built before the response leaves: the rows load related records through this request's session.
     body = "".join(fee_service.export_csv(current_user, status=_fee_status_arg()))
@@ -676,13 +674,13 @@ def fees_csv():
 
 
 @bp.route("/fees/schedule", methods=["GET", "POST"])
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def fee_schedule():
     """The district's fee schedule: everyone who charges fees reads it; district-wide admins change it."""
     text = fee_service.schedule_text(fee_service.policy())
     error = None
     if request.method == "POST":
-        if not current_user.district_wide:
+        if not can("fees.schedule"):
             abort(403, "Only a district-wide admin can change the fee schedule.")
         text = request.form.get("schedule", "")[:20_000]
         try:
@@ -704,7 +702,7 @@ def fee_schedule():
 
 
 @bp.post("/fees/<int:fee_id>/settle")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def settle(fee_id: int):
     fee = db.session.get(Fee, fee_id)
     if fee is None or not current_user.can_see_campus(fee.campus_id):
@@ -733,7 +731,7 @@ def settle(fee_id: int):
 
 
 @bp.get("/repeat")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def repeat():
     days = request.args.get("days", 365, type=int)
     days = min(max(days or 365, 30), 3650)
@@ -741,7 +739,7 @@ def repeat():
 
 
 @bp.get("/people/<external_id>")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def person_damage(external_id: str):
     person: Person = get_person_or_404(external_id)
     note_record_view(person, "repairs")
@@ -749,7 +747,7 @@ def person_damage(external_id: str):
 
 
 @bp.get("/devices/<asset_tag>")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def device_damage(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     tickets = repair_service.device_history(asset)
@@ -768,14 +766,14 @@ def _months_arg() -> int:
 
 
 @bp.get("/planning")
-@role_required(*PLANNING_ROLES)
+@permission_required("repairs.plan")
 def planning():
     months = _months_arg()
     return render("repairs/planning.html", p=repair_service.planning(current_user, months=months), months=months)
 
 
 @bp.get("/planning.csv")
-@role_required(*PLANNING_ROLES)
+@permission_required("repairs.plan")
 def planning_csv():
     p = repair_service.planning(current_user, months=_months_arg())
     body = write_csv(("section", "key", "value", "detail"), repair_service.planning_csv_rows(p))

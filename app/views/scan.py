@@ -7,18 +7,16 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Condition, Role, Room, UnknownScan, Via
+from app.models import Condition, Room, UnknownScan, Via
 from app.services import sync as sync_service
-from app.web import is_htmx, render, role_required, scanning_page
+from app.web import is_htmx, permission_required, render, scanning_page
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("scan", __name__, url_prefix="/scan")
 
-REVIEW_ROLES = (Role.admin, Role.tech)
-
 
 @bp.get("")
-@role_required(*sync_service.SCAN_ROLES)
+@permission_required("scan")
 @scanning_page  # the camera's wasm barcode reader needs 'wasm-unsafe-eval' here
 def index():
     """Pick a room, then scan devices with the text field (keyboard wedge or typing); the camera mounts here too."""
@@ -44,7 +42,7 @@ def _get_unknown_or_404(scan_id: int) -> UnknownScan:
 
 
 @bp.get("/unknown")
-@role_required(*REVIEW_ROLES)
+@permission_required("scan.review")
 def unknown():
     """Scanned codes that matched no device, newest first: new stickers to register, typos, strays."""
     show_resolved = request.args.get("resolved") == "1"
@@ -53,7 +51,7 @@ def unknown():
 
 
 @bp.post("/unknown/<int:scan_id>/resolve")
-@role_required(*REVIEW_ROLES)
+@permission_required("scan.review")
 def resolve(scan_id: int):
     """Mark an unknown-tag scan as dealt with."""
     row = _get_unknown_or_404(scan_id)

@@ -11,7 +11,7 @@ from app.services import tags as tag_service
 from app.tagcodes import looks_like_code
 from app.views.reports import render_report_form
 from app.views.reports_i18n import pick_lang, public_context
-from app.web import EDIT_ROLES, role_required, see_other
+from app.web import permission_required, see_other
 from app.web.loaders import get_asset_or_404, get_room_or_404
 
 bp = Blueprint("tags", __name__)
@@ -66,7 +66,7 @@ def type_code():
 
 
 @bp.post("/tags/assets/<asset_tag>/reissue")
-@role_required(*EDIT_ROLES)
+@permission_required("assets.edit")
 def reissue_asset(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     tag_service.reissue(asset, by=current_user, via=Via.web)
@@ -75,7 +75,7 @@ def reissue_asset(asset_tag: str):
 
 
 @bp.post("/tags/rooms/<code>/reissue")
-@role_required(*EDIT_ROLES)
+@permission_required("labels.print")
 def reissue_room(code: str):
     room = get_room_or_404(code)
     tag_service.reissue(room, by=current_user, via=Via.web)

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, g, make_response, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.extensions import db
-from app.models import Role, Ticket, TicketCategory, TicketPhoto, TicketStatus, User, Via
+from app.models import Ticket, TicketCategory, TicketPhoto, TicketStatus, User, Via
 from app.services import repairs as repair_service
 from app.services import tickets as ticket_service
 from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
-from app.web import EDIT_ROLES, is_htmx, render, role_required, see_other
+from app.web import can, is_htmx, permission_required, render, see_other
 from app.web.loaders import get_asset_or_404, visible_campuses
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
 PER_PAGE = 50
-# Everyone who handles devices may open a ticket or comment; viewers only read.
-WORK_ROLES = (Role.admin, Role.tech, Role.librarian, Role.aide)
 
 
 @bp.app_context_processor
@@ -62,7 +60,7 @@ def _filters_from_args() -> ticket_service.TicketFilters:
 
 
 @bp.get("")
-@login_required
+@permission_required("tickets.read")
 def index():
     f = _filters_from_args()
     if f.campus_id and not current_user.can_see_campus(f.campus_id):
@@ -95,7 +93,7 @@ def _work_ctx(ticket: Ticket, errors: dict | None = None, values: dict | None = 
         "ticket": ticket,
         "timeline": _timeline(ticket),
         "statuses": list(TicketStatus),
-        "assignees": ticket_service.assignable_users(ticket) if current_user.has_role(*EDIT_ROLES) else [],
+        "assignees": ticket_service.assignable_users(ticket) if can("repairs.work") else [],
         "errors": errors or {},
         "values": values or {},
     }
@@ -109,14 +107,14 @@ def _work_response(ticket: Ticket, errors: dict | None = None, status: int = 200
 
 
 @bp.get("/<number>")
-@login_required
+@permission_required("tickets.read")
 def detail(number: str):
     ticket = get_ticket_or_404(number)
     return render("tickets/detail.html", "tickets/_work.html", **_work_ctx(ticket))
 
 
 @bp.post("/<number>/status")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def change_status(number: str):
     ticket = get_ticket_or_404(number)
     value = request.form.get("status", "")
@@ -133,7 +131,7 @@ def change_status(number: str):
 
 
 @bp.post("/<number>/assign")
-@role_required(*EDIT_ROLES)
+@permission_required("repairs.work")
 def assign(number: str):
     ticket = get_ticket_or_404(number)
     raw = request.form.get("assignee", "")
@@ -150,7 +148,7 @@ def assign(number: str):
 
 
 @bp.post("/<number>/comments")
-@role_required(*WORK_ROLES)
+@permission_required("tickets.work")
 def add_comment(number: str):
     ticket = get_ticket_or_404(number)
     body = request.form.get("body", "")
@@ -164,7 +162,7 @@ def add_comment(number: str):
 
 
 @bp.get("/<number>/photos/<int:photo_id>.jpg")
-@login_required
+@permission_required("tickets.read")
 def photo(number: str, photo_id: int):
     ticket = get_ticket_or_404(number)
     row = db.session.scalar(
@@ -180,7 +178,7 @@ def photo(number: str, photo_id: int):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@role_required(*WORK_ROLES)
+@permission_required("tickets.work")
 def new():
     asset = get_asset_or_404(request.values.get("asset", ""))
     ctx = {"asset": asset, "categories": list(TicketCategory), "errors": {}, "values": {}}

@@ -6,14 +6,22 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.extensions import db
 from app.models import ApiToken, Role, User, Via
 from app.services import users as user_service
-from app.web import form_errors, render, role_required, see_other, submit
+from app.web import can, form_errors, permission_required, render, see_other, submit
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("users", __name__)
@@ -36,6 +44,7 @@ class UserForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
     campuses = CheckboxesField("Campuses")
     password = PasswordField("Password", validators=[Optional(), Length(min=user_service.MIN_PASSWORD)])
+    api_tokens = BooleanField("May create API tokens")
 
     def fill_choices(self) -> None:
         self.campuses.choices = [SelectChoice(c.code, c.name) for c in visible_campuses()]
@@ -50,7 +59,7 @@ def get_user_or_404(user_id: int) -> User:
 
 
 @bp.get("/users")
-@role_required(Role.admin)
+@permission_required("users.manage")
 def index():
     users = [
         u for u in db.session.scalars(sa.select(User).order_by(User.email)) if user_service.can_manage(current_user, u)
@@ -59,14 +68,14 @@ def index():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@role_required(Role.admin)
+@permission_required("users.manage")
 def new():
     form = UserForm()
     form.fill_choices()
     if request.method == "POST":
-        ok, user = submit(
-            form,
-            lambda: user_service.create_user(
+
+        def create() -> User:
+            user = user_service.create_user(
                 form.email.data,
                 role=Role(form.role.data),
                 campus_codes=form.campuses.data or [],
@@ -74,8 +83,11 @@ def new():
                 password=form.password.data or None,
                 by=current_user,
                 via=Via.web,
-            ),
-        )
+            )
+            user_service.allow_api_tokens(user, bool(form.api_tokens.data), by=current_user, via=Via.web)
+            return user
+
+        ok, user = submit(form, create)
         if ok:
             flash(f"Created {user.email}.")
             return see_other(url_for("users.index"))
@@ -84,7 +96,7 @@ def new():
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@role_required(Role.admin)
+@permission_required("users.manage")
 def edit(user_id: int):
     user = get_user_or_404(user_id)
     form = UserForm(
@@ -93,6 +105,7 @@ def edit(user_id: int):
             "name": user.name,
             "role": user.role.value,
             "campuses": [c.code for c in user.campuses],
+            "api_tokens": user.api_tokens_allowed,
         }
     )
     form.fill_choices()
@@ -110,6 +123,7 @@ def edit(user_id: int):
             )
             if form.password.data:
                 user_service.change_password(user, form.password.data, by=current_user, via=Via.web)
+            user_service.allow_api_tokens(user, bool(form.api_tokens.data), by=current_user, via=Via.web)
 
         ok, _ = submit(form, save)
         if ok:
@@ -120,7 +134,7 @@ def edit(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/active")
-@role_required(Role.admin)
+@permission_required("users.manage")
 def set_active(user_id: int):
     user = get_user_or_404(user_id)
     if user.id == current_user.id:
@@ -136,7 +150,10 @@ def set_active(user_id: int):
 def tokens():
     raw = None
     errors = {}
+    may_create = can("tokens.create")
     if request.method == "POST":
+        if not may_create:
+            abort(403)
         name = request.form.get("name", "").strip()
         if not name:
             errors["name"] = "Say what the token is for."
@@ -146,7 +163,9 @@ def tokens():
     mine = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()
-    return render("users/tokens.html", tokens=mine, raw=raw, errors=errors, status=422 if errors else 200)
+    return render(
+        "users/tokens.html", tokens=mine, raw=raw, errors=errors, may_create=may_create, status=422 if errors else 200
+    )
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

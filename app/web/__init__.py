@@ -1,4 +1,4 @@
-"""Helpers shared by the HTML views: page-or-fragment rendering, permissions, safe redirects."""
+"""Helpers shared by the views: page-or-fragment rendering, the permission check, safe redirects."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from urllib.parse import urlsplit
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app import SAFE_METHODS
+from app import SAFE_METHODS, permissions
 from app.extensions import db
-from app.models import Role
 from app.services import privacy
 from app.services.errors import Invalid
 
@@ -44,26 +43,27 @@ def see_other(url: str) -> Response:
     return redirect(url, 303)
 
 
-def role_required(*roles: Role | str) -> Callable:
-    """Signed-in users with one of these roles pass; others get 403 (anonymous users: sign in)."""
-    wanted = {r if isinstance(r, Role) else Role(r) for r in roles}
+def permission_required(capability: str) -> Callable:
+    """Signed-in users holding the capability (app.permissions) pass; others get 403 (anonymous users: sign in)."""
+    permissions.rule(capability)  # a misspelt name fails when the module loads, not on the first request
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         @login_required
         def wrapped(*args: Any, **kwargs: Any):
-            if current_user.role not in wanted:
+            if not permissions.allows(current_user, capability):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.capability = capability  # type: ignore[attr-defined]
         return wrapped
 
     return decorator
 
 
-def can(*roles: Role | str) -> bool:
-    """Whether the signed-in user holds one of these roles (for showing actions in templates)."""
-    return bool(current_user.is_authenticated and current_user.has_role(*roles))
+def can(*capabilities: str) -> bool:
+    """Whether the signed-in user holds one of these capabilities (for showing actions in templates)."""
+    return permissions.allows(current_user, *capabilities)
 
 
 def safe_next(target: str | None, default: str | None = None) -> str:
@@ -147,7 +147,3 @@ def scanning_page(view: Callable) -> Callable:
         return allow_wasm(make_response(view(*args, **kwargs)))
 
     return wrapped
-
-
-EDIT_ROLES = (Role.admin, Role.tech)
-STAFF_ROLES = tuple(Role)

@@ -10,7 +10,7 @@ from tests.browser.conftest import sign_in
 
 
 def test_phone_tech_adds_a_model_then_a_device_of_it(phone, district, staff_user):
-    email, password = staff_user("tech", "LHS")
+    email, password = staff_user("tech", "LHS", "JMS")  # the district's tech: the catalog is the whole district's
     sign_in(phone, email, password, next_path="/assets/new")
     phone.get_by_role("link", name="Model not in the list? Add it").click()
     phone.get_by_label("Maker").fill("Lenovo")
