@@ -120,6 +120,8 @@ def _amount(value: Decimal | str | None) -> Decimal:
         amount = Decimal(str(value).strip().lstrip("$")).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError) as exc:
         raise Invalid("Enter the amount, e.g. 25.00.", field="amount") from exc
+    if amount.is_nan():
+        raise Invalid("Enter the amount, e.g. 25.00.", field="amount")
     if amount <= 0 or amount > MAX_AMOUNT:
         raise Invalid(f"The amount must be more than 0 and at most {MAX_AMOUNT}.", field="amount")
     return amount

@@ -104,12 +104,16 @@ def resolve_due(campus: Campus, due: datetime | date | None, at: datetime) -> da
     """The due moment for a checkout at `at`: a date means the end of that school day."""
     if due is None:
         return due_on(campus, default_due_date(campus, at))
-    if isinstance(due, datetime):
-        if due.tzinfo is None:
-            due = due.replace(tzinfo=campus_zone(campus))
-        due_at = due.astimezone(UTC)
-    else:
-        due_at = due_on(campus, due)
+    try:
+        if isinstance(due, datetime):
+            if due.tzinfo is None:
+                due = due.replace(tzinfo=campus_zone(campus))
+            due_at = due.astimezone(UTC)
+        else:
+            due_at = due_on(campus, due)
+    except OverflowError:
+        # Year 1 or 9999 whose offset carries it past what a datetime holds: as far off as can be, for the checks.
+        due_at = (datetime.min if due.year < 2000 else datetime.max).replace(tzinfo=UTC)
     if due_at <= at:
         raise Invalid("That due date has already passed; choose a later one.", field="due")
     if due_at > at + timedelta(days=366):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,8 +60,11 @@ AGE_BUCKETS = ((7, "under 7 days"), (30, "7–30 days"), (90, "30–90 days"), (
 
 
 def money(value: Decimal | int | float | str) -> Decimal:
-    """A currency amount rounded to cents."""
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    """A currency amount rounded to cents; InvalidOperation for NaN, which would fail every comparison later."""
+    amount = Decimal(str(value))
+    if amount.is_nan():
+        raise InvalidOperation(f"{value!r} is not an amount.")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # --- the ticket's repair record ---------------------------------------------------------------------------

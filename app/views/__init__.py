@@ -32,5 +32,9 @@ BLUEPRINTS = (
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.web.args import IdConverter
+
+    # Before any route is added: an id past 64 bits is a 404 like any missing record, not a database error.
+    app.url_map.converters["int"] = IdConverter
     for name in BLUEPRINTS:
         app.register_blueprint(import_module(f"app.views.{name}").bp)

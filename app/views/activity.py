@@ -12,15 +12,9 @@ from app.extensions import db
 from app.models import Activity, Asset, User
 from app.services.assets import visible_to
 from app.web import permission_required, render
+from app.web.args import date_arg, page_arg
 
 bp = Blueprint("activity", __name__, url_prefix="/activity")
-
-
-def _date(value: str | None):
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date() if value else None
-    except ValueError:
-        return None
 
 
 @bp.get("")
@@ -37,12 +31,12 @@ def index():
     tag = args.get("asset", "").strip().upper()
     if tag:
         stmt = stmt.join(Asset, Asset.id == Activity.asset_id).where(Asset.asset_tag == tag)
-    since, until = _date(args.get("from")), _date(args.get("to"))
+    since, until = date_arg("from"), date_arg("to")
     if since:
         stmt = stmt.where(Activity.at >= datetime.combine(since, time.min, UTC))
     if until:
         stmt = stmt.where(Activity.at < datetime.combine(until + timedelta(days=1), time.min, UTC))
-    page = db.paginate(stmt, per_page=50, max_per_page=50, error_out=False)
+    page = db.paginate(stmt, page=page_arg(), per_page=50, max_per_page=50, error_out=False)
     return render(
         "activity/index.html",
         "activity/_rows.html",

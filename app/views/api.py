@@ -15,6 +15,7 @@ from app.services.assets import AssetFilters, asset_page
 from app.services.people import search_people
 from app.views.openapi import _errors, _json, register_paths, spec
 from app.web import note_record_view, permission_required
+from app.web.args import MAX_ID, int_arg, page_arg
 from app.web.loaders import get_person_or_404
 
 bp = Blueprint("api", __name__)
@@ -99,13 +100,11 @@ def asset_json(asset: Asset) -> dict[str, Any]:
 
 
 def page_args() -> tuple[int, int]:
-    """`page` and `per_page` from the query string, clamped (per_page 1..200, default 50)."""
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(MAX_PER_PAGE, max(1, int(request.args.get("per_page", 50))))
-    except ValueError:
-        abort(422, "page and per_page must be whole numbers.")
-    return page, per_page
+    """`page` (from 1) and `per_page` (clamped to 1..200, default 50) from the query string; 422 when either is not
+    a whole number or the page is past any list."""
+    page = page_arg(status=422)
+    per_page = int_arg("per_page", 50, low=-MAX_ID, status=422)
+    return page, min(MAX_PER_PAGE, max(1, per_page))
 
 
 def paged(stmt: sa.Select, to_json) -> dict[str, Any]:

@@ -56,19 +56,29 @@ def _body() -> dict[str, Any]:
     return body
 
 
+def _text(body: dict[str, Any], name: str) -> str:
+    """A field that must be text when given (a list or a number is refused, not turned into its repr)."""
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be text.", field=name)
+    return value.strip()
+
+
 def _asset(body: dict[str, Any]):
-    text = str(body.get("asset") or "").strip()
+    text = _text(body, "asset")
     asset = find_asset(text) if text else None
     if asset is None or not current_user.can_see_campus(asset.campus_id):
         raise Invalid(f"No device on your campuses matches {text!r}." if text else "Name the device.", field="asset")
     return asset
 
 
-def _due(value: Any) -> date | datetime | None:
-    if value in (None, ""):
+def _due(body: dict[str, Any]) -> date | datetime | None:
+    text = _text(body, "due")
+    if not text:
         return None
     try:
-        text = str(value)
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise Invalid("due must be an ISO 8601 date or date-time.", field="due") from None
@@ -80,11 +90,11 @@ def check_out():
     """Lend a loaner: `{"asset": tag code, asset tag or serial, "person": student or staff ID, "due": optional}`."""
     body = _body()
     asset = _asset(body)
-    text = str(body.get("person") or "").strip()
+    text = _text(body, "person")
     person = find_person(text) if text else None
     if person is None or not current_user.can_see_campus(person.campus_id):
         raise Invalid(f"No one on your campuses has the ID {text!r}." if text else "Name the person.", field="person")
-    loan = loan_service.check_out(asset, person, by=current_user, due=_due(body.get("due")), via=Via.api)
+    loan = loan_service.check_out(asset, person, by=current_user, due=_due(body), via=Via.api)
     db.session.commit()
     return jsonify(loan_json(loan)), 201
 
@@ -95,14 +105,15 @@ def check_in():
     """Take a loaner back: `{"asset": ..., "condition": optional, "note": optional}`."""
     body = _body()
     asset = _asset(body)
-    value = body.get("condition") or None
+    value = _text(body, "condition") or None
     if value is not None and value not in Condition._value2member_map_:
-        raise Invalid(f"Unknown condition {value!r}.", field="condition")
+        allowed = ", ".join(c.value for c in Condition)
+        raise Invalid(f"Unknown condition {value[:40]!r}; use one of {allowed}.", field="condition")
     loan = loan_service.check_in(
         asset,
         by=current_user,
         condition=Condition(value) if value else None,
-        note=str(body.get("note") or ""),
+        note=_text(body, "note"),
         via=Via.api,
         at=utcnow(),
     )

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.extensions import db
 from app.models import Asset, AssetStatus, Condition, DeviceModel, Room, Via
@@ -18,6 +18,7 @@ from app.services.dashboard import planning_filters
 from app.services.errors import Invalid
 from app.services.people import find_person
 from app.web import form_errors, is_htmx, permission_required, render, see_other, submit
+from app.web.args import id_arg, page_arg, whole
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -25,12 +26,6 @@ bp = Blueprint("assets", __name__, url_prefix="/assets")
 PER_PAGE = 50
 STATUS_CHOICES = [SelectChoice(s.value, s.label) for s in AssetStatus]
 CONDITION_CHOICES = [SelectChoice(c.value, c.label) for c in Condition]
-
-
-def _int_or_none(value: str | int | None) -> int | None:
-    if isinstance(value, int):
-        return value
-    return int(value) if value and value.isdigit() else None
 
 
 class AssetForm(FlaskForm):
@@ -44,9 +39,10 @@ class AssetForm(FlaskForm):
         validators=[DataRequired("Enter the serial number."), Length(max=64)],
         filters=[lambda v: v.strip().upper() if v else v],
     )
-    model_id = SelectField("Model", coerce=int, validators=[DataRequired("Choose a model.")])
-    campus_id = SelectField("Campus", coerce=int, validators=[DataRequired("Choose a campus.")])
-    home_room_id = SelectField("Home room", coerce=_int_or_none, validators=[Optional()], validate_choice=False)
+    # Ids past 64 bits coerce to None (no such record) instead of reaching the database.
+    model_id = SelectField("Model", coerce=whole, validators=[DataRequired("Choose a model.")])
+    campus_id = SelectField("Campus", coerce=whole, validators=[DataRequired("Choose a campus.")])
+    home_room_id = SelectField("Home room", coerce=whole, validators=[Optional()], validate_choice=False)
     status = SelectField("Status", choices=STATUS_CHOICES)
     condition = SelectField("Condition", choices=CONDITION_CHOICES)
     purchase_date = DateField("Purchase date", validators=[Optional()])
@@ -61,7 +57,7 @@ class AssetForm(FlaskForm):
 
     def validate_warranty_end(self, field):
         if field.data and self.warranty_start.data and field.data < self.warranty_start.data:
-            raise ValueError("The warranty cannot end before it starts.")
+            raise ValidationError("The warranty cannot end before it starts.")
 
     def fill_choices(self) -> None:
         models = db.session.scalars(sa.select(DeviceModel).order_by(DeviceModel.manufacturer, DeviceModel.name))
@@ -104,11 +100,11 @@ def _filters_from_args() -> asset_service.AssetFilters:
     sort = args.get("sort", "tag")
     return asset_service.AssetFilters(
         q=args.get("q", "")[:100],
-        campus_id=_int_or_none(args.get("campus")),
-        room_id=_int_or_none(args.get("room")),
+        campus_id=id_arg("campus"),
+        room_id=id_arg("room"),
         status=AssetStatus(status) if status in AssetStatus._value2member_map_ else None,
         condition=Condition(condition) if condition in Condition._value2member_map_ else None,
-        model_id=_int_or_none(args.get("model")),
+        model_id=id_arg("model"),
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
         **planning_filters(args),
@@ -119,7 +115,7 @@ def _filters_from_args() -> asset_service.AssetFilters:
 @permission_required("assets.read")
 def index():
     f = _filters_from_args()
-    page = asset_service.asset_page(current_user, f, request.args.get("page", 1, type=int), PER_PAGE)
+    page = asset_service.asset_page(current_user, f, page_arg(), PER_PAGE)
     ctx = {
         "page": page,
         "f": f,
@@ -137,7 +133,7 @@ def index():
 @permission_required("assets.read")
 def room_options():
     """The <option>s of a campus's rooms, for the form and the filter when the campus changes."""
-    campus_id = _int_or_none(request.args.get("campus_id") or request.args.get("campus"))
+    campus_id = id_arg("campus_id") or id_arg("campus")
     if campus_id and not current_user.can_see_campus(campus_id):
         abort(404)
     return render(

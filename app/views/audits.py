@@ -12,6 +12,7 @@ from app.services import audits as audit_service
 from app.services.assets import find_asset
 from app.services.errors import Invalid
 from app.web import is_htmx, permission_required, render, scanning_page
+from app.web.args import page_arg
 from app.web.loaders import get_room_or_404, visible_campuses
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
@@ -44,17 +45,12 @@ def _history_rows(stmt: sa.Select, page: int) -> tuple[list[audit_service.AuditR
     return [audit_service.audit_result(a) for a in paged.items], paged
 
 
-def _page_arg() -> int:
-    value = request.args.get("page", "1")
-    return max(1, int(value)) if value.isdigit() else 1
-
-
 @bp.get("")
 @permission_required("audits.read")
 def index():
     """Audits in progress, rooms due, and the history of the user's campuses (filter by campus)."""
     campus_id = _campus_arg()
-    results, paged = _history_rows(audit_service.audits_query(current_user, campus_id=campus_id), _page_arg())
+    results, paged = _history_rows(audit_service.audits_query(current_user, campus_id=campus_id), page_arg())
     ctx = {
         "open_audits": audit_service.open_audits(current_user),
         "due": audit_service.rooms_due(current_user, campus_id=campus_id)[:10],
@@ -106,7 +102,7 @@ def missing():
 def room_history(code: str):
     """Every audit of one room, newest first."""
     room = get_room_or_404(code)
-    results, paged = _history_rows(audit_service.audits_query(current_user, room=room), _page_arg())
+    results, paged = _history_rows(audit_service.audits_query(current_user, room=room), page_arg())
     return render(
         "audits/room.html",
         "audits/_history.html",

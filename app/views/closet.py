@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.services import closet
 from app.web import permission_required, render
+from app.web.args import id_arg, page_arg
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("closet", __name__, url_prefix="/closet")
@@ -24,12 +25,20 @@ def _days() -> int:
     return value if value and 1 <= value <= 3650 else closet.DEFAULT_DAYS
 
 
+def _room_arg() -> str | None:
+    """`?room=`: a room's id, or `none` for devices never seen in any room."""
+    room = request.args.get("room") or None
+    if room != "none":
+        id_arg("room")  # refuses what cannot be a room's id
+    return room
+
+
 def _query(name: str, days: int):
     if name == "unseen":
-        campus_id = request.args.get("campus", type=int)
+        campus_id = id_arg("campus")
         if campus_id and not current_user.can_see_campus(campus_id):
             abort(404)
-        return closet.unseen_query(current_user, days, campus_id=campus_id, room=request.args.get("room"))
+        return closet.unseen_query(current_user, days, campus_id=campus_id, room=_room_arg())
     if name == "missing":
         return closet.missing_query(current_user)
     if name == "repairs":
@@ -48,9 +57,14 @@ def index():
         choices=closet.DAY_CHOICES,
         groups=closet.unseen_groups(current_user, days),
         unseen=closet.unseen_count(current_user, days),
-        missing=db.paginate(closet.with_details(closet.missing_query(current_user)), per_page=10, error_out=False),
+        missing=db.paginate(
+            closet.with_details(closet.missing_query(current_user)), page=page_arg(), per_page=10, error_out=False
+        ),
         repairs=db.paginate(
-            closet.with_details(closet.stale_repairs_query(current_user, days)), per_page=10, error_out=False
+            closet.with_details(closet.stale_repairs_query(current_user, days)),
+            page=page_arg(),
+            per_page=10,
+            error_out=False,
         ),
         campuses=visible_campuses(),
         seen_by=closet.seen_by,
@@ -62,7 +76,9 @@ def index():
 def listing(name: str):
     days = _days()
     stmt = _query(name, days)
-    page = db.paginate(closet.with_details(stmt), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        closet.with_details(stmt), page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render(
         "closet/list.html",

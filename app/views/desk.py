@@ -17,6 +17,7 @@ from app.services import loans as loan_service
 from app.services.errors import Invalid
 from app.services.people import find_person, search_people
 from app.web import note_record_view, permission_required, render
+from app.web.args import page_arg
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("desk", __name__, url_prefix="/loans")
@@ -192,7 +193,7 @@ def _list(title: str, overdue: bool):
             abort(404)
         campus_id = campus.id
     stmt = loan_service.loans_query(current_user, open_only=True, overdue=overdue, campus_id=campus_id)
-    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render(
         "desk/loans.html",
         "desk/_loans.html",

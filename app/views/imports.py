@@ -14,6 +14,7 @@ from app.models import Campus, ImportKind, ImportRun, ImportState, utcnow
 from app.services import google_admin, snipeit
 from app.services.csvio import HeaderError, write_csv
 from app.web import permission_required, render, see_other
+from app.web.args import page_arg, whole
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -93,7 +94,9 @@ def upload(kind: str):
     data = file.read()
     if not data.strip():
         return _index_page({key: "That file is empty."}, 422)
-    campus_id = request.form.get("campus", type=int)
+    campus_id = whole(request.form.get("campus"))
+    if request.form.get("campus") and campus_id is None:
+        return _index_page({key: "Choose a campus from the list."}, 422)
     run = ImportRun(
         kind=KINDS[kind],
         filename=(file.filename or "")[:255],
@@ -149,7 +152,13 @@ def apply(token: str):
 @permission_required("imports.run")
 def mismatches():
     """Devices whose most recent Google user is not the person they are assigned to (live, on your campuses)."""
-    page = db.paginate(google_admin.mismatches(current_user), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(
+        google_admin.mismatches(current_user),
+        page=page_arg(),
+        per_page=PER_PAGE,
+        max_per_page=PER_PAGE,
+        error_out=False,
+    )
     return render("imports/mismatches.html", "imports/_mismatches.html", page=page, args={})
 
 

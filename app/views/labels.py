@@ -14,15 +14,12 @@ from app.services.assets import AssetFilters
 from app.services.errors import Invalid
 from app.views.assets import rooms_of
 from app.web import permission_required, render, see_other
+from app.web.args import whole_number
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")
 
 SHOWN = 200
-
-
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 def _choice() -> dict:
@@ -33,8 +30,8 @@ def _choice() -> dict:
     return {
         "kind": kind if kind in ("assets", "rooms") else "assets",
         "q": v.get("q", "")[:100],
-        "campus_id": _int_or_none(v.get("campus")),
-        "room_id": _int_or_none(v.get("room")),
+        "campus_id": whole_number(v.get("campus"), "campus", low=1),
+        "room_id": whole_number(v.get("room"), "room", low=1),
         "not_printed": v.get("not_printed") == "1",
         "format": LabelFormat(fmt) if fmt in LabelFormat._value2member_map_ else LabelFormat.avery5160,
     }

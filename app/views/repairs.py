@@ -36,6 +36,7 @@ from app.services.csvio import write_csv
 from app.services.errors import Invalid
 from app.services.people import find_person
 from app.web import can, is_htmx, note_record_view, permission_required, render, scanning_page, see_other
+from app.web.args import MAX_ID, page_arg, whole
 from app.web.loaders import get_asset_or_404, get_person_or_404, visible_campuses
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
@@ -128,9 +129,11 @@ def _int(name: str, default: int | None = None) -> int | None:
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         return None
+    # Past 64 bits no id or count exists, and the database could not even be asked.
+    return value if abs(value) <= MAX_ID else None
 
 
 def _act(ticket: Ticket, action, *, field: str):
@@ -354,7 +357,7 @@ def parts():
     status = 200
     if request.method == "POST":
         values = dict(request.form)
-        model_ids = [int(v) for v in request.form.getlist("fits") if v.isdigit()]
+        model_ids = [i for i in map(whole, request.form.getlist("fits")) if i]
         fits = (
             list(db.session.scalars(sa.select(DeviceModel).where(DeviceModel.id.in_(model_ids)))) if model_ids else []
         )
@@ -447,6 +450,7 @@ def claims():
     status = ClaimStatus(value) if value in ClaimStatus._value2member_map_ else None
     page = db.paginate(
         warranty.claims_query(current_user, status, open_only=value == "open"),
+        page=page_arg(),
         per_page=PER_PAGE,
         max_per_page=PER_PAGE,
         error_out=False,
@@ -650,7 +654,11 @@ def _fee_status_arg() -> FeeStatus | None:
 def fees():
     status = _fee_status_arg()
     page = db.paginate(
-        fee_service.fees_query(current_user, status=status), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+        fee_service.fees_query(current_user, status=status),
+        page=page_arg(),
+        per_page=PER_PAGE,
+        max_per_page=PER_PAGE,
+        error_out=False,
     )
     return render(
         "repairs/fees.html",
@@ -715,7 +723,7 @@ def settle(fee_id: int):
     except Invalid as exc:
         db.session.rollback()
         page = db.paginate(
-            fee_service.fees_query(current_user), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+            fee_service.fees_query(current_user), page=1, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
         )
         return render(
             "repairs/fees.html",

@@ -67,9 +67,10 @@ def can(*capabilities: str) -> bool:
 
 
 def safe_next(target: str | None, default: str | None = None) -> str:
-    """A local path to go to after sign-in; anything pointing off-site falls back to the default."""
+    """A local path to go to after sign-in; anything pointing off-site, or holding a control character (CR/LF
+    would split the Location header), falls back to the default."""
     fallback = default or url_for("dashboard.index")
-    if not target:
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return fallback
     target = target.strip().replace("\\", "/")
     parts = urlsplit(target)
