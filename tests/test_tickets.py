@@ -284,3 +284,70 @@ def test_ticket_page_whole_or_work_panel_for_htmx(client, tickets, login_as):
     html = part.get_data(as_text=True)
     assert part.status_code == 200 and "<html" not in html and 'id="ticket-work"' in html
     assert "HX-Request" in part.headers["Vary"]
+
+
+REPORTER = ("Zoe Martinez", "LHS100001", "zoe.m@students.example.org")
+
+
+@pytest.fixture
+def reported(app, district):
+    """A student report on LHS-1001 (not Zoe's own device) in which Zoe gave her name, student ID and email."""
+    with app.app_context():
+        ticket, _ = ticket_service.file_student_report(
+            _asset("LHS-1001"),
+            category=TicketCategory.wont_turn_on,
+            description="It does not start",
+            reporter=ticket_service.Reporter(*REPORTER),
+            via=Via.public,
+        )
+        db.session.commit()
+        return ticket.number
+
+
+@pytest.mark.parametrize(
+    "role,campuses,sees",
+    [
+        ("admin", (), True),
+        ("admin", ("LHS",), True),
+        ("tech", ("LHS",), True),
+        ("librarian", ("LHS",), False),
+        ("aide", ("LHS",), False),
+        ("viewer", ("LHS",), False),
+    ],
+)
+def test_only_repair_staff_see_who_reported(client, reported, login_as, role, campuses, sees):
+    login_as(role, *campuses)
+    page = client.get(f"/tickets/{reported}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    reporter_line = re.search(r'<dd id="ticket-reporter">(.*?)</dd>', html, re.S).group(1)
+    if sees:
+        assert all(value in reporter_line for value in REPORTER)
+    else:
+        assert "given (only repair staff see it)" in reporter_line
+        assert not any(value.lower() in html.lower() for value in REPORTER), "reporter shown to " + role
+    # Lists and the API never carry them, for anyone.
+    others = [
+        client.get("/tickets?status=all").get_data(as_text=True),
+        client.get("/tickets?status=all", headers=hx()).get_data(as_text=True),
+        client.get("/api/v1/tickets").get_data(as_text=True),
+        client.get(f"/api/v1/tickets/{reported}").get_data(as_text=True),
+    ]
+    assert reported in others[0] and reported in others[2]
+    for text in others:
+        assert not any(value.lower() in text.lower() for value in REPORTER[1:])
+        assert REPORTER[0] not in text
+
+
+@pytest.mark.parametrize("role,sees", [("admin", True), ("tech", True), ("librarian", False), ("viewer", False)])
+def test_a_students_page_lists_their_reports_only_for_repair_staff(client, reported, login_as, role, sees):
+    login_as(role, "LHS")
+    html = client.get("/people/LHS100001").get_data(as_text=True)
+    assert "Zoe Martinez" in html  # their own record, which these roles may read
+    assert (reported in html) is sees
+
+
+def test_a_ticket_with_no_reporter_says_not_given(client, tickets, login_as):
+    login_as("aide", "LHS")
+    html = client.get(f"/tickets/{tickets['old']}").get_data(as_text=True)
+    assert re.search(r'<dd id="ticket-reporter"><span class="muted">not given</span></dd>', html)

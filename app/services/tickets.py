@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from limits import RateLimitItem, parse_many
 
 from app import permissions
 from app.extensions import db
@@ -34,6 +37,12 @@ MAX_DESCRIPTION = 4000
 MAX_COMMENT = 4000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SORTS = ("newest", "oldest_open")
+# Student reports filed through sync by one staff member (Flask-Limiter's syntax; REPORT_SYNC_LIMIT overrides).
+# A class's worth in an hour is ordinary; hundreds are a script or a stolen token.
+DEFAULT_SYNC_REPORT_LIMIT = "60 per hour;300 per day"
+# The report form promises "Only the repair staff see this": a reporter's name, student ID and email are shown to
+# holders of this capability (techs and admins) and to no one else.
+REPORTER_CAPABILITY = "repairs.work"
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,11 @@ class TicketFilters:
     status: TicketStatus | None = None
     all_statuses: bool = False
     sort: str = "newest"
+
+
+def sees_reporter(user: User | None) -> bool:
+    """Whether this user may see who reported a ticket (name, student ID, email)."""
+    return permissions.allows(user, REPORTER_CAPABILITY)
 
 
 def _clean_description(text: str, field: str = "description", limit: int = MAX_DESCRIPTION) -> str:
@@ -146,12 +160,17 @@ def file_student_report(
     reporter: Reporter | None = None,
     photo: CleanPhoto | None = None,
     via: Via = Via.public,
+    filed_by: User | None = None,
 ) -> tuple[Ticket, str]:
-    """A student's damage report: a new ticket; returns it and the raw status token (shown once, never stored)."""
+    """A student's damage report: a new ticket; returns it and the raw status token (shown once, never stored).
+
+    `filed_by` is the staff member who recorded it for the student (offline, through sync); None from the public
+    page.
+    """
     description = _clean_description(description)
     who = _clean_reporter(reporter)
     ticket, raw = _new_ticket(
-        asset, source=TicketSource.student_report, category=category, description=description, by=None
+        asset, source=TicketSource.student_report, category=category, description=description, by=filed_by
     )
     ticket.reporter_name = who.name or None
     ticket.reporter_student_id = who.student_id or None
@@ -162,7 +181,7 @@ def file_student_report(
     activity.record(
         "ticket.report",
         f"Student report {ticket.number} for {asset.asset_tag}: {category.label}",
-        by=None,
+        by=filed_by,
         via=via,
         asset=asset,
         subject=ticket,
@@ -315,11 +334,46 @@ def tickets_for_asset(asset: Asset, limit: int = 20) -> list[Ticket]:
 # Offline: a damage report recorded on a staff phone without signal arrives through POST /api/v1/sync.
 
 
+def _sync_report_limits() -> list[RateLimitItem]:
+    return parse_many(current_app.config.get("REPORT_SYNC_LIMIT", DEFAULT_SYNC_REPORT_LIMIT))
+
+
+def _span(item: RateLimitItem) -> str:
+    unit = item.GRANULARITY.name
+    return unit if item.multiples == 1 else f"{item.multiples} {unit}s"
+
+
+def _check_sync_report_limit(user: User) -> None:
+    """Rejected once the user has filed as many student reports through sync as a limit allows in its window.
+
+    Counted from the tickets themselves, so the limit holds across workers and servers with no shared store.
+    """
+    now = utcnow()
+    for item in _sync_report_limits():
+        since = now - timedelta(seconds=item.get_expiry())
+        filed = db.session.scalar(
+            sa.select(sa.func.count(Ticket.id)).where(
+                Ticket.opened_by_id == user.id,
+                Ticket.source == TicketSource.student_report,
+                Ticket.created_at >= since,
+            )
+        )
+        if filed >= item.amount:
+            raise sync.Rejected(
+                f"You have filed {filed} damage reports in the last {_span(item)}, the most allowed; "
+                "keep this one and send it again later."
+            )
+
+
 def apply_report_event(data: dict, ctx: sync.Context) -> dict:
-    """`report.damage` (tag, category, description, optional reporter): a student report filed through sync."""
+    """`report.damage` (tag, category, description, optional reporter): a student report filed through sync.
+
+    Any staff role that handles devices ("tickets.work": aides, librarians, techs, admins) may file one, for a
+    device on their own campuses; a device elsewhere is answered exactly as a tag that does not exist.
+    """
     tag = sync.text(data, "tag", max_len=300)
     asset = find_asset(tag)
-    if asset is None:
+    if asset is None or not ctx.user.can_see_campus(asset.campus_id):
         raise sync.Rejected(f"No device has the tag {tag!r}.")
     category = sync.choice(data, "category", TicketCategory)
     if category is None:
@@ -336,13 +390,15 @@ def apply_report_event(data: dict, ctx: sync.Context) -> dict:
         reporter = Reporter(name=(raw or "").strip()[:160])
     else:
         raise sync.Rejected("The reporter must be a name or an object with name, student_id and email.")
+    _check_sync_report_limit(ctx.user)
     try:
         ticket, _token = file_student_report(
-            asset, category=category, description=description, reporter=reporter, via=ctx.via
+            asset, category=category, description=description, reporter=reporter, via=ctx.via, filed_by=ctx.user
         )
     except Invalid as exc:
         raise sync.Rejected(exc.message) from exc
     return {"ticket": ticket.number}
 
 
-sync.register("report.damage", apply_report_event)
+sync.register("report.damage", apply_report_event, needs="tickets.work")
+

@@ -12,6 +12,7 @@ from app.models import Asset, Person, Via
 from app.services import assets as asset_service
 from tests import factories
 from tests.browser.conftest import sign_in
+from tests.photo_samples import flat_png
 from tests.test_reports import jpeg_with_gps
 
 
@@ -80,3 +81,38 @@ def test_phone_spanish_switch_and_typed_code(app, district, phone):
     phone.get_by_role("button", name="Enviar el reporte").click()
     expect(phone.locator("#description-error")).to_have_text("Describe qué pasa.")
     expect(phone.locator("#category-error")).to_have_text("Elige qué pasa.")
+
+
+def test_phone_photo_too_big_says_so_and_the_report_goes_without_it(
+    app, district, phone, staff_user, browser, tmp_path
+):
+    with app.app_context():
+        code = db.session.scalar(sa.select(Asset.tag_code).where(Asset.asset_tag == "LHS-1001"))
+    flood = tmp_path / "screenshot.png"
+    flood.write_bytes(flat_png(7060, 7060))
+
+    phone.goto(f"/t/{code}")
+    phone.get_by_label("Won't turn on").check()
+    phone.get_by_label("Describe the problem").fill("It stays black.")
+    phone.get_by_label("Photo (optional)").set_input_files(str(flood))
+    phone.get_by_label("Student ID").fill("LHS100001")
+    phone.get_by_role("button", name="Send the report").click()
+    expect(phone.locator("#photo-error")).to_have_text(
+        "That picture is too big for us to open. Take a new photo with the camera, or send the report without one."
+    )
+    expect(phone.get_by_label("Describe the problem")).to_have_value("It stays black.")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.get_by_role("button", name="Send the report").click()
+    number = phone.locator("#ticket-number")
+    expect(number).to_have_text(re.compile(r"^T-\d{6}$"))
+    ticket_number = number.inner_text()
+
+    # An aide opening the ticket learns that the student left details, not what they are.
+    email, password = staff_user("aide", "LHS")
+    context = browser.new_context(base_url=phone.url.split("/reports/")[0], viewport={"width": 390, "height": 844})
+    aide = context.new_page()
+    aide.set_default_timeout(10_000)
+    sign_in(aide, email, password, next_path=f"/tickets/{ticket_number}")
+    expect(aide.locator("#ticket-reporter")).to_have_text("given (only repair staff see it)")
+    assert "LHS100001" not in aide.content()
+    context.close()
