@@ -32,6 +32,7 @@ from app.services import privacy, roster
 from app.services.errors import Invalid
 from app.services.people import search_people
 from app.web import can, note_record_view, permission_required, render, see_other
+from app.web.args import id_arg, page_arg
 from app.web.loaders import get_person_or_404, visible_campuses
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -41,22 +42,18 @@ PER_PAGE = 50
 UPLOAD_TTL = 60 * 60
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @bp.get("")
 @permission_required("people.read")
 def index():
     q = request.args.get("q", "")[:100]
-    campus_id = _int_or_none(request.args.get("campus"))
+    campus_id = id_arg("campus")
     kind = request.args.get("kind", "")
     stmt = search_people(
         current_user, q, campus_id, PersonKind(kind) if kind in PersonKind._value2member_map_ else None
     )
     if request.args.get("inactive") != "1":
         stmt = stmt.where(Person.active.is_(True))
-    page = db.paginate(stmt, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render(
         "people/index.html",
         "people/_results.html",

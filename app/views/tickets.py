@@ -13,6 +13,7 @@ from app.services import tickets as ticket_service
 from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
 from app.web import can, is_htmx, permission_required, render, see_other
+from app.web.args import id_arg, page_arg, whole
 from app.web.loaders import get_asset_or_404, visible_campuses
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
@@ -41,17 +42,13 @@ def get_ticket_or_404(number: str) -> Ticket:
     return ticket
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def _filters_from_args() -> ticket_service.TicketFilters:
     args = request.args
     status = args.get("status", "open")
     category = args.get("category", "")
     sort = args.get("sort", "newest")
     return ticket_service.TicketFilters(
-        campus_id=_int_or_none(args.get("campus")),
+        campus_id=id_arg("campus"),
         category=TicketCategory(category) if category in TicketCategory._value2member_map_ else None,
         status=TicketStatus(status) if status in TicketStatus._value2member_map_ else None,
         all_statuses=status == "all",
@@ -66,7 +63,11 @@ def index():
     if f.campus_id and not current_user.can_see_campus(f.campus_id):
         abort(404)
     page = db.paginate(
-        ticket_service.tickets_query(current_user, f), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False
+        ticket_service.tickets_query(current_user, f),
+        page=page_arg(),
+        per_page=PER_PAGE,
+        max_per_page=PER_PAGE,
+        error_out=False,
     )
     return render(
         "tickets/index.html",
@@ -136,7 +137,8 @@ def change_status(number: str):
 def assign(number: str):
     ticket = get_ticket_or_404(number)
     raw = request.form.get("assignee", "")
-    assignee = db.session.get(User, int(raw)) if raw.isdigit() else None
+    user_id = whole(raw)
+    assignee = db.session.get(User, user_id) if user_id else None
     if raw and assignee is None:
         return _work_response(ticket, {"assignee": "Choose someone from the list."}, 422)
     try:
