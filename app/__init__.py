@@ -98,10 +98,18 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
             # Werkzeug's debugger wraps the app (app.run(debug=True), run_simple(use_debugger=True)): its console
             # runs any code a visitor sends, so a production app answers nothing through it.
             abort(500, "This server runs under the Werkzeug debugger, which production refuses.")
-        # Bearer-token callers are scripts: a browser never attaches that header on its own, so CSRF
-        # cannot reach them. Everyone else (forms, htmx, the outbox) must send the CSRF token.
-        if request.method in SAFE_METHODS or auth.bearer_token():
+        if request.method in SAFE_METHODS:
             return None
+        if request.path.startswith("/api/") and auth.bearer_token():
+            # A script that a valid token authenticated: a browser never attaches that header on its own, so
+            # CSRF cannot reach it, and under /api/ a token request ignores the session cookie (auth.load_user).
+            if auth.token_authenticated():
+                return None
+            from app.web.errors import json_error
+
+            return json_error(401, "That API token is not valid: it was revoked, or its user is disabled.")
+        # Everyone else (forms, htmx, the outbox, and any request merely carrying an Authorization header on a
+        # web page) must send the CSRF token.
         csrf.protect()
         return None
 

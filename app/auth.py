@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Flask, Response, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
+from flask_login import current_user
 
+from app import SAFE_METHODS
 from app.extensions import db, login_manager
 from app.models import User
 
@@ -16,6 +17,16 @@ def bearer_token() -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def token_authenticated() -> bool:
+    """Whether a valid API token (not a cookie) authenticated this request; tokens count only under /api/."""
+    return bool(current_user.is_authenticated and g.get("authenticated_by") == "token")
+
+
+def current_session():
+    """The user_sessions row of the signed-in cookie session, or None (anonymous, or a token caller)."""
+    return g.get("user_session") if current_user.is_authenticated else None
+
+
 def init_login(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -23,17 +34,23 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
+        from app.services.users import note_session_seen, session_for
+
         if bearer_token() and request.path.startswith("/api/"):
             # A request that names a token is that token's caller, whatever cookie rides along.
             return None
-        user_id, _, token = session_id.partition(":")
-        if not user_id.isdigit():
+        # Signing out, a password change, a role change or disabling deleted the row: the cookie is dead for good.
+        row = session_for(session_id, idle_limit=current_app.permanent_session_lifetime)
+        if row is None:
             return None
-        user = db.session.get(User, int(user_id))
-        # A rotated session token (password change, disabled account) ends this session.
-        if user is None or not user.active or user.session_token != token:
-            return None
-        return user
+        if request.method in SAFE_METHODS:
+            # Its own short transaction, so a page view's read transaction is never upgraded to a write.
+            with db.engine.begin() as connection:
+                note_session_seen(row, connection)
+        else:
+            note_session_seen(row, db.session.connection())
+        g.user_session, g.authenticated_by = row, "session"
+        return row.user
 
     @login_manager.request_loader
     def load_from_token(_request) -> User | None:
@@ -43,8 +60,10 @@ def init_login(app: Flask) -> None:
         if not raw or not request.path.startswith("/api/"):
             return None
         user = user_for_token(raw)
-        if user is not None and db.session.dirty:
-            db.session.commit()  # last_used_at, kept even if the request itself fails
+        if user is not None:
+            g.authenticated_by = "token"
+            if db.session.dirty:
+                db.session.commit()  # last_used_at, kept even if the request itself fails
         return user
 
     @login_manager.unauthorized_handler
@@ -59,7 +78,3 @@ def init_login(app: Flask) -> None:
             resp.headers["HX-Redirect"] = login
             return resp
         return redirect(login)
-
-
-def user_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))

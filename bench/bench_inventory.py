@@ -21,6 +21,7 @@ def run() -> None:
     from app.models import User
     from app.services import demo
     from app.services.maintenance import refresh_statistics
+    from app.services.users import start_session
 
     with app.app_context():
         if not REUSE:
@@ -41,7 +42,8 @@ def run() -> None:
     client = app.test_client()
     for user_id, who in ((admin_id, "district admin"), (tech_id, "tech (3 campuses)")):
         with app.app_context():
-            session_id = db.session.get(User, user_id).get_id()
+            session_id = start_session(db.session.get(User, user_id))
+            db.session.commit()
         with client.session_transaction() as s:
             s["_user_id"] = session_id
         cases = {

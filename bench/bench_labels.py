@@ -18,6 +18,7 @@ def run() -> None:
     from app.extensions import db
     from app.models import Asset, LabelFormat, Role, User, Via
     from app.services import labels as label_service
+    from app.services.users import start_session
     from tests import factories
 
     with app.app_context():
@@ -29,8 +30,9 @@ def run() -> None:
         tech = factories.make_user(Role.tech, "LHS")
         assets = list(db.session.scalars(sa.select(Asset).order_by(Asset.asset_tag)))
         job = label_service.record_print(LabelFormat.avery5160, assets, by=tech, via=Via.web)
+        session_id = start_session(tech)
         db.session.commit()
-        job_id, session_id, tech_id = job.id, tech.get_id(), tech.id
+        job_id, tech_id = job.id, tech.id
 
     client = app.test_client()
     with client.session_transaction() as s:

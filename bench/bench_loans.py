@@ -53,6 +53,7 @@ def run() -> None:
     from app.extensions import db
     from app.models import AssetStatus, Role, Via
     from app.services import roster
+    from app.services.users import start_session
     from tests import factories
 
     app, folder = bench_app("loans")
@@ -89,7 +90,7 @@ def run() -> None:
         ]
         tags = [a.asset_tag for a in loaners]
         librarian = factories.make_user(Role.librarian, "LHS")
-        session_id = librarian.get_id()
+        session_id = start_session(librarian)
         db.session.commit()
 
     client = app.test_client()

@@ -173,9 +173,11 @@ def page_weight() -> None:
 
     from app.extensions import db
     from app.models import User
+    from app.services.users import start_session
 
     with app.app_context():
-        session_id = db.session.scalar(sa.select(User).where(User.email == "aide.lhs@mvusd.example")).get_id()
+        session_id = start_session(db.session.scalar(sa.select(User).where(User.email == "aide.lhs@mvusd.example")))
+        db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = session_id
         session["_fresh"] = True

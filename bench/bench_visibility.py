@@ -75,6 +75,7 @@ def run() -> None:
     from app.extensions import db
     from app.models import Asset, DeviceModel, Person, User
     from app.services import demo, google_admin
+    from app.services.users import start_session
 
     with app.app_context():
         db.create_all()
@@ -131,7 +132,8 @@ def run() -> None:
         (viewer_id, "viewer (1 campus)"),
     ):
         with app.app_context():
-            session_id = db.session.get(User, user_id).get_id()
+            session_id = start_session(db.session.get(User, user_id))
+            db.session.commit()
         with client.session_transaction() as s:
             s["_user_id"] = session_id
         for label, url in (

@@ -13,6 +13,7 @@ from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.models import Role, User
+from app.services.users import start_session
 from tests import factories
 from tests.servers import fresh_database
 
@@ -130,8 +131,9 @@ def login_as(app, client):
     def login(role: Role | str = Role.admin, *campus_codes: str, email: str | None = None) -> User:
         with app.app_context():
             user = factories.make_user(Role(role), *campus_codes, email=email)
+            session_id = start_session(user, user_agent="pytest")
             db.session.commit()
-            user_id, session_id = user.id, user.get_id()
+            user_id = user.id
         with client.session_transaction() as session:
             session["_user_id"] = session_id
             session["_fresh"] = True

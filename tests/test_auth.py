@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Role, User, Via
+from app.models import Activity, ApiToken, Role, User, Via, utcnow
+from app.models.users import UserSession
 from app.services import users as user_service
 from tests import factories
 
@@ -198,3 +201,177 @@ def test_report_limits_come_from_the_environment():
     assert settings["REPORT_RATE_LIMIT_IP"] == "3 per minute"
     assert settings["REPORT_RATE_LIMIT_DEVICE"] == "1 per hour"
     assert "REPORT_RATE_LIMIT_IP" not in from_env({}), "unset means the built-in defaults"
+
+
+def _session_cookie(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "no session cookie"
+    return cookie.value
+
+
+def test_signing_out_ends_that_session_even_for_a_copied_cookie(app, staff):
+    first, second = app.test_client(), app.test_client()
+    sign_in(first)
+    sign_in(second)
+    copied = _session_cookie(first)
+    assert first.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert replay.get("/assets").status_code == 302, "a copy of a signed-out cookie signs nobody in"
+    assert second.get("/assets").status_code == 200, "signing out of one browser leaves the others signed in"
+    with app.app_context():
+        sessions = db.session.scalars(sa.select(UserSession).where(UserSession.user_id == staff)).all()
+        assert len(sessions) == 1
+
+
+def test_each_sign_in_is_a_session_row_with_its_browser(app, client, staff):
+    client.post(
+        "/login",
+        data={"email": "tech@example.org", "password": factories.PASSWORD},
+        headers={"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/126"},
+    )
+    with app.app_context():
+        row = db.session.scalar(sa.select(UserSession).where(UserSession.user_id == staff))
+        assert row.user_agent == "Mozilla/5.0 (Linux; Android 14) Chrome/126"
+        assert row.key_hash not in _session_cookie(client), "only the key's digest is stored"
+
+
+def test_a_session_idle_past_the_lifetime_ends_and_use_is_noted(app, client, staff):
+    sign_in(client)
+    with app.app_context():
+        row = db.session.scalar(sa.select(UserSession).where(UserSession.user_id == staff))
+        row.last_seen_at = utcnow() - timedelta(minutes=5)
+        db.session.commit()
+    assert client.get("/assets").status_code == 200
+    with app.app_context():
+        row = db.session.scalar(sa.select(UserSession).where(UserSession.user_id == staff))
+        assert utcnow() - row.last_seen_at < timedelta(minutes=1), "a page view notes that the session is in use"
+        row.last_seen_at = utcnow() - app.permanent_session_lifetime - timedelta(minutes=1)
+        db.session.commit()
+    assert client.get("/assets").status_code == 302
+    sign_in(client)
+    with app.app_context():
+        rows = db.session.scalars(sa.select(UserSession).where(UserSession.user_id == staff)).all()
+        assert len(rows) == 1, "signing in again clears the user's sessions that idled out"
+
+
+def test_password_change_revokes_api_tokens_and_says_so(app, client, staff):
+    with app.app_context():
+        raw = user_service.issue_token(db.session.get(User, staff), name="inventory", by=None, via=Via.cli)
+        db.session.commit()
+    script = app.test_client()
+    bearer = {"Authorization": f"Bearer {raw}"}
+    assert script.get("/api/v1/assets", headers=bearer).status_code == 200
+    sign_in(client)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "revokes your 1 API token" in page
+    copied = _session_cookie(client)
+    resp = client.post(
+        "/account/password",
+        data={"current": factories.PASSWORD, "password": "a-new-password-1", "confirm": "a-new-password-1"},
+    )
+    assert resp.status_code == 302
+    assert "your 1 API token(s) were revoked" in client.get("/").get_data(as_text=True)
+    assert script.get("/api/v1/assets", headers=bearer).status_code == 401
+    assert client.get("/assets").status_code == 200, "the browser that changed it stays signed in"
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert replay.get("/assets").status_code == 302, "under a new session: the old cookie is dead"
+    with app.app_context():
+        entry = db.session.scalar(sa.select(Activity).where(Activity.action == "user.password"))
+        assert entry.after == {"api_tokens_revoked": [raw[:10]]}
+
+
+def _hashes_checked(action) -> list[str]:
+    """The password hashes that werkzeug's check_password_hash was given while action ran (a profiler watches the
+    real function; nothing is replaced)."""
+    import sys
+
+    from werkzeug.security import check_password_hash
+
+    code, seen = check_password_hash.__code__, []
+
+    def watch(frame, event, _arg):
+        if event == "call" and frame.f_code is code:
+            seen.append(frame.f_locals["pwhash"])
+
+    sys.setprofile(watch)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return seen
+
+
+def test_every_sign_in_checks_one_hash_of_the_same_cost_known_email_or_not(app, client, staff):
+    from app.models.users import password_method
+
+    with app.app_context():
+        gone = factories.make_user(Role.tech, "LHS", email="gone@example.org")
+        gone.active = False
+        factories.make_user(Role.tech, "LHS", email="nopass@example.org").password_hash = ""
+        db.session.commit()
+        method = password_method(db.session.get(User, staff).password_hash)
+    attempts = [
+        ("unknown email", "nobody@example.org", factories.PASSWORD, 422),
+        ("disabled login", "gone@example.org", factories.PASSWORD, 422),
+        ("login without a password", "nopass@example.org", factories.PASSWORD, 422),
+        ("wrong password", "tech@example.org", "not-the-password", 422),
+        ("right password", "tech@example.org", factories.PASSWORD, 302),
+    ]
+    for label, email, password, status in attempts:
+        answers: list[int] = []
+        hashes = _hashes_checked(lambda e=email, p=password, a=answers: a.append(sign_in(client, e, p).status_code))
+        assert answers == [status], label
+        assert [password_method(h) for h in hashes] == [method], f"{label}: one hash, made like a real one"
+
+
+def test_sign_in_remakes_a_hash_of_an_older_method(app, client, staff):
+    from werkzeug.security import generate_password_hash
+
+    from app.models.users import dummy_password_hash, password_method
+
+    with app.app_context():
+        user = db.session.get(User, staff)
+        user.password_hash = generate_password_hash(factories.PASSWORD, method="pbkdf2:sha256:1000")
+        db.session.commit()
+    assert sign_in(client).status_code == 302
+    with app.app_context():
+        user = db.session.get(User, staff)
+        assert password_method(user.password_hash) == password_method(dummy_password_hash())
+        assert user.check_password(factories.PASSWORD)
+
+
+def test_a_bogus_bearer_header_does_not_skip_csrf_on_web_forms(app, client, staff):
+    sign_in(client)
+    # /account/tokens reads its form itself (no FlaskForm, whose own CSRF field would have caught this).
+    resp = client.post("/account/tokens", data={"name": "planted"}, headers={"Authorization": "Bearer x"}, csrf=False)
+    assert resp.status_code == 400
+    assert "expired or came from elsewhere" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0, "no token was made"
+    assert client.post("/account/tokens", data={"name": "mine"}).status_code == 200, "with the CSRF token it works"
+
+
+def test_only_a_valid_api_token_skips_csrf(app, client, district, aide_token, login_as):
+    body = {"client_id": "phone", "events": []}
+    script = app.test_client()
+    ok = script.post("/api/v1/sync", json=body, headers={"Authorization": f"Bearer {aide_token}"}, csrf=False)
+    assert ok.status_code == 200, ok.get_data(as_text=True)
+    login_as(Role.aide, "LHS")
+    bogus = client.post("/api/v1/sync", json=body, headers={"Authorization": "Bearer x"}, csrf=False)
+    assert bogus.status_code == 401 and bogus.get_json()["error"]["message"].startswith("That API token is not valid")
+    assert client.post("/api/v1/sync", json=body, csrf=False).status_code == 400, "the session still needs CSRF"
+    assert client.post("/api/v1/sync", json=body).status_code == 200
+
+
+def test_signing_in_again_replaces_this_browsers_session(app, client, staff):
+    sign_in(client)
+    copied = _session_cookie(client)
+    assert sign_in(client).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert replay.get("/assets").status_code == 302
+    assert client.get("/assets").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(UserSession.user_id == staff)) == 1

@@ -45,10 +45,11 @@ def tech(client, app, shop):
     """Sign the client in as the shop's LHS tech."""
     with client.session_transaction() as session, app.app_context():
         from app.models import User
+        from app.services.users import start_session
 
-        user = db.session.get(User, shop["tech"])
-        session["_user_id"] = user.get_id()
+        session["_user_id"] = start_session(db.session.get(User, shop["tech"]))
         session["_fresh"] = True
+        db.session.commit()
     return shop
 
 

@@ -180,7 +180,7 @@ def test_expired_session_is_401_json_not_a_redirect(app, client, district, login
     token = client.csrf_token()
     with app.app_context():
         # Signing out everywhere (or a password change) ends this session.
-        db.session.get(User, user.id).rotate_sessions()
+        db.session.get(User, user.id).end_sessions()
         db.session.commit()
     resp = client.post("/api/v1/sync", json={"events": [scan("LHS-1000")]}, headers={"X-CSRFToken": token}, csrf=False)
     assert resp.status_code == 401

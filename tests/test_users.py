@@ -110,3 +110,29 @@ def test_tokens_page_creates_shows_once_and_revokes(app, client, district, login
         token_id = db.session.scalar(sa.select(ApiToken.id))
     assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 303
     assert client.get("/api/v1/assets", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+
+
+def test_admin_password_reset_ends_sessions_and_revokes_tokens(app, client, district, login_as):
+    from app.models import Via
+    from app.services.users import issue_token
+
+    login_as("admin")
+    with app.app_context():
+        target = factories.make_user(Role.tech, "LHS", email="reset@example.org")
+        raw = issue_token(target, name="label printer", by=None, via=Via.cli)
+        db.session.commit()
+        target_id = target.id
+    phone = app.test_client()
+    phone.post("/login", data={"email": "reset@example.org", "password": factories.PASSWORD})
+    assert phone.get("/assets").status_code == 200
+    bearer = {"Authorization": f"Bearer {raw}"}
+    assert app.test_client().get("/api/v1/assets", headers=bearer).status_code == 200
+    assert "revokes their API tokens" in client.get(f"/users/{target_id}").get_data(as_text=True)
+    resp = client.post(
+        f"/users/{target_id}", data={"name": "", "role": "tech", "campuses": ["LHS"], "password": "a-fresh-password"}
+    )
+    assert resp.status_code == 303
+    assert phone.get("/assets").status_code == 302
+    assert app.test_client().get("/api/v1/assets", headers=bearer).status_code == 401
+    with app.app_context():
+        assert db.session.scalar(sa.select(ApiToken.revoked_at).where(ApiToken.user_id == target_id)) is not None

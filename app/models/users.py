@@ -1,8 +1,9 @@
-"""Staff accounts that sign in, their campuses, and their API tokens."""
+"""Staff accounts that sign in, their campuses, their signed-in sessions, and their API tokens."""
 
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import secrets
 from datetime import datetime
@@ -44,36 +45,53 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Viewers may mint API tokens only when an admin switches this on (app.permissions, "tokens.create").
     api_tokens_allowed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    # Part of the session's user id: changing it (password change, disabling) ends every other session.
-    session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     campuses: Mapped[list[Campus]] = relationship(secondary=user_campuses, order_by=Campus.code)
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lower"),)
+
+    # The session this object was signed in with (see get_id); set by services.users.start_session and the loader.
+    session_id = None  # str once signed in; a plain attribute, not a column
+
+    # Flask-Login compares users by get_id(), which here names one signed-in session: compare the objects instead.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     def __str__(self) -> str:
         return self.name or self.email
 
     # Flask-Login
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        """The signed-in session's id, which Flask-Login keeps in the cookie: "<user id>:<session key>"."""
+        if not self.session_id:
+            raise RuntimeError("No session: sign users in through app.services.users.start_session.")
+        return self.session_id
 
     @property
     def is_active(self) -> bool:
         return self.active
 
     def set_password(self, password: str) -> None:
-        """Hash the password (werkzeug's default) and end every session that used the old one."""
+        """Hash the password with werkzeug's default method and cost (the dummy hash is made the same way)."""
         self.password_hash = generate_password_hash(password)
-        self.rotate_sessions()
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        """Whether password is this user's; a user without a password is checked against a dummy hash, so both
+        take one hashing's time."""
+        if not self.password_hash:
+            check_password_hash(dummy_password_hash(), password)
+            return False
+        return check_password_hash(self.password_hash, password)
 
-    def rotate_sessions(self) -> None:
-        self.session_token = secrets.token_hex(16)
+    def end_sessions(self, keep: UserSession | None = None) -> None:
+        """Sign this user out of every session (but keep); their rows are deleted at the next flush."""
+        self.sessions = [s for s in self.sessions if s is keep]
 
     @property
     def district_wide(self) -> bool:
@@ -88,6 +106,41 @@ class User(UserMixin, db.Model):
     def can_see_campus(self, campus_id: int | None) -> bool:
         ids = self.campus_ids
         return ids is None or campus_id in ids
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """A hash of a random password, made the way set_password makes them: sign-in checks a password against it when
+    the email is unknown (or the account is disabled or has no password), so every failed sign-in costs the same."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def password_method(password_hash: str) -> str:
+    """The method and cost a werkzeug hash was made with ("scrypt:32768:8:1")."""
+    return password_hash.split("$", 1)[0]
+
+
+class UserSession(db.Model):
+    """One signed-in browser or phone. The cookie holds a random key whose digest is stored here; deleting the row
+    (signing out, a password change) ends that session for good, even for a copied cookie."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    @classmethod
+    def start(cls, user: User, user_agent: str = "") -> tuple[UserSession, str]:
+        """A new session for user; returns the row and the id the cookie carries (its key is never stored)."""
+        key = secrets.token_urlsafe(32)
+        row = cls(user=user, key_hash=hash_token(key), user_agent=user_agent[:255])
+        return row, f"{user.id}:{key}"
 
 
 def hash_token(raw: str) -> str:

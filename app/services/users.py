@@ -1,15 +1,16 @@
-"""Staff accounts: creating them, passwords, disabling, and API tokens."""
+"""Staff accounts: creating them, signing in and out, passwords, disabling, and API tokens."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash
 
 from app import permissions
 from app.extensions import db
 from app.models import ApiToken, Campus, Role, User, Via, utcnow
-from app.models.users import hash_token
+from app.models.users import UserSession, dummy_password_hash, hash_token, password_method
 from app.services import activity
 from app.services.errors import Forbidden, Invalid, NotFound
 
@@ -96,7 +97,7 @@ def update_user(user: User, *, role: Role, campus_codes: list[str], name: str, b
     if not new:
         return
     if "role" in new or "campuses" in new:
-        user.rotate_sessions()
+        user.end_sessions()
     activity.record(
         "user.update", f"Changed {', '.join(new)} of {user.email}", by=by, via=via, subject=user, before=old, after=new
     )
@@ -135,11 +136,31 @@ def revoke_token(token: ApiToken, *, by: User, via: Via) -> None:
         )
 
 
-def change_password(user: User, password: str, *, by: User | None, via: Via) -> None:
-    """Set a new password; every session that used the old one ends."""
+def change_password(user: User, password: str, *, by: User | None, via: Via) -> int:
+    """Set a new password, end every session of the user and revoke their API tokens; returns how many tokens.
+
+    A password is changed when someone else may know it, and whoever knew it could have minted tokens that would
+    outlive it; a script that lost its token gets a new one from /account/tokens.
+    """
     check_password_strength(password)
     user.set_password(password)
-    activity.record("user.password", f"Changed the password of {user.email}", by=by, via=via, subject=user)
+    user.end_sessions()
+    now = utcnow()
+    live = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in live:
+        token.revoked_at = now
+    activity.record(
+        "user.password",
+        f"Changed the password of {user.email}"
+        + (f" and revoked {len(live)} API token(s): {', '.join(t.prefix + '…' for t in live)}" if live else ""),
+        by=by,
+        via=via,
+        subject=user,
+        after={"api_tokens_revoked": [t.prefix for t in live]} if live else None,
+    )
+    return len(live)
 
 
 def set_active(user: User, active: bool, *, by: User | None, via: Via) -> None:
@@ -147,7 +168,7 @@ def set_active(user: User, active: bool, *, by: User | None, via: Via) -> None:
     if user.active == active:
         return
     user.active = active
-    user.rotate_sessions()
+    user.end_sessions()
     activity.record(
         "user.enable" if active else "user.disable",
         f"{'Enabled' if active else 'Disabled'} {user.email}",
@@ -157,6 +178,71 @@ def set_active(user: User, active: bool, *, by: User | None, via: Via) -> None:
         before={"active": not active},
         after={"active": active},
     )
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None.
+
+    Exactly one password hash is checked whatever the outcome (a dummy one for an unknown email, a disabled login
+    or one without a password), so the answer's timing does not tell which staff emails exist. A hash made with an
+    older method or cost is remade at the current one, which keeps every sign-in as slow as the dummy's.
+    """
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    usable = user is not None and user.active and bool(user.password_hash)
+    matches = check_password_hash(user.password_hash if usable else dummy_password_hash(), password)
+    if not (usable and matches):
+        return None
+    if password_method(user.password_hash) != password_method(dummy_password_hash()):
+        user.set_password(password)
+    return user
+
+
+def start_session(user: User, *, user_agent: str = "", idle_limit: timedelta | None = None) -> str:
+    """Sign user in on one browser or phone: a user_sessions row, and the id its cookie carries (also set as
+    user.session_id, which Flask-Login's login_user reads). Sessions of theirs idle past idle_limit are removed."""
+    if idle_limit is not None:
+        db.session.execute(
+            sa.delete(UserSession).where(
+                UserSession.user_id == user.id, UserSession.last_seen_at < utcnow() - idle_limit
+            )
+        )
+    row, session_id = UserSession.start(user, user_agent)
+    db.session.add(row)
+    db.session.flush()
+    user.session_id = session_id
+    return session_id
+
+
+def session_for(session_id: str, *, idle_limit: timedelta) -> UserSession | None:
+    """The live session a cookie names, or None: unknown (signed out, ended by a password change), idle for longer
+    than idle_limit, or its user disabled."""
+    user_id, _, key = session_id.partition(":")
+    if not key:
+        return None
+    row = db.session.scalar(sa.select(UserSession).where(UserSession.key_hash == hash_token(key)))
+    if row is None or str(row.user_id) != user_id or not row.user.active:
+        return None
+    if utcnow() - row.last_seen_at > idle_limit:
+        return None
+    row.user.session_id = session_id
+    return row
+
+
+SESSION_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def note_session_seen(row: UserSession, connection: sa.Connection) -> None:
+    """Note that a session was used, to the minute, on connection (whose transaction the caller chooses, as for
+    privacy.note_view): a page view need not write for every request."""
+    now = utcnow()
+    if now - row.last_seen_at >= SESSION_SEEN_RESOLUTION:
+        connection.execute(sa.update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+
+
+def end_session(row: UserSession) -> None:
+    """Sign one session out for good: its cookie, or any copy of it, no longer signs anyone in."""
+    db.session.delete(row)
+    db.session.flush()
 
 
 def user_by_email(email: str) -> User:

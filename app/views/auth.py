@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.auth import user_by_email
+from app.auth import current_session
 from app.extensions import db, limiter
-from app.models import Via, utcnow
+from app.models import ApiToken, User, Via, utcnow
 from app.services import users as user_service
 from app.services.errors import Invalid
 from app.web import form_errors, render, safe_next
@@ -42,9 +43,13 @@ def login():
         return redirect(safe_next(next_url))
     if request.method == "POST":
         if form.validate():
-            user = user_by_email(form.email.data)
-            if user and user.active and user.check_password(form.password.data):
-                login_user(user)
+            user = user_service.authenticate(form.email.data, form.password.data)
+            if user is not None:
+                previous = current_session()
+                if previous is not None:
+                    # Signing in over a session replaces it: the old cookie must not live on in a copy.
+                    user_service.end_session(previous)
+                _sign_in(user)
                 user.last_login_at = utcnow()
                 db.session.commit()
                 return redirect(safe_next(next_url))
@@ -53,8 +58,21 @@ def login():
     return render("auth/login.html", form=form, next=next_url, errors={})
 
 
+def _sign_in(user: User) -> None:
+    """A new session row for this browser, named in its cookie."""
+    user_service.start_session(
+        user, user_agent=request.user_agent.string, idle_limit=current_app.permanent_session_lifetime
+    )
+    login_user(user)
+
+
 @bp.post("/logout")
 def logout():
+    row = current_session()
+    if row is not None:
+        # The row goes, so a copy of this cookie (a shared computer, a stolen cookie) signs nobody in.
+        user_service.end_session(row)
+        db.session.commit()
     logout_user()
     resp = redirect(url_for("auth.login", signed_out=1))
     # Drop cached pages of this user; storage stays, since the offline outbox may hold unsent work.
@@ -71,15 +89,28 @@ def password():
             if not current_user.check_password(form.current.data):
                 form.current.errors = ["That is not your current password."]
             else:
+                user = current_user._get_current_object()
                 try:
-                    user_service.change_password(current_user, form.password.data, by=current_user, via=Via.web)
+                    revoked = user_service.change_password(user, form.password.data, by=user, via=Via.web)
                 except Invalid as exc:
                     form.password.errors = [exc.message]
                 else:
+                    # Every session ended, this one too: this browser goes on in a new one, under a new key.
+                    _sign_in(user)
                     db.session.commit()
-                    # Stay signed in here; every other session used the old token and has ended.
-                    login_user(current_user._get_current_object())
-                    flash("Password changed. You were signed out everywhere else.")
+                    flash(
+                        "Password changed. You were signed out everywhere else"
+                        + (f" and your {revoked} API token(s) were revoked." if revoked else ".")
+                    )
                     return redirect(url_for("dashboard.index"))
-        return render("auth/password.html", form=form, errors=form_errors(form), status=422)
-    return render("auth/password.html", form=form, errors={})
+        return render("auth/password.html", form=form, errors=form_errors(form), live_tokens=_live_tokens(), status=422)
+    return render("auth/password.html", form=form, errors={}, live_tokens=_live_tokens())
+
+
+def _live_tokens() -> int:
+    """How many API tokens of the signed-in user a password change would revoke."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None))
+    )

@@ -133,7 +133,7 @@ def test_expired_session_keeps_the_queue_until_sign_in(app, phone, phone_context
     scan(phone, "LHS-1000")
     expect(phone.locator("#pending-badge")).to_have_text("1")
     with app.app_context():
-        db.session.scalar(sa.select(User).where(User.email == email)).rotate_sessions()
+        db.session.scalar(sa.select(User).where(User.email == email)).end_sessions()
         db.session.commit()
     phone_context.set_offline(False)
     expect(phone.locator("#signin-banner")).to_contain_text("Your session has ended")
