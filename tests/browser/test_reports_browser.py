@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Asset, Person, Via
 from app.services import assets as asset_service
 from tests import factories
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, wait_until
 from tests.photo_samples import flat_png
 from tests.test_reports import jpeg_with_gps
 
@@ -55,7 +55,12 @@ def test_phone_report_with_photo_then_tech_moves_it_to_in_repair(app, district, 
     tech.get_by_role("link", name=re.compile(ticket_number)).click()
     expect(tech.get_by_role("heading", level=1)).to_contain_text(ticket_number)
     expect(tech.locator(".ticket-photos img")).to_have_count(1)
-    assert tech.locator(".ticket-photos img").evaluate("img => img.complete && img.naturalWidth > 0")
+    # The photo is served and decodes (it loads after the page, so wait for it rather than read it at once).
+    wait_until(
+        tech,
+        "(() => { const img = document.querySelector('.ticket-photos img'); "
+        "return img.complete && img.naturalWidth > 0; })()",
+    )
     tech.get_by_label("Move to").select_option("in_repair")
     tech.get_by_role("button", name="Set status").click()
     expect(tech.locator("#ticket-status")).to_have_text("in repair")
