@@ -51,7 +51,11 @@ def error_response(status: int, message: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return error_response(400, "Your form expired or came from elsewhere. Reload the page and try again.")
+        message = "Your form expired or came from elsewhere. Reload the page and try again."
+        if wants_json():
+            # Its own code: the outbox reads it as "sign in again", not as a batch the server could not read.
+            return json_error(400, message, "csrf")
+        return error_response(400, message)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):

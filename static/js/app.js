@@ -201,11 +201,22 @@ function cleanUpOnSignOut() {
   });
 }
 
+let setAsideCount = 0;
+/** Say that the server could not take something recorded here, and where the list of such events is. */
+function showSetAside(count) {
+  setAsideCount += count;
+  const what = setAsideCount === 1 ? "1 thing recorded on this phone" : `${setAsideCount} things recorded on this phone`;
+  const text = `The server could not take ${what}; set aside so the rest could be sent.`;
+  const onScan = location.pathname === "/scan";
+  banner("set-aside-banner", text, onScan ? "" : "See why", onScan ? "" : "/scan#rejected");
+}
+
 function listenToOutbox() {
   try {
     const channel = new BroadcastChannel(CHANNEL);
     channel.addEventListener("message", (event) => {
       if (event.data && event.data.type === "signin") showSignIn();
+      if (event.data && event.data.type === "set-aside") showSetAside(event.data.count || 1);
       refreshBadge();
     });
   } catch {

@@ -14,9 +14,11 @@ import {
   findAsset,
   findRoom,
   foldCode,
+  MAX_REJECTED,
   packInfo,
   refreshPack,
   rejectedList,
+  rejectedTrimmed,
   valueOf,
 } from "./outbox.js";
 
@@ -197,6 +199,12 @@ async function renderRejected() {
       return li;
     }),
   );
+  const trimmed = await rejectedTrimmed().catch(() => 0);
+  const note = document.getElementById("rejected-trimmed");
+  if (note) {
+    note.textContent = trimmed ? `This phone keeps the newest ${MAX_REJECTED}; ${trimmed} older ones were dropped.` : "";
+    note.hidden = !trimmed;
+  }
   section.hidden = items.length === 0;
 }
 
