@@ -94,8 +94,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "10 per minute"
-    # Uploads (photos, import files) are checked against this; larger bodies get 413.
+    # Request bodies (photos included) larger than this get 413.
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    # Import uploads only (/imports and the roster upload): large districts' Google exports run to tens of MB.
+    IMPORT_MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

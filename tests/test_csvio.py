@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
 
-from app.services.csvio import HeaderError, parse_date, read_table, safe_cell, write_csv
+from app.services.csvio import HeaderError, encoding_of, has_text, parse_date, read_table, safe_cell, write_csv
 
 ALIASES = {"serial": ("Serial Number", "serialNumber"), "aue": ("Auto Update Expiration", "autoUpdateThrough")}
 
@@ -14,9 +15,35 @@ ALIASES = {"serial": ("Serial Number", "serialNumber"), "aue": ("Auto Update Exp
 def test_bom_aliases_blank_lines_and_line_numbers():
     data = "\ufeffSERIAL number,Auto-update expiration,Extra\r\n\r\n  ABC1 ,June 2029,x\r\nDEF2,2028-06,y\r\n".encode()
     table = read_table(data, ALIASES, required=["serial"])
-    assert [r.line for r in table.rows] == [3, 4]
-    assert table.rows[0].cells == {"serial": "ABC1", "aue": "June 2029"}
+    rows = list(table.rows)
+    assert [r.line for r in rows] == [3, 4]
+    assert rows[0].cells == {"serial": "ABC1", "aue": "June 2029"}
     assert table.unknown_headers == ["Extra"]
+
+
+def test_a_stream_is_read_row_by_row_and_left_open(tmp_path):
+    """An upload spooled to disk is parsed from the file, in its encoding, and is still there for parking."""
+    path = tmp_path / "upload.csv"
+    # Past the first megabyte a byte that is not UTF-8: the whole file is Windows-1252 (as Excel writes it).
+    path.write_bytes(b"serial,aue\r\n" + b"ABC,2029-06\r\n" * 100_000 + b"Caf\xe9,2029-06\r\n")
+    with path.open("rb") as stream:
+        table = read_table(stream, ALIASES, required=["serial"])
+        first = next(table.rows)
+        assert (first.line, first.cells["serial"]) == (2, "ABC")
+        *_, last = table.rows
+        assert (last.line, last.cells["serial"]) == (100_002, "Caf\u00e9")
+        del table
+        stream.seek(0)
+        assert stream.read(6) == b"serial"
+    with path.open("rb") as stream:
+        assert encoding_of(stream) == "cp1252" and stream.tell() == 0
+    assert encoding_of(io.BytesIO("\ufeffserial\nÉ\n".encode())) == "utf-8-sig"
+
+
+def test_has_text_looks_past_white_space():
+    assert not has_text(io.BytesIO(b"  \r\n\t\n"))
+    stream = io.BytesIO(b" " * 3_000_000 + b"x")
+    assert has_text(stream) and stream.tell() == 0
 
 
 def test_missing_required_column_names_it():

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Activity, Asset, AssetStatus, DeviceModel, Via
 from app.services import google_admin
+from app.services.assets import timeline
 from app.services.csvio import HeaderError
 from tests import factories
 
@@ -66,7 +67,7 @@ def test_console_dry_run_reports_and_writes_nothing(world):
     assert first["fields"]["org_unit"] == [None, "/Students/LHS"]
 
 
-def test_gam_apply_updates_assets_and_logs_one_import(world):
+def test_gam_apply_updates_assets_and_logs_the_import_and_each_device(world):
     report = google_admin.run(GAM, by=world["admin"], dry_run=False)
     assert report.ok and report.updated == 20 and report.not_in_rollcall_count == 20
     db.session.flush()
@@ -82,9 +83,23 @@ def test_gam_apply_updates_assets_and_logs_one_import(world):
     assert str(asset.model) == "HP Chromebook 11 G9 EE"
     # A sync counts as seen: the projection moves forward to it.
     assert asset.last_seen_at == asset.last_sync_at
-    entries = list(db.session.scalars(sa.select(Activity)))
-    assert [(e.action, e.via) for e in entries] == [("import.google_admin", Via.import_)]
-    assert entries[0].after["updated"] == 20 and entries[0].after["not_in_rollcall"] == 20
+    summary = db.session.scalar(sa.select(Activity).where(Activity.asset_id.is_(None)))
+    assert (summary.action, summary.via) == ("import.google_admin", Via.import_)
+    assert summary.after["updated"] == 20 and summary.after["not_in_rollcall"] == 20
+    # Every device changed has its own entry, in its own history, with what changed before and after.
+    entries = list(db.session.scalars(sa.select(Activity).where(Activity.asset_id.is_not(None))))
+    assert len(entries) == 20 and {e.asset_id for e in entries} == {a.id for a in world["assets"].values()}
+    assert {(e.action, e.via, e.user_id, e.subject_id) for e in entries} == {
+        ("asset.update", Via.import_, world["admin"].id, summary.id)
+    }
+    mine = next(e for e in entries if e.asset_id == asset.id)
+    assert mine.campus_id == asset.campus_id and mine.at == summary.at
+    assert mine.before["org_unit"] is None and mine.after["org_unit"] == "/Students/RES"
+    assert mine.before["model"] == "Acer Chromebook 311 (C722)" and mine.after["model"] == "HP Chromebook 11 G9 EE"
+    assert mine.after["last_sync_at"] == "2026-11-18T02:00:00+00:00"
+    assert mine.summary.startswith("Google Admin import changed ") and "org unit" in mine.summary
+    shown = timeline(asset)[0]
+    assert shown.summary == mine.summary and shown.via == "import" and shown.after["org_unit"] == "/Students/RES"
     # Unknown models are created; a model without an AUE learns it from Google.
     assert db.session.scalar(sa.select(DeviceModel).where(DeviceModel.name == "Chromebook 311 (C722)")).aue_date == (
         date(2029, 6, 1)
@@ -111,6 +126,10 @@ def test_same_file_twice_changes_nothing(world):
     db.session.flush()
     db.session.expire_all()
     assert again.ok and again.updated == 0 and again.unchanged == 20 and again.changes == []
+    # Only the import itself is logged the second time: no device changed.
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.asset_id.is_not(None))) == 20
+    )
     assert _state() == after_first
     assert list(db.session.scalars(sa.select(Asset.updated_at).order_by(Asset.id))) == updated_at
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DeviceModel)) == models
@@ -237,3 +256,61 @@ def test_cli_broken_file_fails_with_lines(app, world, tmp_path):
     assert result.exit_code == 1
     assert "line 3, Serial Number: Serial MKQQA7MSUA is also on line 2." in result.output
     assert "nothing was imported" in result.output
+
+
+def _inventory() -> list[tuple]:
+    return [*_state(), db.session.scalar(sa.select(sa.func.count()).select_from(Activity))]
+
+
+def test_apply_stops_when_a_device_was_added_since_the_dry_run(world):
+    """A serial the dry run found nowhere now belongs to a device: the apply changes nothing and says which row."""
+    dry = google_admin.run(GAM, by=world["admin"], dry_run=True)
+    absent = dry.not_in_rollcall[0]
+    factories.make_asset(world["campuses"]["LHS"], asset_tag="LHS-7777", serial=absent["serial"])
+    db.session.flush()
+    before = _inventory()
+    report = google_admin.run(GAM, by=world["admin"], dry_run=False, approved=dry.plan.to_bytes())
+    assert report.different == 1
+    assert report.differences == [
+        {
+            "line": absent["line"],
+            "what": absent["serial"],
+            "was": "a device not in Rollcall",
+            "now": report.differences[0]["now"],
+        }
+    ]
+    assert report.differences[0]["now"].startswith("it would change ") and "LHS-7777" in report.differences[0]["now"]
+    db.session.expire_all()
+    assert _inventory() == before
+    # Planned again from now, the apply goes through.
+    again = google_admin.run(GAM, by=world["admin"], dry_run=False, approved=report.plan.to_bytes())
+    assert again.different == 0 and again.updated == 21
+
+
+def test_apply_stops_when_a_device_changed_since_the_dry_run(world):
+    dry = google_admin.run(GAM, by=world["admin"], dry_run=True)
+    world["assets"]["MKQQA7MSUA"].org_unit = "/Staff"  # another import since, say
+    db.session.flush()
+    before = _inventory()
+    report = google_admin.run(GAM, by=world["admin"], dry_run=False, approved=dry.plan.to_bytes())
+    assert [(d["what"], d["was"]) for d in report.differences] == [("MKQQA7MSUA", "an update")]
+    db.session.expire_all()
+    assert _inventory() == before
+
+
+def test_a_scan_since_the_dry_run_does_not_stop_the_apply(world):
+    """Last seen only moves forward: a newer sighting leaves the sync nothing to move, and overwrites nothing."""
+    dry = google_admin.run(GAM, by=world["admin"], dry_run=True)
+    world["assets"]["MKQQA7MSUA"].last_seen_at = datetime(2026, 12, 1, tzinfo=UTC)
+    db.session.flush()
+    report = google_admin.run(GAM, by=world["admin"], dry_run=False, approved=dry.plan.to_bytes())
+    assert report.different == 0 and report.updated == 20 and report.seen_moved == 19
+
+
+def test_a_stream_is_imported_like_the_bytes(world, tmp_path):
+    path = tmp_path / "gam.csv"
+    path.write_bytes(GAM)
+    with path.open("rb") as stream:
+        report = google_admin.run(stream, by=world["admin"], dry_run=True)
+        assert not stream.closed
+    assert report.to_json() == google_admin.run(GAM, by=world["admin"], dry_run=True).to_json()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Activity, Asset, ImportRun, Role
+from app.models import Activity, Asset, Campus, ImportRun, Role
 from tests import factories
 from tests.conftest import hx
 
@@ -55,7 +55,10 @@ def test_upload_dry_run_apply_and_mismatches(client, login_as, devices, app):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).where(Asset.org_unit.is_not(None))) == 10
         assert db.session.scalar(sa.select(ImportRun.content).where(ImportRun.token == token)) is None
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 1
+        # The import's own entry and one in each of the 10 devices' histories.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Activity)) == 11
+    device = client.get("/assets/RES-1001").get_data(as_text=True)
+    assert "Google Admin import changed" in device and "/Students/RES" in device
     # Applying twice is a no-op; the same file again changes nothing.
     assert client.post(f"/imports/runs/{token}/apply").status_code == 303
     again = _token(_upload(client, "google-admin", GAM))
@@ -136,3 +139,87 @@ def test_snipeit_upload_and_export_button(client, login_as, app):
     assert export.status_code == 200 and export.get_data(as_text=True).count("\r\n") == 31
     index = client.get("/imports").get_data(as_text=True)
     assert "Snipe-IT · devices.csv" in index and "/imports/export/assets.csv" in index
+
+
+def test_apply_refuses_when_a_device_was_added_since_the_dry_run(client, login_as, devices, app):
+    """Dry run; a device with a serial the file has (and the dry run found nowhere) is added; the apply changes
+    nothing, says which row and why, and shows the dry run again, which can then be applied."""
+    login_as(Role.admin)
+    token = _token(_upload(client, "google-admin", GAM))
+    with app.app_context():
+        parked = db.session.scalar(sa.select(ImportRun).where(ImportRun.token == token))
+        serial = parked.report["not_in_rollcall"][0]["serial"]
+        lhs = db.session.scalar(sa.select(Campus).where(Campus.code == "LHS"))
+        factories.make_asset(lhs, asset_tag="LHS-7777", serial=serial)
+        db.session.commit()
+        before = _inventory()
+    refused = client.post(f"/imports/runs/{token}/apply")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Not applied: the inventory changed since the dry run" in page and "Nothing was changed." in page
+    assert f"({serial}): the dry run found a device not in Rollcall; now it would change" in page
+    assert "LHS-7777" in page and 'data-count="updated">11<' in page
+    with app.app_context():
+        assert _inventory() == before
+        assert db.session.scalar(sa.select(ImportRun.state).where(ImportRun.token == token)).value == "checked"
+    # The dry run shown is the one now approved: applying it goes through.
+    assert client.post(f"/imports/runs/{token}/apply").status_code == 303
+    with app.app_context():
+        assert db.session.scalar(sa.select(Asset.org_unit).where(Asset.asset_tag == "LHS-7777")) == "/Students/LHS"
+
+
+def _inventory() -> list:
+    return [
+        *db.session.execute(sa.select(Asset.asset_tag, Asset.serial, Asset.org_unit).order_by(Asset.id)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Activity)),
+    ]
+
+
+def _big_export(size: int) -> bytes:
+    """A Google export of about `size` bytes: the sample's first ten devices, then devices Rollcall lacks."""
+    lines = GAM.splitlines(keepends=True)
+    out = bytearray().join(lines[:11])
+    n = 0
+    while len(out) < size:
+        out += b"c2fbd8a3cfdcc257-x%d,SN%09d,ACTIVE,HP Chromebook 11 G9 EE,/Students/LHS,,,,,,,,,,\n" % (n, n)
+        n += 1
+    return bytes(out)
+
+
+def test_upload_limit_is_the_import_setting_stated_on_the_page(client, login_as, devices, app, monkeypatch):
+    """Imports take bodies up to their own limit, above the app's; the page states it from the same setting."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_CONTENT_LENGTH", 3 * 1024 * 1024)
+    login_as(Role.admin)
+    index = client.get("/imports").get_data(as_text=True)
+    assert index.count("Up to 3 MB.") == 2 and 'data-max-bytes="3145728"' in index
+    big = _big_export(2 * 1024 * 1024)
+    resp = _upload(client, "google-admin", big)
+    assert resp.status_code == 303
+    token = _token(resp)
+    page = client.get(f"/imports/runs/{token}").get_data(as_text=True)
+    assert 'data-count="updated">10<' in page
+    with app.app_context():
+        run = db.session.scalar(sa.select(ImportRun).where(ImportRun.token == token))
+        # Parked compressed, with the dry run's plan beside it.
+        assert run.content.startswith(b"PK") and len(run.content) < len(big) / 3
+        stream, plan = run.parked()
+        assert stream.read() == big and len(plan) == 13 * run.report["rows"]
+
+
+def test_upload_over_the_limit_is_413_on_the_import_page(client, login_as, devices, app, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_CONTENT_LENGTH", 1024 * 1024)
+    login_as(Role.admin)
+    for kind in ("google-admin", "snipeit"):
+        resp = _upload(client, kind, _big_export(1024 * 1024 + 10))
+        page = resp.get_data(as_text=True)
+        assert resp.status_code == 413
+        assert "<h1>Imports and exports</h1>" in page
+        assert (
+            f'<p class="error" id="{kind}-file-error">That file is larger than 1 MB, the most an import takes.' in page
+        )
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportRun)) == 0
+    login_as(Role.tech, "LHS")
+    resp = _upload(client, "google-admin", _big_export(1024 * 1024 + 10))
+    assert resp.status_code == 413 and "Imports and exports" not in resp.get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Activity, Person, PersonKind, Role, Via
+from app.models import Activity, ImportRun, Person, PersonKind, Role, Via
 from app.services import roster
 from app.services.errors import Invalid
 from tests import factories
@@ -281,3 +282,56 @@ def test_guardians_are_passed_over(app, ctx, campuses):
     report = run(_lines(GOOD, GOOD.replace("u-1", "u-2").replace("student", "guardian").replace("LHS900001", "G1")))
     assert report.ok and report.created == 1
     assert report.notes == ["1 guardian or parent row(s) passed over: they hold no devices."]
+
+
+def _big_roster(size: int) -> bytes:
+    """A users.csv of about `size` bytes: Lincoln High's students, numbered."""
+    out = bytearray((HEADER + "\r\n").encode())
+    n = 0
+    while len(out) < size:
+        row = f"u-{n},active,,true,org-hs,student,s{n},,Student,Number{n},,LHS{n:07d},s{n}@example.org,,,,10,"
+        out += (row + "\r\n").encode()
+        n += 1
+    return bytes(out)
+
+
+def _post_roster(client, users: bytes, **headers):
+    data = {"users": (io.BytesIO(users), "users.csv"), "orgs": (io.BytesIO(ORGS.encode()), "orgs.csv")}
+    return client.post("/people/import", data=data, content_type="multipart/form-data", headers=headers)
+
+
+def test_roster_upload_takes_the_import_limit_and_says_it(app, client, campuses, login_as, monkeypatch):
+    """Above the app's body limit, within the import limit: read from the spooled upload, parked compressed."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_CONTENT_LENGTH", 3 * 1024 * 1024)
+    login_as(Role.admin)
+    assert "Up to 3 MB in all." in client.get("/people/import").get_data(as_text=True)
+    users = _big_roster(2 * 1024 * 1024)
+    resp = _post_roster(client, users)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Nothing is saved yet." in body
+    created = int(re.search(r"(\d+) new, 0 updated", body).group(1))
+    assert created > 20_000
+    key = re.search(r'name="key" value="([^"]+)"', body).group(1)
+    with app.app_context():
+        parked = db.session.scalar(sa.select(ImportRun).where(ImportRun.token == key))
+        assert len(parked.content) < len(users) / 3
+        assert zipfile.ZipFile(io.BytesIO(parked.content)).read("users.csv") == users
+    resp = client.post("/people/import", data={"key": key, "action": "apply"})
+    assert resp.status_code == 200 and f"Imported: {created} new" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert people_count() == created
+
+
+@pytest.mark.parametrize("headers", [{"HX-Request": "true"}, {}], ids=["htmx", "plain"])
+def test_roster_upload_over_the_limit_is_413_on_the_form(app, client, campuses, login_as, monkeypatch, headers):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_CONTENT_LENGTH", 1024 * 1024)
+    login_as(Role.admin)
+    resp = _post_roster(client, _big_roster(1024 * 1024), **headers)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert '<p class="error" id="roster-users-error">That file is larger than 1 MB, the most an import takes.' in body
+    assert ("<html" in body) is not bool(headers) and 'id="roster-import"' in body
+    with app.app_context():
+        assert people_count() == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportRun)) == 0

@@ -78,8 +78,18 @@ def test_sample_file_imports_with_mapping(world):
     omar = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "JMS-1007"))
     assert omar.assigned_to.name == "Omar Lee" and omar.status is AssetStatus.deployed
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 11
-    entries = list(db.session.scalars(sa.select(Activity)))
-    assert [(e.action, e.via, e.after["created"]) for e in entries] == [("import.snipeit", Via.import_, 30)]
+    summary = db.session.scalar(sa.select(Activity).where(Activity.action == "import.snipeit"))
+    assert (summary.via, summary.after["created"]) == (Via.import_, 30)
+    # Each new device's history starts with its own entry: what it was created with.
+    entries = {e.asset_id: e for e in db.session.scalars(sa.select(Activity).where(Activity.asset_id.is_not(None)))}
+    assert len(entries) == 30
+    assert {(e.action, e.via, e.user_id, e.subject_type, e.subject_id) for e in entries.values()} == {
+        ("asset.create", Via.import_, world["admin"].id, "activity", summary.id)
+    }
+    mine = entries[first.id]
+    assert mine.summary == "Added LHS-1000 (Acer Chromebook 311 (C722)) from Snipe-IT" and mine.before is None
+    assert mine.after["status"] == "in_repair" and mine.after["warranty_end"] == "2026-07-23"
+    assert mine.after["purchase_cost"] == "289.00" and mine.campus_id == first.campus_id
 
 
 def test_same_file_twice_changes_nothing(world):
@@ -89,6 +99,9 @@ def test_same_file_twice_changes_nothing(world):
     again = snipeit.run(SAMPLE, by=world["admin"], dry_run=False)
     db.session.flush()
     assert (again.created, again.updated, again.unchanged) == (0, 0, 30)
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.asset_id.is_not(None))) == 30
+    )
     assert _state() == before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 11
     assert db.session.scalar(sa.select(sa.func.count()).select_from(DeviceModel)) == 5
@@ -184,3 +197,44 @@ def test_months():
     assert snipeit.add_months(date(2023, 7, 23), 36) == date(2026, 7, 23)
     assert snipeit.months_between(date(2023, 7, 23), date(2026, 7, 23)) == 36
     assert snipeit.months_between(date(2023, 7, 1), date(2027, 6, 30)) == 48
+
+
+def test_an_update_is_logged_on_the_device_with_before_and_after(world):
+    snipeit.run(SAMPLE, by=world["admin"], dry_run=False)
+    db.session.flush()
+    edited = SAMPLE.replace(
+        b'Out for Repair,LHS,2023-07-23,289.00,PO-4400,36,"Screen replaced 2025',
+        b'Out for Repair,LHS,2023-07-23,289.00,PO-4400,36,"Keyboard replaced 2026',
+    )
+    report = snipeit.run(edited, by=world["admin"], dry_run=False)
+    assert (report.updated, report.unchanged) == (1, 29)
+    entry = db.session.scalar(sa.select(Activity).where(Activity.action == "asset.update"))
+    assert db.session.get(Asset, entry.asset_id).asset_tag == "LHS-1000" and entry.via is Via.import_
+    assert entry.before == {"notes": 'Screen replaced 2025, "loaner" issued'}
+    assert entry.after == {"notes": 'Keyboard replaced 2026, "loaner" issued'}
+    assert entry.summary == "Snipe-IT import changed notes of LHS-1000"
+
+
+def _counts() -> tuple[int, int, int]:
+    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in (Asset, Activity, DeviceModel))
+
+
+def test_apply_stops_when_a_device_with_the_same_serial_was_added_since_the_dry_run(world):
+    """The dry run would add LHS-1000; someone adds a device with its serial before the apply: nothing is
+    overwritten, and the row is named."""
+    dry = snipeit.run(SAMPLE, by=world["admin"], dry_run=True)
+    assert dry.ok and dry.created == 30
+    serial = SAMPLE.decode("utf-8-sig").splitlines()[1].split(",")[2]
+    made = factories.make_asset(world["campuses"]["LHS"], asset_tag="LHS-7777", serial=serial, notes="by hand")
+    db.session.flush()
+    before = _counts()
+    report = snipeit.run(SAMPLE, by=world["admin"], dry_run=False, approved=dry.plan.to_bytes())
+    assert report.different == 1
+    assert [(d["line"], d["what"], d["was"]) for d in report.differences] == [(2, "LHS-1000", "a new device")]
+    assert (
+        report.differences[0]["now"].startswith("it would change asset tag")
+        and "LHS-7777" in (report.differences[0]["now"])
+    )
+    db.session.expire_all()
+    assert _counts() == before
+    assert (made.asset_tag, made.notes) == ("LHS-7777", "by hand")

@@ -8,21 +8,32 @@ lacks, devices Rollcall has that Google lacks, and devices whose most recent use
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from app import bulk
 from app.extensions import db
-from app.models import Asset, AssetStatus, DeviceModel, Person, User, Via
+from app.models import Activity, Asset, AssetStatus, DeviceModel, Person, User, Via
 from app.models.types import UTCDateTime
 from app.services import activity
 from app.services.assets import refresh_search_text, visible_to
-from app.services.csvio import HeaderError, ImportReport, RowError, parse_date, parse_datetime, read_table
+from app.services.csvio import (
+    HeaderError,
+    ImportReport,
+    Plan,
+    RowError,
+    Table,
+    parse_date,
+    parse_datetime,
+    read_table,
+)
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "serial": ("Serial Number", "serialNumber", "Serial", "SN"),
@@ -122,6 +133,8 @@ class GoogleReport(ImportReport):
             "not_in_rollcall_count": self.not_in_rollcall_count,
             "not_in_google_count": self.not_in_google_count,
             "mismatch_count": self.mismatch_count,
+            "different": self.different,
+            "differences": self.differences,
         }
 
 
@@ -187,37 +200,41 @@ def _norm_status(text: str) -> str | None:
     return STATUS_WORDS.get(word, word) or None
 
 
-def _parse_rows(data: bytes | str, report: GoogleReport) -> tuple[list[dict[str, Any]], set[str]]:
-    """File rows as typed values keyed by canonical column; bad cells become row errors."""
-    table = read_table(data, ALIASES, required=["serial"])
-    present = set(table.columns)
-    if table.unknown_headers:
-        report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
+def _parse_rows(table: Table, report: GoogleReport, plan: Plan) -> Iterator[dict[str, Any]]:
+    """The file's good rows, one at a time, as typed values keyed by canonical column; bad cells become row
+    errors (and the plan's records of those rows)."""
     seen: dict[str, int] = {}
-    parsed: list[dict[str, Any]] = []
     cache: dict[str, Any] = {}
+
+    def bad(line: int, message: str, column: str) -> None:
+        report.errors.append(RowError(line, message, column))
+        if (was := plan.add(line, "error", message)) is not None:
+            report.differs(line, "", was, f"it is a bad row: {message}")
+
     for row in table.rows:
         report.rows += 1
         serial = row.get("serial").strip()
         if not serial:
-            report.errors.append(RowError(row.line, "No serial number.", LABELS["serial"]))
+            bad(row.line, "No serial number.", LABELS["serial"])
             continue
         key = serial.upper()
         if key in seen:
-            report.errors.append(RowError(row.line, f"Serial {serial} is also on line {seen[key]}.", LABELS["serial"]))
+            bad(row.line, f"Serial {serial} is also on line {seen[key]}.", LABELS["serial"])
             continue
         seen[key] = row.line
         values: dict[str, Any] = {"line": row.line, "serial": serial, "key": key, "model": row.get("model").strip()}
-        ok = True
+        problem = None
         for name, parser in (("last_sync", parse_when), ("enrolled", parse_when), ("aue", parse_date)):
             text = row.get(name)
             try:
                 # Exports repeat the same few dates thousands of times: parse each spelling once.
                 values[name] = cache[text] if text in cache else cache.setdefault(text, parser(text))
             except ValueError:
-                report.errors.append(RowError(row.line, f"Unreadable date {row.get(name)!r}.", LABELS[name]))
-                ok = False
-        if not ok:
+                report.errors.append(RowError(row.line, f"Unreadable date {text!r}.", LABELS[name]))
+                problem = (problem or "") + f"{LABELS[name]} {text!r}; "
+        if problem:
+            if (was := plan.add(row.line, "error", problem)) is not None:
+                report.differs(row.line, serial, was, f"it is a bad row: unreadable {problem.rstrip('; ')}")
             continue
         values["status"] = _norm_status(row.get("status"))
         values["device_id"] = row.get("device_id") or None
@@ -226,8 +243,7 @@ def _parse_rows(data: bytes | str, report: GoogleReport) -> tuple[list[dict[str,
         values["annotated_location"] = row.get("annotated_location") or None
         values["annotated_user"] = row.get("annotated_user").lower() or None
         values["recent_user"] = row.get("recent_user").lower() or None
-        parsed.append(values)
-    return parsed, present
+        yield values
 
 
 def _model_lookup() -> dict[str, DeviceModel]:
@@ -245,25 +261,42 @@ def _split_model(text: str) -> tuple[str, str]:
 
 
 def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime | date) else value
+    return value.isoformat() if isinstance(value, (datetime, date)) else value
+
+
+def _label(field: str) -> str:
+    return field.replace("_id", "").replace("_", " ")
+
+
+@lru_cache(maxsize=1024)
+def _labels(fields: tuple[str, ...]) -> str:
+    """The changed fields in words; files change the same few sets of them row after row."""
+    return ", ".join(_label(f) for f in fields)
 
 
 def run(
-    data: bytes | str,
+    data: bytes | str | IO[bytes],
     *,
     by: User | None,
     campus_ids: set[int] | None = None,
     dry_run: bool = True,
     filename: str = "",
-    progress: Callable[[int, int], None] | None = None,
+    approved: bytes | None = None,
 ) -> GoogleReport:
     """Check (dry run) or apply a Google Admin export; nothing is written unless every row is good.
 
-    `campus_ids` limits the import to devices on those campuses (None: the whole district); serials that
-    belong to other campuses are counted, never touched. Raises HeaderError when the serial column is missing.
+    `data` may be a binary stream, read row by row. `campus_ids` limits the import to devices on those campuses
+    (None: the whole district); serials that belong to other campuses are counted, never touched. The report's
+    plan says what each row would do; given the plan a dry run approved (`approved`), an apply whose rows would
+    now do anything else writes nothing and lists those rows (report.differences). Raises HeaderError when the
+    serial column is missing.
     """
     report = GoogleReport(source=f"Google Admin{' ' + filename if filename else ''}", dry_run=dry_run)
-    rows, present = _parse_rows(data, report)
+    table = read_table(data, ALIASES, required=["serial"])
+    plan = report.plan = Plan(approved)
+    present = set(table.columns)
+    if table.unknown_headers:
+        report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
     fields = {attr: col for attr, col in FIELDS.items() if col in present}
     cols = [
         Asset.id,
@@ -285,19 +318,17 @@ def run(
     model_names = {m.id: str(m) for m in models.values()}
     new_models: dict[str, DeviceModel] = {}
     model_aue: dict[int, date] = {}
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[dict[str, Any], Any, tuple[dict[str, Any], dict[str, Any]]]] = []
     matched: set[str] = set()
-    total = len(rows)
-    for i, values in enumerate(rows):
-        if progress and i % 5000 == 0:
-            progress(i, total)
+    for values in _parse_rows(table, report, plan):
+        line = values["line"]
         current = existing.get(values["key"])
         if current is None:
             report.not_in_rollcall_count += 1
             if len(report.not_in_rollcall) < KEEP:
                 report.not_in_rollcall.append(
                     {
-                        "line": values["line"],
+                        "line": line,
                         "serial": values["serial"],
                         "model": values["model"],
                         "annotated_asset_id": values["annotated_asset_id"],
@@ -305,9 +336,13 @@ def run(
                         "recent_user": values["recent_user"],
                     }
                 )
+            if (was := plan.add(line, "absent")) is not None:
+                report.differs(line, values["serial"], was, "no device in Rollcall has this serial")
             continue
         if campus_ids is not None and current.campus_id not in campus_ids:
             report.other_campus += 1
+            if (was := plan.add(line, "other_campus", current.id)) is not None:
+                report.differs(line, values["serial"], was, "the device is on a campus that is not yours")
             continue
         matched.add(values["key"])
         change: dict[str, Any] = {}
@@ -348,26 +383,43 @@ def run(
                         "assigned_email": assignee,
                     }
                 )
+        # Last seen only ever moves forward, so it overwrites nothing: a scan since the dry run that makes the
+        # sync old news is no reason to stop the apply.
+        facts = tuple(
+            (k, current.model_id, model.id or folded) if k == "model" else (k, getattr(current, k), v)
+            for k, v in change.items()
+            if k != "last_seen_at"
+        )
+        kind = "update" if facts else "unchanged"
+        if (was := plan.add(line, kind, current.id, *facts)) is not None:
+            now = (
+                f"it would change {_labels(tuple(f[0] for f in facts))} of {current.asset_tag}"
+                if facts
+                else f"{current.asset_tag} would not change"
+            )
+            report.differs(line, values["serial"], was, now)
         if not change:
             report.unchanged += 1
             continue
         report.updated += 1
-        if len(report.changes) < KEEP:
-            report.changes.append(
-                {
-                    "line": values["line"],
-                    "asset_tag": current.asset_tag,
-                    "fields": {
-                        k: [
-                            _plain(getattr(current, k, None) if k != "model" else model_names.get(current.model_id)),
-                            str(v) if k == "model" else _plain(v),
-                        ]
-                        for k, v in change.items()
-                    },
-                }
-            )
-        change["id"] = current.id
-        updates.append(change)
+        keep = len(report.changes) < KEEP
+        if dry_run and not keep:
+            continue
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for k, v in change.items():
+            if k == "model":
+                before[k], after[k] = model_names.get(current.model_id), str(v)
+            else:
+                before[k], after[k] = _plain(getattr(current, k)), _plain(v)
+        if keep:
+            fields_shown = {k: [before[k], after[k]] for k in change}
+            report.changes.append({"line": line, "asset_tag": current.asset_tag, "fields": fields_shown})
+        if not dry_run:
+            change["id"] = current.id
+            updates.append((change, current, (before, after)))
+    if (left := plan.left_over()) and approved is not None:
+        report.different += left
     for key, current in sorted(existing.items(), key=lambda kv: kv[1].asset_tag):
         if key in matched or current.status is AssetStatus.retired:
             continue
@@ -378,9 +430,7 @@ def run(
             report.not_in_google.append(
                 {"asset_tag": current.asset_tag, "serial": current.serial, "status": current.status.value}
             )
-    if progress:
-        progress(total, total)
-    if dry_run or report.errors:
+    if dry_run or report.errors or report.different:
         return report
     _apply(report, updates, new_models, model_aue, by=by, campus_ids=campus_ids)
     return report
@@ -388,7 +438,7 @@ def run(
 
 def _apply(
     report: GoogleReport,
-    updates: list[dict[str, Any]],
+    updates: list[tuple[dict[str, Any], Any, tuple[dict[str, Any], dict[str, Any]]]],
     new_models: dict[str, DeviceModel],
     model_aue: dict[int, date],
     *,
@@ -400,7 +450,7 @@ def _apply(
     for model_id, aue in model_aue.items():
         db.session.get(DeviceModel, model_id).aue_date = aue
     rows = []
-    for change in updates:
+    for change, _, _ in updates:
         model = change.pop("model", None)
         if model is not None:
             change["model_id"] = model.id
@@ -425,11 +475,9 @@ def _apply(
         params = [{f"b_{k}": v for k, v in row.items()} for row in batch]
         for start in range(0, len(params), 5000):
             db.session.execute(stmt, params[start : start + 5000])
-    if sqlite:
-        db.session.execute(sa.text(f"PRAGMA cache_size=-{int(current_app.config['SQLITE_CACHE_KB'])}"))
     if any("model_id" in r for r in rows):
         refresh_search_text([r["id"] for r in rows if "model_id" in r])
-    activity.record(
+    summary = activity.record(
         "import.google_admin",
         report.summary(),
         by=by,
@@ -445,6 +493,32 @@ def _apply(
             "other_campus": report.other_campus,
         },
     )
+    # Each device's own history says what the import changed on it, before and after.
+    bulk.insert_rows(
+        Activity.__table__,
+        ("asset_id", "campus_id", "summary", "before", "after"),
+        [
+            (
+                current.id,
+                current.campus_id,
+                f"Google Admin import changed {_labels(tuple(after))} of {current.asset_tag}"[:300],
+                before,
+                after,
+            )
+            for _, current, (before, after) in updates
+        ],
+        same={
+            "at": summary.at,
+            "action": "asset.update",
+            "via": Via.import_,
+            "user_id": by.id if by is not None else None,
+            # The import's own entry: which file did this.
+            "subject_type": Activity.__tablename__,
+            "subject_id": summary.id,
+        },
+    )
+    if sqlite:
+        db.session.execute(sa.text(f"PRAGMA cache_size=-{int(current_app.config['SQLITE_CACHE_KB'])}"))
 
 
 def mismatches(user: User) -> sa.Select:

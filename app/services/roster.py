@@ -7,10 +7,11 @@ Every bad row is reported with its line number and nothing is written until the 
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 
@@ -64,23 +65,51 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 @dataclass
 class RosterFiles:
-    """The bytes of a OneRoster users.csv and, when there is one, its orgs.csv."""
+    """A OneRoster users.csv and, when there is one, its orgs.csv: bytes, or seekable binary streams (uploads
+    spooled to disk, members of a zip) that are read as they go."""
 
-    users: bytes
-    orgs: bytes | None = None
+    users: bytes | IO[bytes]
+    orgs: bytes | IO[bytes] | None = None
     name: str = "users.csv"
 
 
-def _from_zip(data: bytes, name: str) -> RosterFiles:
+def _stream(data: bytes | IO[bytes]) -> IO[bytes]:
+    """The file from its start, as a stream."""
+    if isinstance(data, bytes):
+        return io.BytesIO(data)
+    data.seek(0)
+    return data
+
+
+def _is_zip(data: bytes | IO[bytes]) -> bool:
+    stream = _stream(data)
+    head = stream.read(len(ZIP_MAGIC))
+    stream.seek(0)
+    return head == ZIP_MAGIC
+
+
+def _from_zip(data: bytes | IO[bytes], name: str) -> RosterFiles:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(_stream(data))
     except zipfile.BadZipFile as exc:
         raise Invalid(f"{name} is not a readable zip file.", field="users") from exc
     members = {Path(m).name.lower(): m for m in archive.namelist() if not m.endswith("/")}
     if "users.csv" not in members:
         raise Invalid(f"{name} holds no users.csv.", field="users")
-    orgs = archive.read(members["orgs.csv"]) if "orgs.csv" in members else None
-    return RosterFiles(users=archive.read(members["users.csv"]), orgs=orgs, name=f"{name}/users.csv")
+    orgs = archive.open(members["orgs.csv"]) if "orgs.csv" in members else None
+    return RosterFiles(users=archive.open(members["users.csv"]), orgs=orgs, name=f"{name}/users.csv")
+
+
+def pack(files: RosterFiles) -> bytes:
+    """The files as one zip (users.csv, orgs.csv), to park between the dry run and the import; copied in
+    chunks, so only the compressed copy is held whole."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for member, data in (("users.csv", files.users), ("orgs.csv", files.orgs)):
+            if data is not None:
+                with bundle.open(member, "w", force_zip64=True) as out:
+                    shutil.copyfileobj(_stream(data), out, 1 << 20)
+    return buffer.getvalue()
 
 
 def files_from_path(path: str | Path) -> RosterFiles:
@@ -101,9 +130,9 @@ def files_from_path(path: str | Path) -> RosterFiles:
     return RosterFiles(data, orgs.read_bytes() if orgs.is_file() and orgs != path else None, str(path))
 
 
-def files_from_upload(users: bytes, orgs: bytes | None, name: str = "users.csv") -> RosterFiles:
-    """Uploaded files: a users.csv (with an optional orgs.csv) or one OneRoster zip."""
-    if users.startswith(ZIP_MAGIC):
+def files_from_upload(users: bytes | IO[bytes], orgs: bytes | IO[bytes] | None, name: str = "users.csv") -> RosterFiles:
+    """Uploaded files (bytes or seekable streams): a users.csv (with an optional orgs.csv) or one OneRoster zip."""
+    if _is_zip(users):
         bundle = _from_zip(users, name)
         if orgs:
             bundle.orgs = orgs
@@ -119,9 +148,9 @@ class _Org:
     name: str
 
 
-def _read_orgs(data: bytes, report: ImportReport) -> dict[str, _Org]:
+def _read_orgs(data: bytes | IO[bytes], report: ImportReport) -> dict[str, _Org]:
     try:
-        table = read_table(data, ORG_COLUMNS, ORG_REQUIRED)
+        table = read_table(_stream(data), ORG_COLUMNS, ORG_REQUIRED)
     except HeaderError as exc:
         report.errors.append(RowError(1, f"orgs.csv: {exc}"))
         return {}
@@ -240,7 +269,7 @@ def plan(files: RosterFiles, *, campus: Campus | None = None, campus_ids: set[in
     updates: list[dict[str, Any]] = []
     orgs = _read_orgs(files.orgs, report) if files.orgs is not None else None
     try:
-        table = read_table(files.users, USER_COLUMNS, USER_REQUIRED)
+        table = read_table(_stream(files.users), USER_COLUMNS, USER_REQUIRED)
     except HeaderError as exc:
         report.errors.append(RowError(1, str(exc)))
         return report, inserts, updates

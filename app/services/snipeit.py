@@ -9,15 +9,28 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from app import bulk
 from app.extensions import db
-from app.models import Asset, AssetStatus, Assignment, Campus, DeviceModel, Person, Room, User, Via, utcnow
+from app.models import (
+    Activity,
+    Asset,
+    AssetStatus,
+    Assignment,
+    Campus,
+    DeviceModel,
+    Person,
+    Room,
+    User,
+    Via,
+    utcnow,
+)
 from app.services import activity
-from app.services.csvio import ImportReport, RowError, parse_date, read_table, write_csv
+from app.services.csvio import ImportReport, Plan, RowError, parse_date, read_table, write_csv
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "asset_tag": ("Asset Tag", "Tag"),
@@ -152,6 +165,8 @@ class SnipeReport(ImportReport):
             "notes": self.notes,
             "errors": [{"line": e.line, "column": e.column, "message": e.message} for e in self.errors[:KEEP]],
             "changes": self.changes[:KEEP],
+            "different": self.different,
+            "differences": self.differences,
         }
 
 
@@ -192,22 +207,26 @@ class _People:
 
 
 def run(
-    data: bytes | str,
+    data: bytes | str | IO[bytes],
     *,
     by: User | None,
     campus_ids: set[int] | None = None,
     default_campus: Campus | None = None,
     dry_run: bool = True,
     filename: str = "",
+    approved: bytes | None = None,
 ) -> SnipeReport:
     """Check (dry run) or apply a Snipe-IT asset export; nothing is written unless every row is good.
 
-    Assets are matched by asset tag, then by serial (any case). `campus_ids` limits which campuses the file
-    may touch (None: the whole district); `default_campus` places rows whose Location is blank.
-    Raises HeaderError when the asset tag or serial column is missing.
+    `data` may be a binary stream, read row by row. Assets are matched by asset tag, then by serial (any case).
+    `campus_ids` limits which campuses the file may touch (None: the whole district); `default_campus` places
+    rows whose Location is blank. Given the plan a dry run approved (`approved`), an apply whose rows would now
+    do anything else (a device added or changed in between) writes nothing and lists those rows
+    (report.differences). Raises HeaderError when the asset tag or serial column is missing.
     """
     report = SnipeReport(source=f"Snipe-IT{' ' + filename if filename else ''}", dry_run=dry_run)
     table = read_table(data, ALIASES, required=["asset_tag", "serial"])
+    plan = report.plan = Plan(approved)
     if table.unknown_headers:
         report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
     people_given = bool({"full_name", "email", "username"} & set(table.columns))
@@ -220,7 +239,7 @@ def run(
     new_models: dict[tuple[str, str], DeviceModel] = {}
     seen_tags: dict[str, int] = {}
     seen_serials: dict[str, int] = {}
-    plans: list[tuple[Asset | None, dict[str, Any], Person | None]] = []
+    plans: list[tuple[Asset | None, dict[str, Any], Person | None, dict[str, tuple[Any, Any]]]] = []
     for row in table.rows:
         report.rows += 1
         errors_before = len(report.errors)
@@ -308,6 +327,9 @@ def run(
                 new_models[key] = model
                 report.new_models.append(f"{maker} {model_name}")
         if len(report.errors) > errors_before:
+            messages = "; ".join(e.message for e in report.errors[errors_before:])
+            if (was := plan.add(row.line, "error", messages)) is not None:
+                report.differs(row.line, tag, was, f"it is a bad row: {messages}")
             continue
 
         values: dict[str, Any] = {"asset_tag": tag, "serial": serial}
@@ -333,6 +355,9 @@ def run(
         if people_given:
             values["assigned_to_id"] = person.id if person else None
         change = _diff(asset, values)
+        kind = "create" if asset is None else "update" if change else "unchanged"
+        if (was := plan.add(row.line, kind, asset.id if asset else None, *change.items())) is not None:
+            report.differs(row.line, tag, was, _outcome(kind, tag, asset, change))
         if asset is None:
             report.created += 1
         elif change:
@@ -351,11 +376,27 @@ def run(
                     "fields": {k: list(v) for k, v in change.items()},
                 }
             )
-        plans.append((asset, values, person))
-    if dry_run or report.errors:
+        if not dry_run:
+            plans.append((asset, values, person, change))
+    if (left := plan.left_over()) and approved is not None:
+        report.different += left
+    if dry_run or report.errors or report.different:
         return report
     _apply(report, plans, list(new_models.values()), by=by, campus_ids=campus_ids)
     return report
+
+
+def _outcome(kind: str, tag: str, asset: Asset | None, change: dict[str, tuple[Any, Any]]) -> str:
+    """What a row would now do, in words."""
+    if kind == "create":
+        return f"it would add {tag}"
+    if kind == "unchanged":
+        return f"{asset.asset_tag if asset else tag} would not change"
+    return f"it would change {_labels(change)} of {asset.asset_tag if asset else tag}"
+
+
+def _labels(change: dict[str, Any]) -> str:
+    return ", ".join(k.replace("_id", "").replace("_", " ") for k in change)
 
 
 def _shown(value: Any) -> Any:
@@ -382,7 +423,7 @@ def _diff(asset: Asset | None, values: dict[str, Any]) -> dict[str, tuple[Any, A
 
 def _apply(
     report: SnipeReport,
-    plans: list[tuple[Asset | None, dict[str, Any], Person | None]],
+    plans: list[tuple[Asset | None, dict[str, Any], Person | None, dict[str, tuple[Any, Any]]]],
     new_models: list[DeviceModel],
     *,
     by: User | None,
@@ -391,8 +432,10 @@ def _apply(
     db.session.add_all(new_models)
     db.session.flush()
     now = utcnow()
-    for asset, values, person in plans:
+    entries: list[dict[str, Any]] = []
+    for asset, values, person, change in plans:
         assigned_to_id = values.pop("assigned_to_id", "keep")
+        new = asset is None
         if asset is None:
             asset = Asset(**{"notes": "", **values})
             db.session.add(asset)
@@ -415,8 +458,22 @@ def _apply(
                 )
             asset.assigned_to = person
         asset.refresh_search_text()
+        entries.append(
+            {
+                "asset_id": asset.id,
+                "campus_id": asset.campus_id,
+                "action": "asset.create" if new else "asset.update",
+                "summary": (
+                    f"Added {asset.asset_tag} ({asset.model}) from Snipe-IT"
+                    if new
+                    else f"Snipe-IT import changed {_labels(change)} of {asset.asset_tag}"
+                )[:300],
+                "before": None if new else {k: v[0] for k, v in change.items()},
+                "after": {k: v[1] for k, v in change.items()},
+            }
+        )
     db.session.flush()
-    activity.record(
+    summary = activity.record(
         "import.snipeit",
         report.summary(),
         by=by,
@@ -427,6 +484,19 @@ def _apply(
             "rows": report.rows,
             "new_models": len(report.new_models),
             "assigned": report.assigned,
+        },
+    )
+    # Each device's own history says what the import did to it, before and after.
+    bulk.insert_many(
+        Activity.__table__,
+        entries,
+        same={
+            "at": summary.at,
+            "via": Via.import_,
+            "user_id": by.id if by is not None else None,
+            # The import's own entry: which file did this.
+            "subject_type": Activity.__tablename__,
+            "subject_id": summary.id,
         },
     )
 

@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from typing import IO
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user
 
 from app.extensions import db
 from app.models import Campus, ImportKind, ImportRun, ImportState, utcnow
 from app.services import google_admin, snipeit
-from app.services.csvio import HeaderError, write_csv
-from app.web import permission_required, render, see_other
+from app.services.csvio import FileTooLarge, HeaderError, has_text, size_words, too_large_message, write_csv
+from app.web import can, permission_required, render, see_other
 from app.web.args import page_arg, whole
+from app.web.errors import error_response
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 KINDS = {"google-admin": ImportKind.google_admin, "snipeit": ImportKind.snipeit}
-# Large districts' Google exports run to tens of megabytes; only these uploads may be that big.
-MAX_UPLOAD = 64 * 1024 * 1024
 PER_PAGE = 50
+
+
+@bp.url_value_preprocessor
+def _import_sized_body(endpoint: str | None, values: dict | None) -> None:
+    # Uploads may be as large as the import limit, above the app's. This runs before any before_request
+    # function, and the CSRF check there is what first reads the body.
+    if endpoint == "imports.upload":
+        limit = request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+        if (request.content_length or 0) > limit:
+            raise FileTooLarge(limit, field=f"{(values or {}).get('kind')}-file")
+
+
+@bp.errorhandler(FileTooLarge)
+def too_large(exc: FileTooLarge):
+    """An upload over the limit: the import page again, with the limit on the file's field."""
+    db.session.rollback()
+    if not can("imports.run") or exc.field not in (f"{kind}-file" for kind in KINDS):
+        return error_response(413, exc.message)
+    return _index_page({exc.field: exc.message}, 413)
 
 
 def _run_or_404(token: str) -> ImportRun:
@@ -41,23 +60,32 @@ def _default_campus(campus_id: int | None) -> Campus | None:
     return db.session.get(Campus, campus_id)
 
 
-def _check(run: ImportRun, *, dry_run: bool, campus_id: int | None = None):
-    """Run the importer over the stored file; HeaderError propagates to the caller."""
+def _check(
+    run: ImportRun, source: IO[bytes], *, dry_run: bool, campus_id: int | None = None, approved: bytes | None = None
+):
+    """Run the importer over the file; HeaderError propagates to the caller."""
     if run.kind is ImportKind.google_admin:
         return google_admin.run(
-            run.content, by=current_user, campus_ids=current_user.campus_ids, dry_run=dry_run, filename=run.filename
+            source,
+            by=current_user,
+            campus_ids=current_user.campus_ids,
+            dry_run=dry_run,
+            filename=run.filename,
+            approved=approved,
         )
     return snipeit.run(
-        run.content,
+        source,
         by=current_user,
         campus_ids=current_user.campus_ids,
         default_campus=_default_campus(campus_id),
         dry_run=dry_run,
         filename=run.filename,
+        approved=approved,
     )
 
 
 def _index_page(errors: dict[str, str] | None = None, status: int = 200):
+    limit = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
     runs = db.session.scalars(
         sa.select(ImportRun)
         .where(sa.true() if current_user.district_wide else ImportRun.created_by_id == current_user.id)
@@ -69,7 +97,9 @@ def _index_page(errors: dict[str, str] | None = None, status: int = 200):
         errors=errors or {},
         runs=list(runs),
         campuses=visible_campuses(),
-        max_mb=MAX_UPLOAD // (1024 * 1024),
+        max_bytes=limit,
+        max_size=size_words(limit),
+        too_large=too_large_message(limit),
         status=status,
     )
 
@@ -86,13 +116,13 @@ def upload(kind: str):
     """Store the file and show its dry run: every change and every bad row, nothing written to the inventory."""
     if kind not in KINDS:
         abort(404)
-    request.max_content_length = MAX_UPLOAD
     file = request.files.get("file")
     key = f"{kind}-file"
     if file is None or not file.filename:
         return _index_page({key: "Choose a CSV file to upload."}, 422)
-    data = file.read()
-    if not data.strip():
+    # Werkzeug spools a large upload to a temporary file; it is read from there, row by row, never whole.
+    upload = file.stream
+    if not has_text(upload):
         return _index_page({key: "That file is empty."}, 422)
     campus_id = whole(request.form.get("campus"))
     if request.form.get("campus") and campus_id is None:
@@ -102,13 +132,13 @@ def upload(kind: str):
         filename=(file.filename or "")[:255],
         token=secrets.token_hex(16),
         created_by_id=current_user.id,
-        content=data,
     )
     try:
-        report = _check(run, dry_run=True, campus_id=campus_id)
+        report = _check(run, upload, dry_run=True, campus_id=campus_id)
     except HeaderError as exc:
         db.session.rollback()
         return _index_page({key: str(exc)}, 422)
+    run.park(upload, report.plan.to_bytes())
     run.report = {**report.to_json(), "campus_id": campus_id}
     db.session.add(run)
     db.session.commit()
@@ -124,16 +154,27 @@ def run(token: str):
 @bp.post("/runs/<token>/apply")
 @permission_required("imports.run")
 def apply(token: str):
-    """Apply a checked file: all of it or, if anything changed since the dry run made it bad, none of it."""
+    """Apply a checked file: all of it, or none of it if the inventory changed since the dry run so that any
+    row would now do something else (the dry run is then shown again, as it now stands, to be read and applied)."""
     run = _run_or_404(token)
     if run.state is ImportState.applied:
         return see_other(url_for("imports.run", token=run.token))
     campus_id = (run.report or {}).get("campus_id")
+    source, approved = run.parked()
     try:
-        report = _check(run, dry_run=False, campus_id=campus_id)
+        # A file parked before dry runs kept their plan has nothing to compare with: it is checked again.
+        report = _check(run, source, dry_run=False, campus_id=campus_id, approved=approved or b"")
     except HeaderError as exc:  # the stored file passed its dry run; only a changed importer gets here
         db.session.rollback()
         abort(422, str(exc))
+    if report.different:
+        db.session.rollback()
+        run = _run_or_404(token)
+        run.park(source, report.plan.to_bytes())
+        report.dry_run = True
+        run.report = {**report.to_json(), "campus_id": campus_id, "rechecked": approved is not None}
+        db.session.commit()
+        return render("imports/run.html", run=run, status=409)
     if not report.ok:
         db.session.rollback()
         run = _run_or_404(token)
