@@ -75,6 +75,7 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
             for key, name in (
                 ("REPORT_RATE_LIMIT_IP", "ROLLCALL_REPORT_LIMIT_IP"),
                 ("REPORT_RATE_LIMIT_DEVICE", "ROLLCALL_REPORT_LIMIT_DEVICE"),
+                ("REPORT_RATE_LIMIT_REPORTER", "ROLLCALL_REPORT_LIMIT_REPORTER"),
                 ("REPORT_SYNC_LIMIT", "ROLLCALL_REPORT_SYNC_LIMIT"),
                 ("REPAIR_HOURLY_RATE", "ROLLCALL_REPAIR_HOURLY_RATE"),
             )

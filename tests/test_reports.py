@@ -6,13 +6,14 @@ import io
 import re
 import struct
 import zlib
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
 from app.extensions import db
-from app.models import Activity, Asset, Role, Ticket, TicketPhoto, TicketStatus, Via
+from app.models import Activity, Asset, ReportRefusal, Role, Ticket, TicketPhoto, TicketStatus, Via, utcnow
 from app.services import assets as asset_service
 from app.services import tickets as ticket_service
 from tests import factories
@@ -295,3 +296,71 @@ def test_public_pages_send_no_referrer(client, world):
     assert client.get(status_path).headers["Referrer-Policy"] == "no-referrer"
     # Pages that are not about one device or ticket keep the app's policy.
     assert client.get("/login").headers["Referrer-Policy"] == "same-origin"
+
+
+def _from(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def report_from(client, code, address, **fields):
+    data = {"category": "cracked_screen", "description": "It is broken.", **fields}
+    return client.post(f"/t/{code}/report", data=data, **_from(address))
+
+
+def test_one_reporter_using_up_the_limit_does_not_block_others(app, client, world):
+    code = world["code"]
+    mine = [report_from(client, code, "203.0.113.5").status_code for _ in range(7)]
+    assert mine == [303] * 5 + [429] * 2
+    # The same person giving a student ID is another reporter; someone else at another address is too.
+    assert report_from(client, code, "203.0.113.5", reporter_student_id="LHS100001").status_code == 303
+    assert report_from(client, code, "198.51.100.7").status_code == 303
+    assert report_from(client, code, "198.51.100.8", reporter_email="zoe@students.example.org").status_code == 303
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 8
+
+
+def test_device_ceiling_counts_reports_not_refusals(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "REPORT_RATE_LIMIT_DEVICE", "6 per hour")
+    code = world["code"]
+    # Five reports, then refusals by the reporter's own limit: those must not use up the device's ceiling.
+    statuses = [report_from(client, code, "203.0.113.5").status_code for _ in range(9)]
+    assert statuses == [303] * 5 + [429] * 4
+    assert report_from(client, code, "198.51.100.7").status_code == 303
+    ceiling = report_from(client, code, "198.51.100.8")
+    assert ceiling.status_code == 429 and "Too many reports" in ceiling.get_data(as_text=True)
+    assert 0 < int(ceiling.headers["Retry-After"]) <= 3600
+    # An invalid form is not a report: it never reaches the ceiling.
+    assert report_from(client, code, "198.51.100.9", description="").status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 6
+
+
+def test_refused_reports_are_counted_for_staff_to_see(app, client, world, login_as):
+    code = world["code"]
+    for _ in range(8):
+        report_from(client, code, "203.0.113.5")
+    with app.app_context():
+        counted = db.session.scalars(sa.select(ReportRefusal)).all()
+        assert [(r.asset_id, r.count) for r in counted] == [(world["asset_id"], 3)]
+    login_as("aide", "LHS")
+    page = client.get("/tickets").get_data(as_text=True)
+    assert 'id="report-refusals"' in page
+    assert "LHS-1000</a>: 3 reports refused in the last 24 hours" in page
+    # Another campus's staff see nothing of it.
+    login_as("tech", "JMS")
+    assert 'id="report-refusals"' not in client.get("/tickets").get_data(as_text=True)
+
+
+def test_refusals_older_than_a_day_are_not_shown(app, client, world, login_as):
+    with app.app_context():
+        asset = db.session.get(Asset, world["asset_id"])
+        ticket_service.note_refused_report(asset)
+        ticket_service.note_refused_report(asset)
+        db.session.add(
+            ReportRefusal(
+                asset_id=asset.id, hour=utcnow().replace(minute=0) - timedelta(hours=30), count=7, last_at=utcnow()
+            )
+        )
+        db.session.commit()
+        user = factories.make_user(Role.tech, "LHS")
+        assert [(r.asset.asset_tag, r.count) for r in ticket_service.refused_reports(user)] == [("LHS-1000", 2)]

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.servers import rollcall_server
 
@@ -65,13 +66,14 @@ def _seed(db_url: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def _report(base: str, code: str) -> int:
+def _report(base: str, code: str, **fields: str) -> int:
     """One visitor: load the form (cookie + CSRF token), post a report; the HTTP status of the post."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
     with opener.open(f"{base}/t/{code}", timeout=10) as resp:
         token = CSRF_RE.search(resp.read().decode()).group(1)
-    body = urllib.parse.urlencode({"csrf_token": token, "category": "other", "description": "Storm test"}).encode()
+    form = {"csrf_token": token, "category": "other", "description": "Storm test", **fields}
+    body = urllib.parse.urlencode(form).encode()
     request = urllib.request.Request(f"{base}/t/{code}/report", data=body, headers={"Referer": f"{base}/t/{code}"})
     try:
         with opener.open(request, timeout=10) as resp:
@@ -86,6 +88,15 @@ def test_device_limit_holds_across_two_workers(tmp_path, redis_db):
     env = {**os.environ, "ROLLCALL_ENV": "development", "DATABASE_URL": db_url, "RATELIMIT_STORAGE_URI": REDIS_URL}
     with rollcall_server(env, tmp_path / "serve.log", workers=2) as (base, _proc):
         statuses = [_report(base, code) for _ in range(9)]
-        # Five reports a device an hour, whichever worker answers; then 429 from both.
+        # Five reports from one reporter for a device an hour, whichever worker answers; then 429 from both.
         assert statuses == [303] * 5 + [429] * 4, statuses
-        assert any(b"report-device" in k for k in redis_db.scan_iter(count=1000)), "the counters live in Redis"
+        # Someone else reporting the same device still gets through.
+        assert _report(base, code, reporter_student_id="LHS100042") == 303
+        keys = list(redis_db.scan_iter(count=1000))
+        assert any(b"report-device" in k for k in keys) and any(b"report-reporter" in k for k in keys), keys
+        assert not any(b"LHS100042" in k for k in keys), "the limiter's keys name no student"
+    # Both workers counted their refusals in the database.
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT sum(count) FROM report_refusals")) == 4
+    engine.dispose()

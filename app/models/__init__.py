@@ -9,6 +9,7 @@ from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.observations import Observation, ObservationSource
 from app.models.people import Person, PersonKind, RecordView
+from app.models.reports import ReportRefusal
 from app.models.repairs import (
     ClaimStatus,
     Fee,
@@ -75,6 +76,7 @@ __all__ = [
     "TicketLabour",
     "TicketPart",
     "TicketRepair",
+    "ReportRefusal",
     "WarrantyClaim",
     "Role",
     "Room",

@@ -10,11 +10,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from limits import RateLimitItem, parse_many
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app import permissions
 from app.extensions import db
 from app.models import (
     Asset,
+    ReportRefusal,
     Ticket,
     TicketCategory,
     TicketComment,
@@ -43,6 +45,8 @@ DEFAULT_SYNC_REPORT_LIMIT = "60 per hour;300 per day"
 # The report form promises "Only the repair staff see this": a reporter's name, student ID and email are shown to
 # holders of this capability (techs and admins) and to no one else.
 REPORTER_CAPABILITY = "repairs.work"
+# How far back the ticket queue counts refused reports.
+REFUSALS_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -402,3 +406,47 @@ def apply_report_event(data: dict, ctx: sync.Context) -> dict:
 
 sync.register("report.damage", apply_report_event, needs="tickets.work")
 
+
+# Reports the public page refused for a rate limit: counted per device and hour, shown in the ticket queue.
+
+
+def note_refused_report(asset: Asset) -> None:
+    """Count one refused report for the device in the current hour (one upsert; no activity entry: nothing changed)."""
+    now = utcnow()
+    table = ReportRefusal.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+        asset_id=asset.id, hour=now.replace(minute=0, second=0, microsecond=0), count=1, last_at=now
+    )
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.asset_id, table.c.hour],
+            set_={"count": table.c.count + 1, "last_at": insert.excluded.last_at},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RefusedReports:
+    asset: Asset
+    count: int
+
+
+def refused_reports(user: User, *, limit: int = 10) -> list[RefusedReports]:
+    """Devices on the user's campuses with reports refused by a rate limit in the last 24 hours, most first."""
+    # Counted by the hour, so "24 hours" reaches back to the start of the hour 24 hours ago.
+    since = (utcnow() - REFUSALS_WINDOW).replace(minute=0, second=0, microsecond=0)
+    counts = (
+        sa.select(ReportRefusal.asset_id, sa.func.sum(ReportRefusal.count).label("total"))
+        .where(ReportRefusal.hour >= since)
+        .group_by(ReportRefusal.asset_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Asset, counts.c.total)
+        .join(counts, counts.c.asset_id == Asset.id)
+        .where(visible_to(user, Asset.campus_id))
+        .order_by(counts.c.total.desc(), Asset.asset_tag)
+        .limit(limit)
+    ).all()
+    return [RefusedReports(asset, int(total)) for asset, total in rows]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
+import time
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
+from limits import parse, parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import db, limiter
@@ -18,10 +25,14 @@ from app.views.reports_i18n import pick_lang, public_context
 
 bp = Blueprint("reports", __name__)
 
-# A school's students often share one public IP, so the per-IP limit is generous; one device rarely breaks
-# twice in an hour, so its limit is tight. Both can be changed in the app's configuration.
+# Three limits, each changeable in the app's configuration. A school's students often share one public IP, so the
+# per-IP limit is generous. One person rarely reports one device twice in an hour, so the limit per reporter and
+# device is tight: the reporter is the address plus the student ID or email they give, so one person using it up
+# blocks only themselves. All reporters of a device together meet a ceiling against floods from many addresses;
+# it sits above what one address may send in an hour or a day, so no single address can reach it.
 DEFAULT_IP_LIMIT = "20 per 10 minutes;60 per day"
-DEFAULT_DEVICE_LIMIT = "5 per hour;10 per day"
+DEFAULT_REPORTER_LIMIT = "5 per hour;10 per day"
+DEFAULT_DEVICE_LIMIT = "100 per hour;200 per day"
 REPORTER_FIELDS = ("reporter_name", "reporter_student_id", "reporter_email")
 
 
@@ -29,12 +40,51 @@ def _ip_limit() -> str:
     return current_app.config.get("REPORT_RATE_LIMIT_IP", DEFAULT_IP_LIMIT)
 
 
+def _reporter_limit() -> str:
+    return current_app.config.get("REPORT_RATE_LIMIT_REPORTER", DEFAULT_REPORTER_LIMIT)
+
+
 def _device_limit() -> str:
     return current_app.config.get("REPORT_RATE_LIMIT_DEVICE", DEFAULT_DEVICE_LIMIT)
 
 
-def _device_key() -> str:
-    return "report-device:" + normalise((request.view_args or {}).get("code", ""))[:16]
+def _code() -> str:
+    return normalise((request.view_args or {}).get("code", ""))[:16]
+
+
+def _reporter_key() -> str:
+    """The device and who reports it (address, student ID, email), keyed by an HMAC: the limiter's storage (Redis,
+    perhaps shared) never holds a student's ID or email."""
+    form = request.form
+    who = "\x1f".join(
+        (
+            get_remote_address() or "",
+            form.get("reporter_student_id", "").strip().lower()[:64],
+            form.get("reporter_email", "").strip().lower()[:254],
+        )
+    )
+    secret = current_app.config["SECRET_KEY"]
+    key = secret.encode() if isinstance(secret, str) else secret
+    return f"report-reporter:{_code()}:{hmac.new(key, who.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def _device_ceiling_retry_after() -> int | None:
+    """Count a report against its device's ceiling; None when it fits, else the seconds until it would.
+
+    Checked by hand after the form is valid, rather than by a decorator: Flask-Limiter counts each of a route's
+    limits until one refuses, so a person refused by their own limit would still have used up the device's.
+    """
+    if not limiter.enabled:
+        return None
+    strategy, key = limiter.limiter, ("report-device", _code())
+    items = parse_many(_device_limit())
+    for item in items:
+        if not strategy.test(item, *key):
+            reset = strategy.get_window_stats(item, *key).reset_time
+            return max(1, math.ceil(reset - time.time()))
+    for item in items:
+        strategy.hit(item, *key)
+    return None
 
 
 def _private(resp):
@@ -76,7 +126,7 @@ def render_report_form(
 
 @bp.post("/t/<code>/report")
 @limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit(_device_limit, methods=["POST"], key_func=_device_key)
+@limiter.limit(_reporter_limit, methods=["POST"], key_func=_reporter_key)
 def submit(code: str):
     lang = pick_lang()
     hit = tag_service.lookup(code)
@@ -115,6 +165,9 @@ def submit(code: str):
             errors["photo"] = t("err_photo_bad")
     if errors:
         return render_report_form(asset, errors=errors, values=values, status=422, lang=lang)
+    retry_after = _device_ceiling_retry_after()
+    if retry_after is not None:
+        return _refused(retry_after)
     reporter = ticket_service.Reporter(
         name=values["reporter_name"], student_id=values["reporter_student_id"], email=values["reporter_email"]
     )
@@ -165,11 +218,31 @@ def status(token: str):
     )
 
 
-@bp.errorhandler(RateLimitExceeded)
-def rate_limited(exc: RateLimitExceeded):
+# Refusals are counted in the database, a write each; past this rate for one device they are no longer counted,
+# so a flood of refused requests cannot turn into a flood of writes.
+REFUSALS_COUNTED = "60 per minute"
+
+
+def _refused(retry_after: int | None = None):
+    """429 with the friendly page; the refusal is counted on the device, where staff see it."""
+    hit = tag_service.lookup(_code()) if _code() else None
+    if (
+        hit is not None
+        and hit.asset is not None
+        and (not limiter.enabled or limiter.limiter.hit(parse(REFUSALS_COUNTED), "report-refusals", _code()))
+    ):
+        ticket_service.note_refused_report(hit.asset)
+        db.session.commit()
     ctx = public_context(pick_lang())
     resp = current_app.make_response((render_template("reports/limited.html", **ctx), 429))
+    if retry_after is not None:
+        resp.headers["Retry-After"] = str(retry_after)
     return _private(resp)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def rate_limited(exc: RateLimitExceeded):
+    return _refused()
 
 
 @bp.errorhandler(RequestEntityTooLarge)

@@ -79,6 +79,7 @@ def index():
         categories=list(TicketCategory),
         statuses=list(TicketStatus),
         args={k: v for k, v in request.args.items() if k != "page" and v},
+        refused=ticket_service.refused_reports(current_user),
     )
 
 
