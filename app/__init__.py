@@ -117,7 +117,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     def security_headers(resp):
         resp.headers.setdefault("Content-Security-Policy", app.config.get("CSP", CSP))
         resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "same-origin"
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
