@@ -354,9 +354,16 @@ def judge(call: Callable[[], Any]) -> tuple[Any, str | None]:
     """Make the request; the response (or None) and what is wrong with it, if anything."""
     try:
         resp = call()
+        # Read a streamed body to its end and close it, as a browser would: a stream left open keeps its request's
+        # context (and database session) alive under the next request.
+        resp.get_data()
+        resp.close()
     except Exception as exc:  # the test app re-raises what the error handler would have turned into a 500
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        return None, f"500 {type(exc).__name__}: {str(exc)[:160]} ({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})"
+        frames = traceback.extract_tb(exc.__traceback__)
+        # Where in the app it broke: the deepest frame of ours, then the deepest of all.
+        ours = [f for f in frames if "/app/" in f.filename and "/site-packages/" not in f.filename] or frames
+        where = ", ".join(sorted({f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in (ours[-1], frames[-1])}))
+        return None, f"500 {type(exc).__name__}: {str(exc)[:160]} ({where})"
     if resp.status_code >= 500:
         return resp, f"{resp.status_code} {resp.get_data(as_text=True)[:160]}"
     if 400 <= resp.status_code < 500 and not has_message(resp):
