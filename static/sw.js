@@ -1,9 +1,12 @@
 // Rollcall's service worker, served at /sw.js (scope /) with its version and shell list filled in by the server.
 // Registered as a module worker so it shares the outbox code with the pages (Background Sync flushes it).
-// Navigations: network first with a timeout, then the cached page, then /offline. Static files: cache first.
-// Never cached: anything but GET, /api/, fragments, sign-in pages, and pages after sign-out.
+// Navigations: network first with a timeout, then the kept page, then /offline. Static files: cache first.
+// A page is kept only when the server marks it (X-Rollcall-Offline: keep, pages without anyone's personal data),
+// and it belongs to the session it was fetched under (X-Rollcall-Owner): every kept page is dropped when a response
+// shows that session ended or another user signed in, and offline when the session's cookie is gone (a closed
+// browser, a lapsed session), before any kept page is served. Never cached: anything but GET, /api/, fragments.
 
-import { flush, SYNC_TAG } from "/static/js/outbox.js";
+import { flush, forgetPages, SYNC_TAG } from "/static/js/outbox.js";
 
 const VERSION = "__VERSION__";
 const SHELL = ["__SHELL__"];
@@ -14,7 +17,11 @@ const OFFLINE_URL = "/offline";
 const WARM_PAGES = ["/scan", "/audits/live"];
 /** A slow network loses to the cached copy after this long. */
 const NAV_TIMEOUT_MS = 4000;
-const NEVER_CACHE_PAGES = ["/login", "/logout", "/t/", "/r"];
+/** Set by app/web/offline.py: which pages may be kept, whose session served them, and the session's cookie. */
+const OFFLINE_HEADER = "X-Rollcall-Offline";
+const OWNER_HEADER = "X-Rollcall-Owner";
+const OWNER_COOKIE = "rollcall_offline";
+const SIGNED_OUT = "-";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -42,7 +49,7 @@ self.addEventListener("message", (event) => {
   const type = event.data && event.data.type;
   if (type === "skip-waiting") self.skipWaiting();
   else if (type === "signed-out") event.waitUntil(forgetPages());
-  else if (type === "warm") event.waitUntil(warmPages());
+  else if (type === "warm") event.waitUntil(warmPages(event.data.owner));
 });
 
 self.addEventListener("sync", (event) => {
@@ -70,38 +77,106 @@ self.addEventListener("fetch", (event) => {
   // Everything else (htmx fragments, downloads) goes to the network untouched.
 });
 
-/** @param {URL} url */
-function cacheablePage(url) {
-  return !NEVER_CACHE_PAGES.some((p) => url.pathname === p || (p.endsWith("/") && url.pathname.startsWith(p)));
-}
-
 /** @param {Request} request @param {URL} url */
 async function networkFirst(request, url) {
   const network = fetch(request).then(async (response) => {
-    // Redirects (to sign-in) and errors are not pages worth keeping.
-    if (response.ok && !response.redirected && response.type === "basic" && cacheablePage(url)) {
-      const cache = await caches.open(PAGES_CACHE);
-      await cache.put(url.href, response.clone());
-    }
+    await followSession(response);
+    if (keepable(response)) await keep(url.href, response.clone());
     return response;
   });
-  // Look without opening: caches.open would create an empty pages cache, even after sign-out.
-  const cachedCopy = async () => {
-    if (!(await caches.has(PAGES_CACHE))) return undefined;
-    const cache = await caches.open(PAGES_CACHE);
-    return (await cache.match(url.href)) || (await cache.match(url.href, { ignoreSearch: true }));
-  };
   const timeout = new Promise((resolve) => setTimeout(resolve, NAV_TIMEOUT_MS, "timeout"));
   try {
     const first = await Promise.race([network, timeout]);
     if (first !== "timeout") return /** @type {Response} */ (first);
-    const cached = await cachedCopy();
+    const cached = await keptPage(url);
     return cached || (await network);
   } catch {
-    const cached = await cachedCopy();
+    const cached = await keptPage(url);
     if (cached) return cached;
     return (await caches.match(OFFLINE_URL)) || new Response("Offline", { status: 503 });
   }
+}
+
+/** A page the server allows to keep, served to a signed-in session, as it is (no redirect, no error). */
+function keepable(response) {
+  const owner = response.headers.get(OWNER_HEADER);
+  return (
+    response.ok &&
+    !response.redirected &&
+    response.type === "basic" &&
+    response.headers.get(OFFLINE_HEADER) === "keep" &&
+    Boolean(owner) &&
+    owner !== SIGNED_OUT
+  );
+}
+
+/** @param {string} href @param {Response} response */
+async function keep(href, response) {
+  // Opened per write: a cache deleted meanwhile (sign-out in another tab) must not swallow the page.
+  const cache = await caches.open(PAGES_CACHE);
+  await cache.put(href, response);
+}
+
+/**
+ * What a response from our server says about the session: ended (sign-in page, 401) or another user's, then the
+ * kept pages go. A response without the header (a proxy's error page) says nothing either way.
+ * @param {Response} response
+ */
+async function followSession(response) {
+  if (response.type !== "basic") return;
+  const owner = response.headers.get(OWNER_HEADER);
+  if (response.status === 401 || owner === SIGNED_OUT) await forgetPages();
+  else if (owner) await forgetPagesNotOf(owner);
+}
+
+/** @param {string} owner */
+async function forgetPagesNotOf(owner) {
+  // Look without opening: caches.open would create an empty pages cache.
+  if (!(await caches.has(PAGES_CACHE))) return;
+  const cache = await caches.open(PAGES_CACHE);
+  for (const key of await cache.keys()) {
+    const page = await cache.match(key);
+    if (!page || page.headers.get(OWNER_HEADER) !== owner) {
+      await forgetPages();
+      return;
+    }
+  }
+}
+
+/**
+ * The session this browser holds now, read from its cookie: a label, null when there is none (the browser was
+ * closed or the session ended), undefined where the worker cannot read cookies (no Cookie Store API).
+ * @returns {Promise<string | null | undefined>}
+ */
+async function browserOwner() {
+  const store = /** @type {any} */ (self).cookieStore;
+  if (!store) return undefined;
+  try {
+    const cookie = await store.get(OWNER_COOKIE);
+    return cookie && cookie.value ? cookie.value : null;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The kept copy of a page, only if it belongs to the session this browser holds now; otherwise every kept page
+ * is forgotten first, so the next person on a shared device never sees the last one's pages.
+ * @param {URL} url
+ */
+async function keptPage(url) {
+  // Look without opening: caches.open would create an empty pages cache, even after sign-out.
+  if (!(await caches.has(PAGES_CACHE))) return undefined;
+  const cache = await caches.open(PAGES_CACHE);
+  const page = (await cache.match(url.href)) || (await cache.match(url.href, { ignoreSearch: true }));
+  if (!page) return undefined;
+  const owner = await browserOwner();
+  if (owner === undefined) return page.headers.get(OWNER_HEADER) ? page : undefined;
+  if (owner === null || page.headers.get(OWNER_HEADER) !== owner) {
+    await forgetPages();
+    return undefined;
+  }
+  return page;
 }
 
 /** @param {Request} request */
@@ -116,24 +191,22 @@ async function cacheFirst(request) {
   return response;
 }
 
-/** Keep the pages field work needs (only when signed in: a redirect to sign-in is not kept). */
-async function warmPages() {
-  const cache = await caches.open(PAGES_CACHE);
+/**
+ * Keep the pages field work needs, fetched under the session at hand (a redirect to sign-in is not kept).
+ * @param {string} [owner] the session's label as the page read it from its cookie
+ */
+async function warmPages(owner) {
+  const current = owner || (await browserOwner());
   for (const path of WARM_PAGES) {
     try {
       const url = new URL(path, self.location.origin).href;
-      if (await cache.match(url)) continue;
+      const kept = (await caches.has(PAGES_CACHE)) ? await (await caches.open(PAGES_CACHE)).match(url) : undefined;
+      if (kept && current && kept.headers.get(OWNER_HEADER) === current) continue;
       const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-      if (response.ok && !response.redirected) await cache.put(url, response);
+      await followSession(response);
+      if (keepable(response)) await keep(url, response);
     } catch {
       // Offline while warming: the pages will be kept on the next visit.
     }
-  }
-}
-
-/** Sign-out: drop every kept page (they carry the person's data); the static shell holds no personal data. */
-async function forgetPages() {
-  for (const name of await caches.keys()) {
-    if (name.startsWith("rollcall-pages-")) await caches.delete(name);
   }
 }

@@ -14,6 +14,7 @@ from app.services.errors import Invalid
 from app.web import is_htmx, permission_required, render, scanning_page
 from app.web.args import page_arg
 from app.web.loaders import get_room_or_404, visible_campuses
+from app.web.offline import offline_page
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
 
@@ -66,6 +67,7 @@ def index():
 @bp.get("/live")
 @permission_required("audits.run")
 @scanning_page
+@offline_page  # rooms and devices only; the audit itself lives in the outbox
 def live():
     """The phone audit page: pick or scan a room, scan devices, close, see the result; works without a signal."""
     campuses = visible_campuses()

@@ -11,6 +11,7 @@ from app.models import AssetStatus
 from app.services import closet, dashboard
 from app.services.dashboard import Bar
 from app.web import can, permission_required, render
+from app.web.offline import offline_page
 
 bp = Blueprint("dashboard", __name__)
 
@@ -30,6 +31,7 @@ def _with_links(bars: list[Bar]) -> list[Bar]:
 
 @bp.get("/")
 @permission_required("dashboard")
+@offline_page  # counts and charts, no one's personal data; the installed app opens here
 def index():
     summary = dashboard.fleet(current_user, unseen_days=closet.DEFAULT_DAYS)
     sbc = dashboard.status_by_campus(current_user, summary)

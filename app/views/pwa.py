@@ -9,7 +9,11 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, url_for
 
+from app.web.offline import label_owner, offline_page
+
 bp = Blueprint("pwa", __name__)
+# Every page says whose session it served, so the worker can drop kept pages when that session ends.
+bp.after_app_request(label_owner)
 
 # Files the worker keeps for offline use; licences and notices stay online-only.
 PRECACHE_SUFFIXES = (".js", ".css", ".png", ".svg", ".ico", ".wasm", ".woff2", ".webmanifest")
@@ -93,6 +97,7 @@ def manifest():
 
 
 @bp.get("/offline")
+@offline_page
 def offline():
     """What a navigation shows when there is no signal and no cached copy; the same for everyone (precached)."""
     resp = Response(render_template("pwa/offline.html"))

@@ -11,6 +11,7 @@ from app.models import Condition, Room, UnknownScan, Via
 from app.services import sync as sync_service
 from app.web import is_htmx, permission_required, render, scanning_page
 from app.web.loaders import visible_campuses
+from app.web.offline import offline_page
 
 bp = Blueprint("scan", __name__, url_prefix="/scan")
 
@@ -18,6 +19,7 @@ bp = Blueprint("scan", __name__, url_prefix="/scan")
 @bp.get("")
 @permission_required("scan")
 @scanning_page  # the camera's wasm barcode reader needs 'wasm-unsafe-eval' here
+@offline_page  # rooms and what is scanned, no one's personal data
 def index():
     """Pick a room, then scan devices with the text field (keyboard wedge or typing); the camera mounts here too."""
     campuses = visible_campuses()

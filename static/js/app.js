@@ -1,12 +1,13 @@
 // Boot: things every page needs. Kept small; feature scripts load only on their pages.
 
-import { CHANNEL, SYNC_TAG, clearSession, flush, getMeta, pendingCount, setSession } from "./outbox.js";
+import { CHANNEL, SYNC_TAG, clearSession, flush, forgetPages, getMeta, pendingCount, setSession } from "./outbox.js";
 
 /** Show htmx's 4xx/5xx answers that were not swapped, so an action never fails silently. */
 function reportHtmxErrors() {
   document.body.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
     if (status === 422) return; // swapped inline as form errors
+    if (status === 401) forgetPages().catch(() => {}); // the session ended: its kept pages go with it
     const text = status === 403 ? "Your role does not allow this."
       : status === 404 ? "That is no longer there."
       : status === 429 ? "Too many attempts; wait a minute."
@@ -41,6 +42,12 @@ let retryTimer = 0;
 /** The signed-in user's email on this page ("" when signed out or on the offline page). */
 function pageUser() {
   return document.body.dataset.user || "";
+}
+
+/** The label of this browser's session (app/web/offline.py), which the worker keeps pages under. */
+function sessionOwner() {
+  const pair = document.cookie.split("; ").find((c) => c.startsWith("rollcall_offline="));
+  return pair ? decodeURIComponent(pair.slice("rollcall_offline=".length)) : "";
 }
 
 /** The CSRF token the page sends with htmx requests; the outbox sends it too. */
@@ -157,7 +164,7 @@ async function registerServiceWorker() {
   });
   if (pageUser()) {
     const ready = await navigator.serviceWorker.ready;
-    if (ready.active) ready.active.postMessage({ type: "warm" });
+    if (ready.active) ready.active.postMessage({ type: "warm", owner: sessionOwner() });
   }
 }
 
@@ -188,11 +195,7 @@ function cleanUpOnSignOut() {
       localStorage.removeItem("htmx-history-cache");
       sessionStorage.clear();
       await clearSession();
-      if ("caches" in window) {
-        for (const name of await caches.keys()) {
-          if (name.startsWith("rollcall-pages-")) await caches.delete(name);
-        }
-      }
+      await forgetPages();
       const reg = "serviceWorker" in navigator ? await navigator.serviceWorker.getRegistration() : null;
       if (reg && reg.active) reg.active.postMessage({ type: "signed-out" });
     } finally {
@@ -226,6 +229,10 @@ function listenToOutbox() {
 
 async function bootOffline() {
   const user = pageUser();
+  const signedOutPage = document.body.hasAttribute("data-user") && !user;
+  const previous = await getMeta("user").catch(() => "");
+  // Pages kept for offline use belong to one session: a signed-out page, or another person's, ends it.
+  if (signedOutPage || (user && previous && previous !== user)) await forgetPages().catch(() => {});
   if (user) {
     await setSession({ user, csrf: pageCsrf() }).catch(() => {});
   }

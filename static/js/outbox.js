@@ -129,6 +129,14 @@ export async function clearSession() {
   await setMeta("csrf", null);
 }
 
+/** Drop every page the worker kept: they belong to the session that fetched them, which has ended. */
+export async function forgetPages() {
+  if (typeof caches === "undefined") return;
+  for (const name of await caches.keys()) {
+    if (name.startsWith("rollcall-pages-")) await caches.delete(name);
+  }
+}
+
 /** A stable id for this browser, sent with every batch. */
 export async function clientId() {
   let id = await getMeta("client_id");
@@ -520,6 +528,8 @@ async function flushNow() {
     await setMeta("suspects", Object.keys(ctx.suspects).length ? ctx.suspects : null);
     if (state === "signin") {
       await setMeta("needs_signin", true);
+      // The session the kept pages were fetched under is over: they go before anyone can open them offline.
+      await forgetPages().catch(() => {});
       announce({ type: "signin" });
     }
     announce({ type: "changed" });
@@ -624,7 +634,10 @@ export async function refreshPack(code) {
     await touchPack(code);
     return "unchanged";
   }
-  if (response.status === 401) return "signin";
+  if (response.status === 401) {
+    await forgetPages().catch(() => {});
+    return "signin";
+  }
   if (!response.ok) return "error";
   const text = await response.text();
   await savePack(JSON.parse(text), { etag: response.headers.get("ETag"), bytes: text.length });
