@@ -208,3 +208,11 @@ def test_sqlite_times_written_without_a_padded_year_are_repaired_by_the_migratio
             assert row.received_at == datetime(2026, 11, 30, 10, tzinfo=UTC)
             db.session.remove()
             db.engine.dispose()
+
+
+def test_an_unreadable_event_id_is_not_echoed_back(client, aide_token):
+    body = json.dumps({"events": [{**scan("LHS-1000"), "id": "bad\u0000id-00000"}, scan("LHS-1000")]})
+    resp = raw_post(client, aide_token, body)
+    answers = inputs.loads(resp.get_data())["results"]  # the answer itself is JSON any reader takes
+    assert answers[0] == {"id": None, "status": "rejected", "reason": "The event has no valid id."}
+    assert answers[1]["status"] == "applied"

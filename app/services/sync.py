@@ -256,7 +256,9 @@ def _parse(raw: Any, received_at: datetime) -> _Parsed | Result:
         return Result(None, "rejected", "Each event must be a JSON object.")
     event_id = raw.get("id")
     if not isinstance(event_id, str) or not EVENT_ID.match(event_id):
-        return Result(event_id if isinstance(event_id, str) else None, "rejected", "The event has no valid id.")
+        # Echoed so the phone can match the answer, unless it could not even be read back as JSON.
+        echo = event_id[:64] if isinstance(event_id, str) and not inputs.unstorable(event_id) else None
+        return Result(echo, "rejected", "The event has no valid id.")
     event_type = raw.get("type")
     if not isinstance(event_type, str) or not event_type:
         return Result(event_id, "rejected", "The event has no type.")
