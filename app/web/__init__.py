@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -97,16 +98,50 @@ def submit(form: Any, action: Callable[[], T]) -> tuple[bool, T | None]:
     """Validate a posted form and run the service call behind it, committing when it succeeds: (True, its
     result). Invalid input or a service's refusal (shown on the field it names) rolls back: (False, None), and the
     view renders the form again with a 422."""
-    if form.validate():
-        try:
-            result = action()
-        except Invalid as exc:
-            field_error(form, exc)
-        else:
-            db.session.commit()
-            return True, result
-    db.session.rollback()
-    return False, None
+    if not form.validate():
+        db.session.rollback()
+        return False, None
+    result: T | None = None
+    with committing() as outcome:
+        result = action()
+    if outcome.refused:
+        field_error(form, outcome.refused)
+        return False, None
+    return True, result
+
+
+class Outcome:
+    """What `committing()` saw: `refused` holds the service's refusal (an Invalid) when there was one."""
+
+    refused: Invalid | None = None
+
+    @property
+    def message(self) -> str:
+        return self.refused.message if self.refused is not None else ""
+
+
+@contextmanager
+def committing() -> Iterator[Outcome]:
+    """The one commit point of a view that changes something without a form: the block's service calls are
+    committed when it ends normally; a refusal (Invalid) rolls them back and is kept on the outcome, for the view
+    to show with a 422. Any other exception rolls back and propagates.
+
+        with committing() as outcome:
+            loan = loan_service.check_out(asset, person, by=current_user, via=Via.web)
+        if outcome.refused:
+            return _panel(campus, 422, error=outcome.message)
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+    except Invalid as exc:
+        db.session.rollback()
+        outcome.refused = exc
+    except BaseException:
+        db.session.rollback()
+        raise
+    else:
+        db.session.commit()
 
 
 def note_record_view(person: Any, what: str = "page") -> None:
