@@ -83,3 +83,12 @@ def test_formula_cells_are_neutralised(cell):
 
 def test_plain_cells_untouched():
     assert safe_cell("LHS-1000") == "LHS-1000" and safe_cell(None) == "" and safe_cell(12) == "12"
+
+
+def test_a_cell_past_the_csv_limit_is_a_header_error_naming_its_line():
+    big = "x" * 200_000
+    table = read_table(f"asset_tag,serial\nLHS-1,S1\nLHS-2,{big}\n", {"asset_tag": (), "serial": ()})
+    with pytest.raises(HeaderError, match="Line 3 cannot be read"):
+        list(table.rows)
+    with pytest.raises(HeaderError, match="Line 1 cannot be read"):
+        read_table(f"{big},serial\n", {"asset_tag": ()})

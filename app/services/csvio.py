@@ -45,7 +45,8 @@ class RowError:
 
 
 class HeaderError(ValueError):
-    """The file's header row lacks required columns (nothing can be imported)."""
+    """The file cannot be read as a table: its header row lacks required columns, or a line is one no CSV reader
+    takes (a cell past the csv module's 128 KB limit, say). Nothing can be imported."""
 
 
 @dataclass
@@ -155,7 +156,7 @@ def read_table(
     lookup = {header_key(alias): name for name, spellings in aliases.items() for alias in (name, *spellings)}
     reader = csv.reader(text)
     header: list[str] | None = None
-    for cells in reader:
+    for cells in _guarded(reader):
         if any(c.strip() for c in cells):
             header = cells
             break
@@ -175,8 +176,16 @@ def read_table(
     return Table(rows=_rows(reader, columns), columns=[c for c in columns if c], unknown_headers=unknown)
 
 
+def _guarded(reader: Any) -> Iterator[list[str]]:
+    """The reader's rows; a line the csv module refuses becomes a HeaderError that names it."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise HeaderError(f"Line {reader.line_num} cannot be read ({exc}); nothing was imported.") from None
+
+
 def _rows(reader: Any, columns: list[str | None]) -> Iterator[Row]:
-    for cells in reader:
+    for cells in _guarded(reader):
         if not any(c.strip() for c in cells):
             continue
         mapped: dict[str, str] = {}
