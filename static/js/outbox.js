@@ -29,6 +29,8 @@ const RETRY_MS = 1000;
  */
 const BLIND_TRIES = 3;
 const BLIND_PIECES = 16;
+/** A request the server has not answered in this long is given up like a lost connection (the events wait). */
+const SYNC_TIMEOUT_MS = 60_000;
 /** A 429 is waited out (its Retry-After, at most this long) and tried again a few times before the flush stops. */
 const RATE_LIMIT_TRIES = 3;
 const RATE_LIMIT_MAX_WAIT_MS = 30_000;
@@ -88,7 +90,15 @@ export function openDb() {
  */
 function done(req) {
   return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
+    // Reading a result copies it out of the database, which can throw (data nested deeper than a worker's stack
+    // allows); thrown inside the callback it would leave the promise, and a flush holding the lock, hanging.
+    req.onsuccess = () => {
+      try {
+        resolve(req.result);
+      } catch (error) {
+        reject(error);
+      }
+    };
     req.onerror = () => reject(req.error);
   });
 }
@@ -200,10 +210,17 @@ export async function waiting(user = null, limit = Infinity, skip = null) {
     const req = store.openCursor();
     req.onerror = () => reject(req.error);
     req.onsuccess = () => {
-      const cursor = req.result;
-      if (!cursor || out.length >= limit) return resolve(out);
-      if ((user === null || cursor.value.user === user) && !(skip && skip.has(cursor.value.id))) out.push(cursor.value);
-      cursor.continue();
+      try {
+        const cursor = req.result;
+        if (!cursor || out.length >= limit) return resolve(out);
+        // A service worker's smaller stack may fail to copy deeply nested data out: the value reads as null (or
+        // throws, see done()). Such an event is left for the page, which can read it, to send or set aside.
+        const event = cursor.value;
+        if (event && (user === null || event.user === user) && !(skip && skip.has(event.id))) out.push(event);
+        cursor.continue();
+      } catch (error) {
+        reject(error);
+      }
     };
   });
 }
@@ -223,7 +240,7 @@ export async function rejectedTrimmed() {
 /** The events the server refused, with its reasons. */
 export async function rejectedList() {
   const db = await openDb();
-  const items = await done(db.transaction("rejected").objectStore("rejected").getAll());
+  const items = (await done(db.transaction("rejected").objectStore("rejected").getAll())).filter(Boolean);
   return items.sort((a, b) => (a.rejected_at < b.rejected_at ? 1 : -1));
 }
 
@@ -287,7 +304,7 @@ function plainFields(data) {
  * @param {IDBObjectStore} meta
  */
 async function trimRejected(rejected, meta) {
-  const all = await done(rejected.getAll());
+  const all = (await done(rejected.getAll())).filter(Boolean);
   if (all.length <= MAX_REJECTED) return;
   all.sort((a, b) => (a.rejected_at < b.rejected_at ? -1 : a.rejected_at > b.rejected_at ? 1 : 0));
   const drop = all.slice(0, all.length - MAX_REJECTED);
@@ -362,6 +379,8 @@ async function post(batch, { client, csrf }) {
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf || "" },
       body: payload,
+      // Never wait for ever: the flush holds the outbox's lock while it waits.
+      signal: AbortSignal.timeout ? AbortSignal.timeout(SYNC_TIMEOUT_MS) : undefined,
     });
   } catch {
     // No answer at all: offline, or the server unreachable. Nothing is wrong with the events; they wait.

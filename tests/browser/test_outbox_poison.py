@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Observation
 from tests import factories
 from tests.browser.conftest import sign_in, wait_until
+from tests.browser.test_offline import WORKER_ACTIVE
 
 # Through the page's own outbox module (the same module instance scan.js uses), as the scan field would.
 ENQUEUE = """async ([type, data]) => {
@@ -233,3 +234,30 @@ def test_a_batch_the_server_fails_on_is_halved_and_the_event_at_fault_set_aside(
         with app.app_context():
             db.session.execute(sa.text(CURE))
             db.session.commit()
+
+
+# Ask the browser for a Background Sync: the service worker flushes the outbox itself, at once when online.
+WORKER_SYNC = """async () => {
+  const reg = await navigator.serviceWorker.ready;
+  await reg.sync.register("rollcall-outbox");
+  return true;
+}"""
+
+
+def test_the_worker_never_holds_the_outbox_over_an_event_it_cannot_read(
+    app, phone, phone_context, district, staff_user
+):
+    """A worker's smaller stack cannot copy the deep event out of IndexedDB; its flush must not hang holding the
+    outbox's lock, which would leave every later flush 'busy' for ever."""
+    email, password = staff_user("aide", "LHS")
+    sign_in(phone, email, password, next_path="/scan")
+    wait_until(phone, WORKER_ACTIVE, timeout=60)
+    # Queued without the page's own flush on each action (its timer waits a few seconds): the worker goes first.
+    poison = phone.evaluate(ENQUEUE_DEEP, [DEPTH])
+    phone.evaluate(ENQUEUE, ["scan", {"tag": "LHS-1000", "room": "LHS-101"}])
+    assert phone.evaluate(WORKER_SYNC)
+    # Whoever flushes first, the page gets its turn and everything is dealt with.
+    wait_until(phone, "import('/static/js/outbox.js').then((m) => m.flush()).then((o) => o.state === 'idle')", 30)
+    expect(phone.locator("#pending-badge")).to_have_text("0")
+    assert observed(app) == ["LHS-1000"]
+    assert [r["id"] for r in phone.evaluate(REJECTED)] == [poison]
