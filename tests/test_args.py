@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import AssetStatus, Role, Via
 from app.services import fees
 from app.services.errors import Invalid
-from app.services.repairs import money
+from app.services.repairs.costs import money
 from app.services.users import issue_token
 from app.web import safe_next
 from tests import factories

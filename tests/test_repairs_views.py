@@ -24,7 +24,8 @@ from app.models import (
     Via,
     WarrantyClaim,
 )
-from app.services import repairs, warranty
+from app.services import warranty
+from app.services.repairs import parts, swaps, workflow
 from tests.conftest import hx
 from tests.repairs_world import ids, make_shop, open_loans_per_asset
 
@@ -107,7 +108,7 @@ def test_more_parts_than_in_stock_is_422_with_the_count_left(client, tech, app, 
     with app.app_context():
         from app.models import Part
 
-        assert repairs.stock_of(db.session.get(Part, tech["screen"]), tech["lhs"]) == 3
+        assert parts.stock_of(db.session.get(Part, tech["screen"]), tech["lhs"]) == 3
 
 
 def test_parts_and_labour_add_up_on_the_page_and_the_api(client, tech):
@@ -175,8 +176,8 @@ def test_swaps_list_reverse_with_and_without_htmx(client, tech, app):
 
         t = db.session.get(Ticket, tech["ticket"])
         user = db.session.get(User, tech["tech"])
-        swap = repairs.swap_in_loaner(t, by=user, via=Via.web)
-        repairs.resolve(t, by=user, via=Via.web)
+        swap = swaps.swap_in_loaner(t, by=user, via=Via.web)
+        workflow.resolve(t, by=user, via=Via.web)
         db.session.commit()
         swap_id = swap.id
     resp = client.post(f"/repairs/swaps/{swap_id}/reverse", headers=hx())
@@ -237,6 +238,23 @@ def test_fees_settle_and_csv(client, tech, app):
     assert client.post(f"/repairs/fees/{fee_id}/settle", data={"status": "paid", "note": "R-1"}).status_code == 303
     csv_text = client.get("/repairs/fees.csv").get_data(as_text=True)
     assert "Zoe Martinez" in csv_text and ",25.00,paid," in csv_text
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+def test_the_fee_list_filters_by_status_and_marks_the_filter(client, tech, app, headers):
+    resp = client.post(
+        f"/repairs/tickets/{tech['number']}/fees",
+        data={"person": "LHS100001", "reason": "Cracked screen", "amount": "25"},
+    )
+    assert resp.status_code == 303
+    paid = client.get("/repairs/fees?status=paid", headers=headers)
+    assert paid.status_code == 200 and "No fees here." in paid.get_data(as_text=True)
+    outstanding = client.get("/repairs/fees?status=outstanding").get_data(as_text=True)
+    assert "25.00" in outstanding
+    assert 'href="/repairs/fees?status=outstanding" aria-current="page"' in outstanding
+    assert 'href="/repairs/fees.csv?status=outstanding"' in outstanding
+    assert ",25.00,outstanding," in client.get("/repairs/fees.csv?status=outstanding").get_data(as_text=True)
+    assert ",25.00," not in client.get("/repairs/fees.csv?status=paid").get_data(as_text=True)
 
 
 def test_parts_page_create_and_stock(client, tech, app):
@@ -344,9 +362,9 @@ def test_ticket_status_list_goes_through_the_repair_workflow(client, tech, app, 
 
         t = db.session.get(Ticket, tech["ticket"])
         user = db.session.get(User, tech["tech"])
-        repairs.reopen(t, by=user, via=Via.web)
-        repairs.swap_in_loaner(t, by=user, via=Via.web)
-        repairs.resolve(t, by=user, via=Via.web)
+        workflow.reopen(t, by=user, via=Via.web)
+        swaps.swap_in_loaner(t, by=user, via=Via.web)
+        workflow.resolve(t, by=user, via=Via.web)
         db.session.commit()
     resp = client.post(f"/tickets/{number}/status", data={"status": "closed"}, headers=headers)
     assert resp.status_code == 422 and "Reverse the loaner swap" in resp.get_data(as_text=True)

@@ -22,9 +22,10 @@ from app.models import (
     Via,
     WarrantyClaim,
 )
-from app.services import repairs, warranty
 from app.services import tickets as ticket_service
+from app.services import warranty
 from app.services.errors import Invalid
+from app.services.repairs import workflow
 from tests.repairs_world import ids, make_shop, race
 
 
@@ -91,7 +92,7 @@ def test_several_reasons_at_once(shop):
 def test_accidental_comes_from_triage_or_the_category(shop):
     ticket = shop["ticket"]
     assert warranty.is_accidental(ticket) is True  # a cracked screen, not triaged yet
-    repairs.triage(
+    workflow.triage(
         ticket,
         category=TicketCategory.cracked_screen,
         priority=Priority.normal,
@@ -147,12 +148,12 @@ def test_claim_lifecycle_through_a_batch_and_back_by_scan(shop):
 
     # Resolving while the device is with the vendor is refused.
     with pytest.raises(Invalid, match="still shipped"):
-        repairs.resolve(ticket, by=tech, via=Via.web)
+        workflow.resolve(ticket, by=tech, via=Via.web)
 
     back = warranty.receive("mkqqa7msua", by=tech, via=Via.web)  # the serial, typed in lower case
     assert back is claim and claim.status is ClaimStatus.returned and claim.returned_at is not None
     assert ticket.status is TicketStatus.in_repair
-    result = repairs.resolve(ticket, by=tech, via=Via.web)
+    result = workflow.resolve(ticket, by=tech, via=Via.web)
     assert result.device_status is AssetStatus.deployed
 
 

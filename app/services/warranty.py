@@ -23,10 +23,11 @@ from app.models import (
     utcnow,
 )
 from app.services import activity
-from app.services import repairs as repair_service
 from app.services import tickets as ticket_service
 from app.services.assets import find_asset, visible_to
 from app.services.errors import Invalid
+from app.services.repairs.record import repair_of
+from app.services.repairs.workflow import LIKELY_ACCIDENTAL, open_claims, take_in
 from app.services.sync import Context, Rejected, register, text
 
 # Claims that can still be put in a box for the vendor.
@@ -77,10 +78,10 @@ def coverage(asset: Asset, *, accidental: bool, on: date | None = None) -> Cover
 
 def is_accidental(ticket: Ticket) -> bool:
     """Triage's answer when given, otherwise a guess from the ticket's category."""
-    row = repair_service.repair_of(ticket, create=False)
+    row = repair_of(ticket, create=False)
     if row is not None and row.accidental is not None:
         return row.accidental
-    return ticket.category in repair_service.LIKELY_ACCIDENTAL
+    return ticket.category in LIKELY_ACCIDENTAL
 
 
 def open_claim(ticket: Ticket, *, by: User, via: Via, vendor: str = "", note: str = "") -> WarrantyClaim:
@@ -94,7 +95,7 @@ def open_claim(ticket: Ticket, *, by: User, via: Via, vendor: str = "", note: st
     vendor = (vendor or asset.warranty_provider or "").strip()
     if not vendor or len(vendor) > 80:
         raise Invalid("Name the vendor the claim goes to.", field="vendor")
-    if repair_service.open_claims(ticket):
+    if open_claims(ticket):
         raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim")
     # Counting the claim and checking the limit in one UPDATE: two claims at once cannot both take the last one.
     used = db.session.execute(
@@ -125,7 +126,7 @@ def open_claim(ticket: Ticket, *, by: User, via: Via, vendor: str = "", note: st
             db.session.flush()
     except IntegrityError as exc:
         raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim") from exc
-    repair_service.take_in(ticket, by=by, via=via, status=TicketStatus.warranty_claim)
+    take_in(ticket, by=by, via=via, status=TicketStatus.warranty_claim)
     activity.record(
         "claim.open",
         f"Warranty claim to {vendor} for {asset.asset_tag} ({ticket.number})",

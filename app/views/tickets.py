@@ -8,10 +8,10 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Ticket, TicketCategory, TicketPhoto, TicketStatus, User, Via
-from app.services import repairs as repair_service
 from app.services import tickets as ticket_service
 from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
+from app.services.repairs import workflow as repair_workflow
 from app.web import can, is_htmx, permission_required, render, see_other
 from app.web.args import id_arg, page_arg, whole
 from app.web.loaders import get_asset_or_404, visible_campuses
@@ -125,7 +125,7 @@ def change_status(number: str):
         return _work_response(ticket, {"status": "Choose a status from the list."}, 422)
     try:
         # Through the repair workflow, so the device goes in repair and comes back with the ticket's status.
-        repair_service.apply_status(ticket, TicketStatus(value), by=current_user, via=Via.web)
+        repair_workflow.apply_status(ticket, TicketStatus(value), by=current_user, via=Via.web)
     except Invalid as exc:
         db.session.rollback()
         return _work_response(ticket, {"status": exc.message}, 422)
