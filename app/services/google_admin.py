@@ -274,6 +274,191 @@ def _labels(fields: tuple[str, ...]) -> str:
     return ", ".join(_label(f) for f in fields)
 
 
+# A device to update: the columns to set (with its id), its row as it was, and (before, after) for its history.
+Update = tuple[dict[str, Any], Any, tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _existing() -> dict[str, Any]:
+    """Every device by its folded serial: the columns a row is compared with, and its assignee's email and name."""
+    cols = [
+        Asset.id,
+        Asset.serial,
+        Asset.asset_tag,
+        Asset.campus_id,
+        Asset.status,
+        Asset.model_id,
+        _fast(Asset.last_seen_at),
+        Person.email.label("assignee_email"),
+        Person.name.label("assignee_name"),
+        *[_fast(getattr(Asset, attr)) for attr in FIELDS],
+    ]
+    return {
+        r.serial.strip().upper(): r
+        for r in db.session.execute(sa.select(*cols).outerjoin(Person, Asset.assigned_to_id == Person.id))
+    }
+
+
+class _Reconciler:
+    """Google's rows against the district's devices: one method per outcome or group of columns, each noting
+    in the report what it finds, and the updates an apply writes."""
+
+    def __init__(
+        self, report: GoogleReport, plan: Plan, fields: dict[str, str], *, campus_ids: set[int] | None, dry_run: bool
+    ) -> None:
+        self.report, self.plan, self.fields = report, plan, fields
+        self.campus_ids, self.dry_run = campus_ids, dry_run
+        self.existing = _existing()
+        self.models = _model_lookup()
+        self.model_names = {m.id: str(m) for m in self.models.values()}
+        self.new_models: dict[str, DeviceModel] = {}
+        self.model_aue: dict[int, date] = {}
+        self.updates: list[Update] = []
+        self.matched: set[str] = set()
+
+    def row(self, values: dict[str, Any]) -> None:
+        """Match one good row by serial and reconcile it with the device it names."""
+        current = self.existing.get(values["key"])
+        if current is None:
+            self.absent(values)
+            return
+        if self.campus_ids is not None and current.campus_id not in self.campus_ids:
+            self.other_campus(values, current)
+            return
+        self.matched.add(values["key"])
+        change = {attr: values[col] for attr, col in self.fields.items() if getattr(current, attr) != values[col]}
+        self.model(values, current, change)
+        self.last_sync(values, current, change)
+        self.recent_user(values, current)
+        self.tally(values, current, change)
+
+    def absent(self, values: dict[str, Any]) -> None:
+        """A serial no device in Rollcall has."""
+        report, line = self.report, values["line"]
+        report.not_in_rollcall_count += 1
+        if len(report.not_in_rollcall) < KEEP:
+            report.not_in_rollcall.append(
+                {
+                    "line": line,
+                    "serial": values["serial"],
+                    "model": values["model"],
+                    "annotated_asset_id": values["annotated_asset_id"],
+                    "org_unit": values["org_unit"],
+                    "recent_user": values["recent_user"],
+                }
+            )
+        if (was := self.plan.add(line, "absent")) is not None:
+            report.differs(line, values["serial"], was, "no device in Rollcall has this serial")
+
+    def other_campus(self, values: dict[str, Any], current: Any) -> None:
+        """A device on a campus the import may not touch: counted, never changed."""
+        self.report.other_campus += 1
+        if (was := self.plan.add(values["line"], "other_campus", current.id)) is not None:
+            self.report.differs(values["line"], values["serial"], was, "the device is on a campus that is not yours")
+
+    def model(self, values: dict[str, Any], current: Any, change: dict[str, Any]) -> None:
+        """Model (and AUE, for a model that lacks one): the device model by name, created when it is new."""
+        if not values["model"]:
+            return
+        folded = values["model"].lower()
+        model = self.models.get(folded) or self.new_models.get(folded)
+        if model is None:
+            maker, name = _split_model(values["model"])
+            model = DeviceModel(manufacturer=maker[:80], name=name[:120], category="Chromebook")
+            self.new_models[folded] = model
+            self.report.new_models.append(values["model"])
+        if model.id is None or model.id != current.model_id:
+            change["model"] = model
+        aue = values["aue"]
+        if model.id is not None and model.aue_date is None and aue and model.id not in self.model_aue:
+            self.model_aue[model.id] = aue
+        if model.id is None and model.aue_date is None and aue:
+            model.aue_date = aue
+
+    def last_sync(self, values: dict[str, Any], current: Any, change: dict[str, Any]) -> None:
+        """Last Sync: a sync means the device was switched on somewhere, so it counts as seen, never moving the
+        time back."""
+        sync = values["last_sync"]
+        if sync is not None and (current.last_seen_at is None or sync > current.last_seen_at):
+            change["last_seen_at"] = sync
+            self.report.seen_moved += 1
+
+    def recent_user(self, values: dict[str, Any], current: Any) -> None:
+        """Most Recent User: a device used by someone other than its assignee is a mismatch."""
+        recent = values["recent_user"] if "google_recent_user" in self.fields else current.google_recent_user
+        assignee = (current.assignee_email or "").lower() or None
+        if not recent or recent == assignee or current.status in NO_MISMATCH_STATUSES:
+            return
+        report = self.report
+        report.mismatch_count += 1
+        if len(report.mismatches) < KEEP:
+            report.mismatches.append(
+                {
+                    "asset_tag": current.asset_tag,
+                    "serial": current.serial,
+                    "recent_user": recent,
+                    "assigned_to": current.assignee_name,
+                    "assigned_email": assignee,
+                }
+            )
+
+    def tally(self, values: dict[str, Any], current: Any, change: dict[str, Any]) -> None:
+        """Plan and count what a matched row does, keep its example, and queue its update for an apply."""
+        report, line = self.report, values["line"]
+        # Last seen only ever moves forward, so it overwrites nothing: a scan since the dry run that makes the
+        # sync old news is no reason to stop the apply.
+        facts = tuple(
+            (k, current.model_id, v.id or values["model"].lower()) if k == "model" else (k, getattr(current, k), v)
+            for k, v in change.items()
+            if k != "last_seen_at"
+        )
+        if (was := self.plan.add(line, "update" if facts else "unchanged", current.id, *facts)) is not None:
+            now = (
+                f"it would change {_labels(tuple(f[0] for f in facts))} of {current.asset_tag}"
+                if facts
+                else f"{current.asset_tag} would not change"
+            )
+            report.differs(line, values["serial"], was, now)
+        if not change:
+            report.unchanged += 1
+            return
+        report.updated += 1
+        keep = len(report.changes) < KEEP
+        if self.dry_run and not keep:
+            return
+        before, after = self.before_after(current, change)
+        if keep:
+            fields_shown = {k: [before[k], after[k]] for k in change}
+            report.changes.append({"line": line, "asset_tag": current.asset_tag, "fields": fields_shown})
+        if not self.dry_run:
+            change["id"] = current.id
+            self.updates.append((change, current, (before, after)))
+
+    def before_after(self, current: Any, change: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The changed fields as they were and as they will be, in the plain values a report shows."""
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for k, v in change.items():
+            if k == "model":
+                before[k], after[k] = self.model_names.get(current.model_id), str(v)
+            else:
+                before[k], after[k] = _plain(getattr(current, k)), _plain(v)
+        return before, after
+
+    def not_in_google(self) -> None:
+        """Devices on the import's campuses that no row named (retired ones are not expected in Google)."""
+        report = self.report
+        for key, current in sorted(self.existing.items(), key=lambda kv: kv[1].asset_tag):
+            if key in self.matched or current.status is AssetStatus.retired:
+                continue
+            if self.campus_ids is not None and current.campus_id not in self.campus_ids:
+                continue
+            report.not_in_google_count += 1
+            if len(report.not_in_google) < KEEP:
+                report.not_in_google.append(
+                    {"asset_tag": current.asset_tag, "serial": current.serial, "status": current.status.value}
+                )
+
+
 def run(
     data: bytes | str | IO[bytes],
     *,
@@ -298,147 +483,21 @@ def run(
     if table.unknown_headers:
         report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
     fields = {attr: col for attr, col in FIELDS.items() if col in present}
-    cols = [
-        Asset.id,
-        Asset.serial,
-        Asset.asset_tag,
-        Asset.campus_id,
-        Asset.status,
-        Asset.model_id,
-        _fast(Asset.last_seen_at),
-        Person.email.label("assignee_email"),
-        Person.name.label("assignee_name"),
-        *[_fast(getattr(Asset, attr)) for attr in FIELDS],
-    ]
-    existing = {
-        r.serial.strip().upper(): r
-        for r in db.session.execute(sa.select(*cols).outerjoin(Person, Asset.assigned_to_id == Person.id))
-    }
-    models = _model_lookup()
-    model_names = {m.id: str(m) for m in models.values()}
-    new_models: dict[str, DeviceModel] = {}
-    model_aue: dict[int, date] = {}
-    updates: list[tuple[dict[str, Any], Any, tuple[dict[str, Any], dict[str, Any]]]] = []
-    matched: set[str] = set()
+    reconciler = _Reconciler(report, plan, fields, campus_ids=campus_ids, dry_run=dry_run)
     for values in _parse_rows(table, report, plan):
-        line = values["line"]
-        current = existing.get(values["key"])
-        if current is None:
-            report.not_in_rollcall_count += 1
-            if len(report.not_in_rollcall) < KEEP:
-                report.not_in_rollcall.append(
-                    {
-                        "line": line,
-                        "serial": values["serial"],
-                        "model": values["model"],
-                        "annotated_asset_id": values["annotated_asset_id"],
-                        "org_unit": values["org_unit"],
-                        "recent_user": values["recent_user"],
-                    }
-                )
-            if (was := plan.add(line, "absent")) is not None:
-                report.differs(line, values["serial"], was, "no device in Rollcall has this serial")
-            continue
-        if campus_ids is not None and current.campus_id not in campus_ids:
-            report.other_campus += 1
-            if (was := plan.add(line, "other_campus", current.id)) is not None:
-                report.differs(line, values["serial"], was, "the device is on a campus that is not yours")
-            continue
-        matched.add(values["key"])
-        change: dict[str, Any] = {}
-        for attr, col in fields.items():
-            new = values[col]
-            if getattr(current, attr) != new:
-                change[attr] = new
-        if values["model"]:
-            folded = values["model"].lower()
-            model = models.get(folded) or new_models.get(folded)
-            if model is None:
-                maker, name = _split_model(values["model"])
-                model = DeviceModel(manufacturer=maker[:80], name=name[:120], category="Chromebook")
-                new_models[folded] = model
-                report.new_models.append(values["model"])
-            if model.id is None or model.id != current.model_id:
-                change["model"] = model
-            if model.id is not None and model.aue_date is None and values["aue"] and model.id not in model_aue:
-                model_aue[model.id] = values["aue"]
-            if model.id is None and model.aue_date is None and values["aue"]:
-                model.aue_date = values["aue"]
-        sync = values["last_sync"]
-        if sync is not None and (current.last_seen_at is None or sync > current.last_seen_at):
-            # A sync means the device was switched on somewhere: it counts as seen, never moving time back.
-            change["last_seen_at"] = sync
-            report.seen_moved += 1
-        recent = values["recent_user"] if "google_recent_user" in fields else current.google_recent_user
-        assignee = (current.assignee_email or "").lower() or None
-        if recent and recent != assignee and current.status not in NO_MISMATCH_STATUSES:
-            report.mismatch_count += 1
-            if len(report.mismatches) < KEEP:
-                report.mismatches.append(
-                    {
-                        "asset_tag": current.asset_tag,
-                        "serial": current.serial,
-                        "recent_user": recent,
-                        "assigned_to": current.assignee_name,
-                        "assigned_email": assignee,
-                    }
-                )
-        # Last seen only ever moves forward, so it overwrites nothing: a scan since the dry run that makes the
-        # sync old news is no reason to stop the apply.
-        facts = tuple(
-            (k, current.model_id, model.id or folded) if k == "model" else (k, getattr(current, k), v)
-            for k, v in change.items()
-            if k != "last_seen_at"
-        )
-        kind = "update" if facts else "unchanged"
-        if (was := plan.add(line, kind, current.id, *facts)) is not None:
-            now = (
-                f"it would change {_labels(tuple(f[0] for f in facts))} of {current.asset_tag}"
-                if facts
-                else f"{current.asset_tag} would not change"
-            )
-            report.differs(line, values["serial"], was, now)
-        if not change:
-            report.unchanged += 1
-            continue
-        report.updated += 1
-        keep = len(report.changes) < KEEP
-        if dry_run and not keep:
-            continue
-        before: dict[str, Any] = {}
-        after: dict[str, Any] = {}
-        for k, v in change.items():
-            if k == "model":
-                before[k], after[k] = model_names.get(current.model_id), str(v)
-            else:
-                before[k], after[k] = _plain(getattr(current, k)), _plain(v)
-        if keep:
-            fields_shown = {k: [before[k], after[k]] for k in change}
-            report.changes.append({"line": line, "asset_tag": current.asset_tag, "fields": fields_shown})
-        if not dry_run:
-            change["id"] = current.id
-            updates.append((change, current, (before, after)))
+        reconciler.row(values)
     if (left := plan.left_over()) and approved is not None:
         report.different += left
-    for key, current in sorted(existing.items(), key=lambda kv: kv[1].asset_tag):
-        if key in matched or current.status is AssetStatus.retired:
-            continue
-        if campus_ids is not None and current.campus_id not in campus_ids:
-            continue
-        report.not_in_google_count += 1
-        if len(report.not_in_google) < KEEP:
-            report.not_in_google.append(
-                {"asset_tag": current.asset_tag, "serial": current.serial, "status": current.status.value}
-            )
+    reconciler.not_in_google()
     if dry_run or report.errors or report.different:
         return report
-    _apply(report, updates, new_models, model_aue, by=by, campus_ids=campus_ids)
+    _apply(report, reconciler.updates, reconciler.new_models, reconciler.model_aue, by=by, campus_ids=campus_ids)
     return report
 
 
 def _apply(
     report: GoogleReport,
-    updates: list[tuple[dict[str, Any], Any, tuple[dict[str, Any], dict[str, Any]]]],
+    updates: list[Update],
     new_models: dict[str, DeviceModel],
     model_aue: dict[int, date],
     *,

@@ -232,15 +232,24 @@ def _existing() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     return by_sid, by_eid
 
 
-def _values(row: Row, kind: PersonKind, campus_id: int | None) -> tuple[dict[str, Any] | None, RowError | None]:
+class _Refused(Exception):
+    """A user row that cannot be imported: what is wrong, in which column."""
+
+    def __init__(self, message: str, column: str) -> None:
+        super().__init__(message)
+        self.message, self.column = message, column
+
+
+def _values(row: Row, kind: PersonKind) -> dict[str, Any]:
+    """The person's fields from a user row (campus not yet chosen); raises _Refused for a bad cell."""
     identifier = row.get("identifier")
     if not identifier and kind is PersonKind.staff:
         identifier = row.get("username")
     if not identifier:
-        return None, RowError(row.line, "identifier (the student ID) is empty", "identifier")
+        raise _Refused("identifier (the student ID) is empty", "identifier")
     name = " ".join(p for p in (row.get("givenName"), row.get("familyName")) if p)
     if not name:
-        return None, RowError(row.line, "givenName and familyName are both empty", "givenName")
+        raise _Refused("givenName and familyName are both empty", "givenName")
     grade = next((g.strip() for g in row.get("grades").split(",") if g.strip()), None)
     values = {
         "external_id": identifier,
@@ -249,152 +258,183 @@ def _values(row: Row, kind: PersonKind, campus_id: int | None) -> tuple[dict[str
         "grade": grade if kind is PersonKind.student else None,
         "email": row.get("email").lower() or None,
         "username": row.get("username") or None,
-        "campus_id": campus_id,
+        "campus_id": None,
         "active": True,
     }
     for field, limit in LIMITS.items():
         if values[field] and len(values[field]) > limit:
-            return None, RowError(row.line, f"{field.replace('_', ' ')} is longer than {limit} characters", field)
-    return values, None
+            raise _Refused(f"{field.replace('_', ' ')} is longer than {limit} characters", field)
+    return values
 
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, PersonKind) else value
 
 
+class _Planner:
+    """The users.csv rows against the people Rollcall has: one method per kind of row, each noting in the report
+    what the row does and queuing its insert or update."""
+
+    def __init__(self, report: ImportReport, resolver: _Resolver, campus: Campus | None, campus_ids: set[int] | None):
+        self.report, self.resolver = report, resolver
+        self.campus, self.campus_ids = campus, campus_ids
+        self.names = {c.id: c.code for c in resolver.campuses.values()}
+        self.by_sid, self.by_eid = _existing()
+        self.seen_sid: dict[str, int] = {}
+        self.seen_eid: dict[str, int] = {}
+        self.skipped_roles = self.skipped_campus = 0
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+
+    def row(self, row: Row) -> None:
+        """One user row; a bad one is reported with its line."""
+        try:
+            self.read(row)
+        except _Refused as refused:
+            self.report.errors.append(RowError(row.line, refused.message, refused.column))
+
+    def read(self, row: Row) -> None:
+        """A removal (status tobedeleted), a role that holds no device, or a person to upsert."""
+        sid = row.get("sourcedId")
+        if not sid:
+            raise _Refused("sourcedId is empty", "sourcedId")
+        if sid in self.seen_sid:
+            raise _Refused(f"duplicate sourcedId {sid!r} (first on line {self.seen_sid[sid]})", "sourcedId")
+        self.seen_sid[sid] = row.line
+        current = self.by_sid.get(sid)
+        if row.get("status").lower() == "tobedeleted":
+            self.deactivate(row, sid, current)
+            return
+        role = row.get("role").lower()
+        if role in SKIPPED_ROLES:
+            self.skipped_roles += 1
+            return
+        if role not in KINDS:
+            raise _Refused(f"unknown role {row.get('role')!r}", "role")
+        self.person(row, sid, KINDS[role], current)
+
+    def outside(self, campus_id: int | None) -> bool:
+        """Whether a campus is not one of the importing user's (who may have the whole district)."""
+        return self.campus_ids is not None and campus_id not in self.campus_ids
+
+    def deactivate(self, row: Row, sid: str, current: dict[str, Any] | None) -> None:
+        """A person the roster removed: deactivated, when on the import's campuses and still active."""
+        if current is None or not current["active"]:
+            self.report.unchanged += 1
+            return
+        if (self.campus is not None and current["campus_id"] != self.campus.id) or self.outside(current["campus_id"]):
+            self.skipped_campus += 1
+            return
+        self.updates.append({"id": current["id"], "active": False})
+        self.report.deactivated += 1
+        self.report.changes.append(
+            {
+                "line": row.line,
+                "action": "deactivate",
+                "sourced_id": sid,
+                "external_id": current["external_id"],
+                "name": current["name"],
+                "fields": {"active": [True, False]},
+            }
+        )
+
+    def person(self, row: Row, sid: str, kind: PersonKind, current: dict[str, Any] | None) -> None:
+        """A student or a member of staff: checked, placed on a campus, then created or updated."""
+        found, problem = self.resolver.campuses_for(row)
+        if problem:
+            raise _Refused(problem, "orgSourcedIds")
+        values = _values(row, kind)
+        current = self.holder(row, values["external_id"], current)
+        campus_id, skip = self.resolver.choose(found, current)
+        if skip or self.outside(campus_id):
+            self.skipped_campus += 1
+            return
+        values["campus_id"] = campus_id
+        if current is None:
+            self.create(row, sid, values)
+        elif self.outside(current["campus_id"]):
+            self.skipped_campus += 1
+        else:
+            self.update(row, sid, values, current)
+
+    def holder(self, row: Row, eid: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The person a row's identifier (the ID a student carries) is on: the row's own record, one entered by
+        hand before the roster came (adopted rather than duplicated), or None. Refused when the ID is taken."""
+        if eid in self.seen_eid:
+            raise _Refused(f"identifier {eid!r} is also on line {self.seen_eid[eid]}", "identifier")
+        self.seen_eid[eid] = row.line
+        holder = self.by_eid.get(eid)
+        if current is None and holder is not None and not holder["sourced_id"]:
+            current = holder
+        if holder is not None and (current is None or holder["id"] != current["id"]):
+            raise _Refused(
+                f"identifier {eid!r} already belongs to {holder['name']} (another roster record)", "identifier"
+            )
+        return current
+
+    def create(self, row: Row, sid: str, values: dict[str, Any]) -> None:
+        """Someone new to Rollcall."""
+        self.inserts.append({"sourced_id": sid, **values})
+        self.report.created += 1
+        self.report.changes.append(
+            {
+                "line": row.line,
+                "action": "create",
+                "sourced_id": sid,
+                "external_id": values["external_id"],
+                "name": values["name"],
+                "fields": {"campus": [None, self.names.get(values["campus_id"])], "kind": [None, values["kind"].value]},
+            }
+        )
+
+    def update(self, row: Row, sid: str, values: dict[str, Any], current: dict[str, Any]) -> None:
+        """Someone Rollcall has: updated when anything about them changed."""
+        changed = {f: [_plain(current[f]), _plain(v)] for f, v in values.items() if current[f] != v}
+        if current["sourced_id"] != sid:
+            changed["sourced_id"] = [current["sourced_id"], sid]
+        if not changed:
+            self.report.unchanged += 1
+            return
+        self.updates.append({"id": current["id"], "sourced_id": sid, **values})
+        self.report.updated += 1
+        if "campus_id" in changed:
+            changed["campus"] = [self.names.get(changed.pop("campus_id")[0]), self.names.get(values["campus_id"])]
+        self.report.changes.append(
+            {
+                "line": row.line,
+                "action": "update",
+                "sourced_id": sid,
+                "external_id": values["external_id"],
+                "name": values["name"],
+                "fields": changed,
+            }
+        )
+
+    def notes(self) -> None:
+        """Say how many rows were passed over, and why."""
+        if self.skipped_roles:
+            self.report.notes.append(
+                f"{self.skipped_roles} guardian or parent row(s) passed over: they hold no devices."
+            )
+        if self.skipped_campus:
+            self.report.notes.append(f"{self.skipped_campus} row(s) for other campuses passed over.")
+
+
 def plan(files: RosterFiles, *, campus: Campus | None = None, campus_ids: set[int] | None = None):
     """Read and check the files; return (report, rows to insert, rows to update). Writes nothing."""
     report = ImportReport(source=files.name, dry_run=True)
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
     orgs = _read_orgs(files.orgs, report) if files.orgs is not None else None
     try:
         table = read_table(_stream(files.users), USER_COLUMNS, USER_REQUIRED)
     except HeaderError as exc:
         report.errors.append(RowError(1, str(exc)))
-        return report, inserts, updates
+        return report, [], []
     campuses = {c.code.upper(): c for c in db.session.scalars(sa.select(Campus))}
-    names = {c.id: c.code for c in campuses.values()}
-    resolver = _Resolver(orgs, campuses, campus)
-    by_sid, by_eid = _existing()
-    seen_sid: dict[str, int] = {}
-    seen_eid: dict[str, int] = {}
-    skipped_roles = skipped_campus = 0
+    planner = _Planner(report, _Resolver(orgs, campuses, campus), campus, campus_ids)
     for row in table.rows:
-        sid = row.get("sourcedId")
-        if not sid:
-            report.errors.append(RowError(row.line, "sourcedId is empty", "sourcedId"))
-            continue
-        if sid in seen_sid:
-            report.errors.append(
-                RowError(row.line, f"duplicate sourcedId {sid!r} (first on line {seen_sid[sid]})", "sourcedId")
-            )
-            continue
-        seen_sid[sid] = row.line
-        current = by_sid.get(sid)
-        if row.get("status").lower() == "tobedeleted":
-            if current is not None and current["active"]:
-                outside = campus is not None and current["campus_id"] != campus.id
-                if outside or (campus_ids is not None and current["campus_id"] not in campus_ids):
-                    skipped_campus += 1
-                    continue
-                updates.append({"id": current["id"], "active": False})
-                report.deactivated += 1
-                report.changes.append(
-                    {
-                        "line": row.line,
-                        "action": "deactivate",
-                        "sourced_id": sid,
-                        "external_id": current["external_id"],
-                        "name": current["name"],
-                        "fields": {"active": [True, False]},
-                    }
-                )
-            else:
-                report.unchanged += 1
-            continue
-        role = row.get("role").lower()
-        if role in SKIPPED_ROLES:
-            skipped_roles += 1
-            continue
-        if role not in KINDS:
-            report.errors.append(RowError(row.line, f"unknown role {row.get('role')!r}", "role"))
-            continue
-        found, problem = resolver.campuses_for(row)
-        if problem:
-            report.errors.append(RowError(row.line, problem, "orgSourcedIds"))
-            continue
-        values, error = _values(row, KINDS[role], None)
-        if error:
-            report.errors.append(error)
-            continue
-        eid = values["external_id"]
-        if eid in seen_eid:
-            report.errors.append(
-                RowError(row.line, f"identifier {eid!r} is also on line {seen_eid[eid]}", "identifier")
-            )
-            continue
-        seen_eid[eid] = row.line
-        holder = by_eid.get(eid)
-        if current is None and holder is not None and not holder["sourced_id"]:
-            # Someone entered by hand (or seeded) before the roster arrived: adopt them rather than duplicate.
-            current = holder
-        if holder is not None and (current is None or holder["id"] != current["id"]):
-            report.errors.append(
-                RowError(
-                    row.line,
-                    f"identifier {eid!r} already belongs to {holder['name']} (another roster record)",
-                    "identifier",
-                )
-            )
-            continue
-        campus_id, skip = resolver.choose(found, current)
-        if skip or (campus_ids is not None and campus_id not in campus_ids):
-            skipped_campus += 1
-            continue
-        values["campus_id"] = campus_id
-        if current is None:
-            inserts.append({"sourced_id": sid, **values})
-            report.created += 1
-            report.changes.append(
-                {
-                    "line": row.line,
-                    "action": "create",
-                    "sourced_id": sid,
-                    "external_id": eid,
-                    "name": values["name"],
-                    "fields": {"campus": [None, names.get(campus_id)], "kind": [None, values["kind"].value]},
-                }
-            )
-            continue
-        if campus_ids is not None and current["campus_id"] not in campus_ids:
-            skipped_campus += 1
-            continue
-        changed = {f: [_plain(current[f]), _plain(v)] for f, v in values.items() if current[f] != v}
-        if current["sourced_id"] != sid:
-            changed["sourced_id"] = [current["sourced_id"], sid]
-        if not changed:
-            report.unchanged += 1
-            continue
-        updates.append({"id": current["id"], "sourced_id": sid, **values})
-        report.updated += 1
-        if "campus_id" in changed:
-            changed["campus"] = [names.get(changed.pop("campus_id")[0]), names.get(campus_id)]
-        report.changes.append(
-            {
-                "line": row.line,
-                "action": "update",
-                "sourced_id": sid,
-                "external_id": eid,
-                "name": values["name"],
-                "fields": changed,
-            }
-        )
-    if skipped_roles:
-        report.notes.append(f"{skipped_roles} guardian or parent row(s) passed over: they hold no devices.")
-    if skipped_campus:
-        report.notes.append(f"{skipped_campus} row(s) for other campuses passed over.")
-    return report, inserts, updates
+        planner.row(row)
+    planner.notes()
+    return report, planner.inserts, planner.updates
 
 
 def import_roster(

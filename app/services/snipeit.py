@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -30,7 +30,7 @@ from app.models import (
     utcnow,
 )
 from app.services import activity
-from app.services.csvio import ImportReport, Plan, RowError, parse_date, read_table, write_csv
+from app.services.csvio import ImportReport, Plan, Row, RowError, parse_date, read_table, write_csv
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "asset_tag": ("Asset Tag", "Tag"),
@@ -105,6 +105,8 @@ FIELDS = (
     "assigned_to_id",
 )
 KEEP = 2000
+# Columns that say whom a device is checked out to: with any of them in the file, a blank one means nobody.
+PEOPLE_COLUMNS = {"full_name", "email", "username"}
 
 
 def map_status(label: str) -> AssetStatus | None:
@@ -206,6 +208,249 @@ class _People:
         return self.by_email.get(email.strip().lower()) or self.by_username.get(username.strip().lower())
 
 
+# What a good row leads to: the device it matches (None: a new one), the values to set, the person it is
+# checked out to, and each changed field as (before, after).
+Planned = tuple[Asset | None, dict[str, Any], Person | None, dict[str, tuple[Any, Any]]]
+# Reports a problem with the row being read: (message, the column it is in).
+Bad = Callable[[str, str], None]
+
+
+@dataclass
+class _Purchase:
+    """The purchase columns of a row: date (None when unreadable, see `date_read`), cost, warranty months."""
+
+    date: date | None = None
+    date_read: bool = True
+    cost: Decimal | None = None
+    months: int | None = None
+
+
+@dataclass
+class _Found:
+    """What a row's columns name, once every column of it is good."""
+
+    line: int
+    tag: str
+    serial: str
+    asset: Asset | None
+    status: AssetStatus | None
+    campus: Campus | None
+    room: Room | None
+    purchase: _Purchase
+    person: Person | None
+    model: DeviceModel | None
+    notes: str
+
+
+class _Matcher:
+    """What rows are matched against: the district's devices, places, people and models, and the tags and
+    serials earlier rows of the file used. One method per group of columns; each reports its cells' problems."""
+
+    def __init__(
+        self, report: SnipeReport, plan: Plan, campus_ids: set[int] | None, default_campus: Campus | None
+    ) -> None:
+        self.report, self.plan = report, plan
+        self.campus_ids = campus_ids
+        self.default_campus = default_campus
+        self.places, self.people = _Places(), _People()
+        self.models = {(m.manufacturer.lower(), m.name.lower()): m for m in db.session.scalars(sa.select(DeviceModel))}
+        self.new_models: dict[tuple[str, str], DeviceModel] = {}
+        self.by_tag = {t.upper(): asset_id for asset_id, t in db.session.execute(sa.select(Asset.id, Asset.asset_tag))}
+        self.by_serial = {
+            s.strip().upper(): asset_id for asset_id, s in db.session.execute(sa.select(Asset.id, Asset.serial))
+        }
+        self.seen_tags: dict[str, int] = {}
+        self.seen_serials: dict[str, int] = {}
+
+    def device(self, row: Row, bad: Bad) -> tuple[str, str, Asset | None]:
+        """Asset Tag and Serial Number: (tag, serial, the device they match by tag, then by serial)."""
+        tag = row.get("asset_tag").strip().upper()
+        serial = row.get("serial").strip().upper()
+        if not tag:
+            bad("No asset tag.", "Asset Tag")
+        elif len(tag) > 32:
+            bad("The asset tag is longer than 32 characters.", "Asset Tag")
+        elif tag in self.seen_tags:
+            bad(f"Asset tag {tag} is also on line {self.seen_tags[tag]}.", "Asset Tag")
+        if not serial:
+            bad("No serial number.", "Serial Number")
+        elif len(serial) > 64:
+            bad("The serial number is longer than 64 characters.", "Serial Number")
+        elif serial in self.seen_serials:
+            bad(f"Serial {serial} is also on line {self.seen_serials[serial]}.", "Serial Number")
+        self.seen_tags.setdefault(tag, row.line)
+        self.seen_serials.setdefault(serial, row.line)
+        asset_id = self.by_tag.get(tag)
+        serial_id = self.by_serial.get(serial)
+        if asset_id and serial_id and asset_id != serial_id:
+            bad(f"Asset tag {tag} and serial {serial} belong to two different devices.", "Serial Number")
+        asset_id = asset_id or serial_id
+        return tag, serial, db.session.get(Asset, asset_id) if asset_id else None
+
+    def place(self, row: Row, asset: Asset | None, bad: Bad) -> tuple[Campus | None, Room | None]:
+        """Location: a campus or room by code or name (blank: the import's campus), within the user's campuses."""
+        location = row.get("location")
+        campus, room = self.places.find(location) if location else (self.default_campus, None)
+        if campus is None and location:
+            bad(f"No campus or room called {location!r}.", "Location")
+        elif campus is None and asset is None:
+            bad("No location: give a Location or choose a campus for the import.", "Location")
+        if campus is not None and self.campus_ids is not None and campus.id not in self.campus_ids:
+            bad(f"{campus.code} is not one of your campuses.", "Location")
+        if asset is not None and self.campus_ids is not None and asset.campus_id not in self.campus_ids:
+            bad(f"{asset.asset_tag} belongs to a campus that is not yours.", "Asset Tag")
+        return campus, room
+
+    def person(self, row: Row, bad: Bad) -> Person | None:
+        """Full Name, Email, Username: whom the device is checked out to, found by email or username."""
+        who = row.get("full_name") or row.get("email") or row.get("username")
+        if not who:
+            return None
+        person = self.people.find(row.get("email"), row.get("username"))
+        if person is None:
+            bad(f"No one in the roster has the email or username of {who!r}.", "Email")
+        elif self.campus_ids is not None and person.campus_id not in self.campus_ids:
+            bad(f"{person.name} is not on one of your campuses.", "Email")
+        return person
+
+    def model(self, row: Row, asset: Asset | None, bad: Bad) -> DeviceModel | None:
+        """Manufacturer, Model Name, Category: the device model, created (once per file) when it is new."""
+        maker = row.get("manufacturer").strip() or "Unknown"
+        model_name = row.get("model").strip()
+        if not model_name:
+            if asset is None:
+                bad("No model name.", "Model Name")
+            return None
+        key = (maker.lower(), model_name.lower())
+        model = self.models.get(key) or self.new_models.get(key)
+        if model is None:
+            model = DeviceModel(
+                manufacturer=maker[:80], name=model_name[:120], category=(row.get("category") or "Chromebook")[:40]
+            )
+            self.new_models[key] = model
+            self.report.new_models.append(f"{maker} {model_name}")
+        return model
+
+    def read(self, row: Row) -> _Found | None:
+        """The row's findings, or None when any of its cells is bad (each problem is in the report)."""
+        report = self.report
+        errors_before = len(report.errors)
+
+        def bad(message: str, column: str) -> None:
+            report.errors.append(RowError(row.line, message, column))
+
+        tag, serial, asset = self.device(row, bad)
+        status = _status(row, bad)
+        campus, room = self.place(row, asset, bad)
+        purchase = _purchase(row, bad)
+        person = self.person(row, bad)
+        model = self.model(row, asset, bad)
+        if len(report.errors) == errors_before:
+            return _Found(row.line, tag, serial, asset, status, campus, room, purchase, person, model, row.get("notes"))
+        messages = "; ".join(e.message for e in report.errors[errors_before:])
+        if (was := self.plan.add(row.line, "error", messages)) is not None:
+            report.differs(row.line, tag, was, f"it is a bad row: {messages}")
+        return None
+
+
+def _status(row: Row, bad: Bad) -> AssetStatus | None:
+    """Status: our status for the Snipe-IT label (None when blank)."""
+    status = map_status(row.get("status"))
+    if row.get("status") and status is None:
+        bad(f"Unknown status label {row.get('status')!r}.", "Status")
+    return status
+
+
+def _purchase(row: Row, bad: Bad) -> _Purchase:
+    """Purchase Date, Purchase Cost and Warranty (months from the purchase date)."""
+    found = _Purchase()
+    try:
+        found.date = parse_date(row.get("purchase_date"))
+    except ValueError:
+        found.date_read = False
+        bad(f"Unreadable date {row.get('purchase_date')!r}.", "Purchase Date")
+    try:
+        found.cost = parse_cost(row.get("purchase_cost"))
+    except ValueError:
+        bad(f"Unreadable cost {row.get('purchase_cost')!r}.", "Purchase Cost")
+    months = row.get("warranty").strip()
+    if not months:
+        return found
+    if not months.isdigit() or int(months) > 240:
+        bad(f"Warranty should be a number of months, not {months!r}.", "Warranty")
+    elif not found.date_read:
+        pass  # the unreadable purchase date is already reported
+    elif not found.date:
+        bad("A warranty in months needs a purchase date to count from.", "Warranty")
+    else:
+        found.months = int(months)
+    return found
+
+
+def _placement(found: _Found) -> dict[str, Any]:
+    """The campus and home room a row puts the device in: a home room on another campus is cleared."""
+    asset, campus = found.asset, found.campus
+    if campus is None:
+        return {}
+    if found.room is not None:
+        return {"campus_id": campus.id, "home_room_id": found.room.id}
+    if asset is not None and asset.home_room is not None and asset.home_room.campus_id != campus.id:
+        return {"campus_id": campus.id, "home_room_id": None}
+    return {"campus_id": campus.id}
+
+
+def _values(found: _Found, columns: set[str]) -> dict[str, Any]:
+    """The asset fields a good row sets; a column the file lacks leaves its field alone."""
+    purchase = found.purchase
+    values: dict[str, Any] = {"asset_tag": found.tag, "serial": found.serial}
+    if found.model is not None:
+        values["model"] = found.model
+    values.update(_placement(found))
+    if found.status is not None:
+        values["status"] = AssetStatus.deployed if found.person is not None else found.status
+    if "purchase_date" in columns:
+        values["purchase_date"] = purchase.date
+    if "purchase_cost" in columns:
+        values["purchase_cost"] = purchase.cost
+    if purchase.months is not None and purchase.date is not None:
+        values["warranty_start"] = purchase.date
+        values["warranty_end"] = add_months(purchase.date, purchase.months)
+    if "notes" in columns:
+        values["notes"] = found.notes
+    if columns & PEOPLE_COLUMNS:
+        values["assigned_to_id"] = found.person.id if found.person else None
+    return values
+
+
+def _tally(report: SnipeReport, plan: Plan, found: _Found, values: dict[str, Any]) -> Planned | None:
+    """Count and plan what a good row does; what to write for it (None: nothing changes)."""
+    asset, tag = found.asset, found.tag
+    change = _diff(asset, values)
+    kind = "create" if asset is None else "update" if change else "unchanged"
+    if (was := plan.add(found.line, kind, asset.id if asset else None, *change.items())) is not None:
+        report.differs(found.line, tag, was, _outcome(kind, tag, asset, change))
+    if kind == "unchanged":
+        report.unchanged += 1
+        return None
+    if kind == "create":
+        report.created += 1
+    else:
+        report.updated += 1
+    person = found.person
+    if person is not None and (asset is None or asset.assigned_to_id != person.id):
+        report.assigned += 1
+    if len(report.changes) < KEEP:
+        report.changes.append(
+            {
+                "line": found.line,
+                "asset_tag": tag,
+                "new": asset is None,
+                "fields": {k: list(v) for k, v in change.items()},
+            }
+        )
+    return asset, values, person, change
+
+
 def run(
     data: bytes | str | IO[bytes],
     *,
@@ -229,160 +474,22 @@ def run(
     plan = report.plan = Plan(approved)
     if table.unknown_headers:
         report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
-    people_given = bool({"full_name", "email", "username"} & set(table.columns))
-    places, people = _Places(), _People()
-    models = {(m.manufacturer.lower(), m.name.lower()): m for m in db.session.scalars(sa.select(DeviceModel))}
-    by_tag = {tag.upper(): asset_id for asset_id, tag in db.session.execute(sa.select(Asset.id, Asset.asset_tag))}
-    by_serial = {
-        serial.strip().upper(): asset_id for asset_id, serial in db.session.execute(sa.select(Asset.id, Asset.serial))
-    }
-    new_models: dict[tuple[str, str], DeviceModel] = {}
-    seen_tags: dict[str, int] = {}
-    seen_serials: dict[str, int] = {}
-    plans: list[tuple[Asset | None, dict[str, Any], Person | None, dict[str, tuple[Any, Any]]]] = []
+    columns = set(table.columns)
+    matcher = _Matcher(report, plan, campus_ids, default_campus)
+    planned: list[Planned] = []
     for row in table.rows:
         report.rows += 1
-        errors_before = len(report.errors)
-
-        def bad(message: str, column: str | None = None, line: int = row.line) -> None:
-            report.errors.append(RowError(line, message, column))
-
-        tag = row.get("asset_tag").strip().upper()
-        serial = row.get("serial").strip().upper()
-        if not tag:
-            bad("No asset tag.", "Asset Tag")
-        elif len(tag) > 32:
-            bad("The asset tag is longer than 32 characters.", "Asset Tag")
-        elif tag in seen_tags:
-            bad(f"Asset tag {tag} is also on line {seen_tags[tag]}.", "Asset Tag")
-        if not serial:
-            bad("No serial number.", "Serial Number")
-        elif len(serial) > 64:
-            bad("The serial number is longer than 64 characters.", "Serial Number")
-        elif serial in seen_serials:
-            bad(f"Serial {serial} is also on line {seen_serials[serial]}.", "Serial Number")
-        seen_tags.setdefault(tag, row.line)
-        seen_serials.setdefault(serial, row.line)
-        asset_id = by_tag.get(tag)
-        serial_id = by_serial.get(serial)
-        if asset_id and serial_id and asset_id != serial_id:
-            bad(f"Asset tag {tag} and serial {serial} belong to two different devices.", "Serial Number")
-        asset_id = asset_id or serial_id
-        asset = db.session.get(Asset, asset_id) if asset_id else None
-
-        status = map_status(row.get("status"))
-        if row.get("status") and status is None:
-            bad(f"Unknown status label {row.get('status')!r}.", "Status")
-        location = row.get("location")
-        campus, room = places.find(location) if location else (default_campus, None)
-        if campus is None and location:
-            bad(f"No campus or room called {location!r}.", "Location")
-        elif campus is None and asset is None:
-            bad("No location: give a Location or choose a campus for the import.", "Location")
-        if campus is not None and campus_ids is not None and campus.id not in campus_ids:
-            bad(f"{campus.code} is not one of your campuses.", "Location")
-        if asset is not None and campus_ids is not None and asset.campus_id not in campus_ids:
-            bad(f"{asset.asset_tag} belongs to a campus that is not yours.", "Asset Tag")
-        dates: dict[str, date | None] = {}
-        try:
-            dates["purchase_date"] = parse_date(row.get("purchase_date"))
-        except ValueError:
-            bad(f"Unreadable date {row.get('purchase_date')!r}.", "Purchase Date")
-        try:
-            cost = parse_cost(row.get("purchase_cost"))
-        except ValueError:
-            bad(f"Unreadable cost {row.get('purchase_cost')!r}.", "Purchase Cost")
-            cost = None
-        months_text = row.get("warranty").strip()
-        months = None
-        if months_text:
-            if not months_text.isdigit() or int(months_text) > 240:
-                bad(f"Warranty should be a number of months, not {months_text!r}.", "Warranty")
-            elif "purchase_date" not in dates:
-                pass  # the unreadable purchase date is already reported
-            elif not dates["purchase_date"]:
-                bad("A warranty in months needs a purchase date to count from.", "Warranty")
-            else:
-                months = int(months_text)
-        person = None
-        who = row.get("full_name") or row.get("email") or row.get("username")
-        if who:
-            person = people.find(row.get("email"), row.get("username"))
-            if person is None:
-                bad(f"No one in the roster has the email or username of {who!r}.", "Email")
-            elif campus_ids is not None and person.campus_id not in campus_ids:
-                bad(f"{person.name} is not on one of your campuses.", "Email")
-        maker = row.get("manufacturer").strip() or "Unknown"
-        model_name = row.get("model").strip()
-        model = None
-        if not model_name and asset is None:
-            bad("No model name.", "Model Name")
-        elif model_name:
-            key = (maker.lower(), model_name.lower())
-            model = models.get(key) or new_models.get(key)
-            if model is None:
-                model = DeviceModel(
-                    manufacturer=maker[:80], name=model_name[:120], category=(row.get("category") or "Chromebook")[:40]
-                )
-                new_models[key] = model
-                report.new_models.append(f"{maker} {model_name}")
-        if len(report.errors) > errors_before:
-            messages = "; ".join(e.message for e in report.errors[errors_before:])
-            if (was := plan.add(row.line, "error", messages)) is not None:
-                report.differs(row.line, tag, was, f"it is a bad row: {messages}")
+        found = matcher.read(row)
+        if found is None:
             continue
-
-        values: dict[str, Any] = {"asset_tag": tag, "serial": serial}
-        if model is not None:
-            values["model"] = model
-        if campus is not None:
-            values["campus_id"] = campus.id
-            if room is not None:
-                values["home_room_id"] = room.id
-            elif asset is not None and asset.home_room is not None and asset.home_room.campus_id != campus.id:
-                values["home_room_id"] = None
-        if status is not None:
-            values["status"] = AssetStatus.deployed if person is not None else status
-        if "purchase_date" in table.columns:
-            values["purchase_date"] = dates.get("purchase_date")
-        if "purchase_cost" in table.columns:
-            values["purchase_cost"] = cost
-        if months is not None:
-            values["warranty_start"] = dates["purchase_date"]
-            values["warranty_end"] = add_months(dates["purchase_date"], months)
-        if "notes" in table.columns:
-            values["notes"] = row.get("notes")
-        if people_given:
-            values["assigned_to_id"] = person.id if person else None
-        change = _diff(asset, values)
-        kind = "create" if asset is None else "update" if change else "unchanged"
-        if (was := plan.add(row.line, kind, asset.id if asset else None, *change.items())) is not None:
-            report.differs(row.line, tag, was, _outcome(kind, tag, asset, change))
-        if asset is None:
-            report.created += 1
-        elif change:
-            report.updated += 1
-        else:
-            report.unchanged += 1
-            continue
-        if person is not None and (asset is None or asset.assigned_to_id != person.id):
-            report.assigned += 1
-        if len(report.changes) < KEEP:
-            report.changes.append(
-                {
-                    "line": row.line,
-                    "asset_tag": tag,
-                    "new": asset is None,
-                    "fields": {k: list(v) for k, v in change.items()},
-                }
-            )
-        if not dry_run:
-            plans.append((asset, values, person, change))
+        write = _tally(report, plan, found, _values(found, columns))
+        if write is not None and not dry_run:
+            planned.append(write)
     if (left := plan.left_over()) and approved is not None:
         report.different += left
     if dry_run or report.errors or report.different:
         return report
-    _apply(report, plans, list(new_models.values()), by=by, campus_ids=campus_ids)
+    _apply(report, planned, list(matcher.new_models.values()), by=by, campus_ids=campus_ids)
     return report
 
 
@@ -423,7 +530,7 @@ def _diff(asset: Asset | None, values: dict[str, Any]) -> dict[str, tuple[Any, A
 
 def _apply(
     report: SnipeReport,
-    plans: list[tuple[Asset | None, dict[str, Any], Person | None, dict[str, tuple[Any, Any]]]],
+    plans: list[Planned],
     new_models: list[DeviceModel],
     *,
     by: User | None,
