@@ -191,51 +191,60 @@ class PageParser(HTMLParser):
         if tag in ("h1", "title"):
             self._heading = True
             self.headings.append("")
-        if (
-            tag not in VOID
-            and self._message_depth == 0
-            and (a.get("role") == "alert" or {"error", "error-box"} & set(a.get("class", "").split()))
-        ):
-            self._message_depth = self._depth
-            self.messages.append("")
-        for attr in ("href", "hx-get", "action", "hx-post"):
-            if a.get(attr):
-                self.links.append(a[attr])
+        self._note_message(tag, a)
+        self.links.extend(a[attr] for attr in ("href", "hx-get", "action", "hx-post") if a.get(attr))
         if tag == "body" and a.get("hx-headers"):
             with contextlib.suppress(ValueError):
                 self.csrf = json.loads(a["hx-headers"]).get("X-CSRFToken")
         if tag == "form":
-            post = a.get("hx-post") or (a.get("action") if a.get("method", "get").lower() == "post" else None)
-            method = "POST" if post or a.get("method", "get").lower() == "post" else "GET"
-            action = post or a.get("hx-get") or a.get("action") or self.page
-            enc = (a.get("enctype") or a.get("hx-encoding") or "").lower()
-            self._form = Form(self.page, action, method, enc == "multipart/form-data")
-            self.forms.append(self._form)
+            self._open_form(a)
         elif self._form is not None and tag in ("input", "select", "textarea", "button") and a.get("name"):
-            kind = "select" if tag == "select" else "textarea" if tag == "textarea" else a.get("type", "text").lower()
-            if tag == "button" or kind in ("submit", "button", "reset", "image"):
-                if a.get("value"):
-                    self._form.fields.append(Field(a["name"], "button", a["value"]))
-                return
-            if kind in ("checkbox", "radio") and "checked" not in a:
-                existing = next((f for f in self._form.fields if f.name == a["name"]), None)
-                if existing is not None:
-                    existing.options.append(a.get("value", "on"))
-                    return
-                self._form.fields.append(Field(a["name"], kind, "", [a.get("value", "on")]))
-                return
-            f = Field(a["name"], kind, a.get("value", "on" if kind in ("checkbox", "radio") else ""))
-            if not any(x.name == f.name for x in self._form.fields):
-                self._form.fields.append(f)
-            if tag == "select":
-                self._select = f
-            elif tag == "textarea":
-                self._textarea = f
+            self._form_field(self._form, tag, a)
         elif tag == "option" and self._select is not None:
             value = a.get("value", "")
             self._select.options.append(value)
             if "selected" in a or not self._select.value:
                 self._select.value = value
+
+    def _note_message(self, tag: str, a: dict[str, str]) -> None:
+        """An alert or error box starts a message, unless one is already open."""
+        if tag in VOID or self._message_depth != 0:
+            return
+        if a.get("role") == "alert" or {"error", "error-box"} & set(a.get("class", "").split()):
+            self._message_depth = self._depth
+            self.messages.append("")
+
+    def _open_form(self, a: dict[str, str]) -> None:
+        """A form: where it sends (hx-post, a POST action, hx-get, its action, else this page) and how."""
+        post = a.get("hx-post") or (a.get("action") if a.get("method", "get").lower() == "post" else None)
+        method = "POST" if post or a.get("method", "get").lower() == "post" else "GET"
+        action = post or a.get("hx-get") or a.get("action") or self.page
+        enc = (a.get("enctype") or a.get("hx-encoding") or "").lower()
+        self._form = Form(self.page, action, method, enc == "multipart/form-data")
+        self.forms.append(self._form)
+
+    def _form_field(self, form: Form, tag: str, a: dict[str, str]) -> None:
+        """A named control of the open form: buttons with a value, checkbox and radio choices gathered under
+        one field, and the first of any other name."""
+        kind = "select" if tag == "select" else "textarea" if tag == "textarea" else a.get("type", "text").lower()
+        if tag == "button" or kind in ("submit", "button", "reset", "image"):
+            if a.get("value"):
+                form.fields.append(Field(a["name"], "button", a["value"]))
+            return
+        if kind in ("checkbox", "radio") and "checked" not in a:
+            existing = next((f for f in form.fields if f.name == a["name"]), None)
+            if existing is not None:
+                existing.options.append(a.get("value", "on"))
+            else:
+                form.fields.append(Field(a["name"], kind, "", [a.get("value", "on")]))
+            return
+        f = Field(a["name"], kind, a.get("value", "on" if kind in ("checkbox", "radio") else ""))
+        if not any(x.name == f.name for x in form.fields):
+            form.fields.append(f)
+        if tag == "select":
+            self._select = f
+        elif tag == "textarea":
+            self._textarea = f
 
     def handle_endtag(self, tag: str) -> None:
         if tag in VOID:

@@ -138,21 +138,27 @@ def _holds_data() -> list[str]:
     ]
 
 
-def restore(path: Path, *, replace: bool = False) -> Summary:
-    """Load a backup into this database, which must be at the backup's schema revision and empty (or, with
-    `replace`, is emptied first). All or nothing; flushes, the caller commits."""
-    lines = _lines(path)
-    header = next(lines, None)
+def _check_header(header: Any) -> None:
+    """Refuse a file that is not a backup, or one in a format this Rollcall cannot read."""
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise Invalid("This is not a Rollcall backup; nothing was restored.")
     if header.get("version") != VERSION:
         raise Invalid(f"This backup is in format version {header.get('version')}, which this Rollcall cannot read.")
+
+
+def _same_revision(header: dict[str, Any]) -> str | None:
+    """This database's schema revision, which must be the backup's."""
     revision = _revision(db.session.connection())
     if header.get("revision") != revision:
         raise Invalid(
             f"The backup is of schema revision {header.get('revision')} and this database is at {revision}: restore"
             " into a database upgraded with the Rollcall version that made the backup."
         )
+    return revision
+
+
+def _empty(replace: bool) -> None:
+    """Make sure the database holds nothing: refused when it does, unless `replace` says to delete it all."""
     occupied = _holds_data()
     if occupied and not replace:
         raise Invalid(
@@ -162,47 +168,76 @@ def restore(path: Path, *, replace: bool = False) -> Summary:
     for table in reversed(db.metadata.sorted_tables):
         if table.name in occupied:
             db.session.execute(table.delete())
-    tables = {t.name: t for t in db.metadata.sorted_tables}
-    counts: dict[str, int] = {}
-    table: sa.Table | None = None
-    columns: list[str] = []
-    decoders: list[Callable[[Any], Any]] = []
-    pending: list[tuple[Any, ...]] = []
 
-    def flush() -> None:
-        if table is not None and pending:
-            try:
-                bulk.insert_rows(table, columns, pending)
-            except sa.exc.DBAPIError as exc:
-                raise Invalid(
-                    f"The backup's {table.name} rows could not be stored ({exc.orig}); nothing was restored."
-                ) from None
-            counts[table.name] += len(pending)
-            pending.clear()
 
-    for item in lines:
-        if isinstance(item, list):
-            if table is None or len(item) != len(columns):
-                raise Invalid("The backup's rows do not match their table; nothing was restored.")
-            pending.append(tuple(None if v is None else dec(v) for dec, v in zip(decoders, item, strict=True)))
-            if len(pending) >= BATCH:
-                flush()
-            continue
-        flush()
-        if "end" in item:
-            if item["end"] != counts:
-                break
-            _reset_sequences()
-            return Summary(revision, counts)
-        table = tables.get(item.get("table", ""))
+class _Loader:
+    """Rows of a backup into their tables, a batch at a time, counted per table."""
+
+    def __init__(self) -> None:
+        self.tables = {t.name: t for t in db.metadata.sorted_tables}
+        self.counts: dict[str, int] = {}
+        self.table: sa.Table | None = None
+        self.columns: list[str] = []
+        self.decoders: list[Callable[[Any], Any]] = []
+        self.pending: list[tuple[Any, ...]] = []
+
+    def start(self, item: dict[str, Any]) -> None:
+        """A table's line: which table the rows after it belong to, and their columns."""
+        self.flush()
+        table = self.tables.get(item.get("table", ""))
         if table is None:
             raise Invalid(f"The backup holds a table this database lacks ({item.get('table')}); nothing was restored.")
         columns = list(item["columns"])
         missing = [c for c in columns if c not in table.c]
         if missing:
             raise Invalid(f"The backup's {table.name} has columns this database lacks ({', '.join(missing)}).")
-        decoders = [_codec(table.c[c])[1] for c in columns]
-        counts[table.name] = 0
+        self.table, self.columns = table, columns
+        self.decoders = [_codec(table.c[c])[1] for c in columns]
+        self.counts[table.name] = 0
+
+    def add(self, item: list[Any]) -> None:
+        """One row of the current table."""
+        if self.table is None or len(item) != len(self.columns):
+            raise Invalid("The backup's rows do not match their table; nothing was restored.")
+        self.pending.append(tuple(None if v is None else dec(v) for dec, v in zip(self.decoders, item, strict=True)))
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Store the rows read since the last flush."""
+        if self.table is None or not self.pending:
+            return
+        try:
+            bulk.insert_rows(self.table, self.columns, self.pending)
+        except sa.exc.DBAPIError as exc:
+            raise Invalid(
+                f"The backup's {self.table.name} rows could not be stored ({exc.orig}); nothing was restored."
+            ) from None
+        self.counts[self.table.name] += len(self.pending)
+        self.pending.clear()
+
+
+def restore(path: Path, *, replace: bool = False) -> Summary:
+    """Load a backup into this database, which must be at the backup's schema revision and empty (or, with
+    `replace`, is emptied first). All or nothing; flushes, the caller commits."""
+    lines = _lines(path)
+    header = next(lines, None)
+    _check_header(header)
+    revision = _same_revision(header)
+    _empty(replace)
+    loader = _Loader()
+    for item in lines:
+        if isinstance(item, list):
+            loader.add(item)
+            continue
+        if "end" not in item:
+            loader.start(item)
+            continue
+        loader.flush()
+        if item["end"] != loader.counts:
+            break
+        _reset_sequences()
+        return Summary(revision, loader.counts)
     raise Invalid("The backup ends early or its row counts do not add up; nothing was restored.")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -145,14 +146,8 @@ def _status_for(rng: random.Random, i: int, pool_size: int) -> AssetStatus:
     return AssetStatus.retired
 
 
-def seed(n_assets: int = 600, seed: int = 1) -> str:
-    """Fill an empty database with a demo district; returns a one-line summary."""
-    rng = random.Random(seed)
-    now = datetime(2026, 11, 1, tzinfo=UTC)
-    campuses = [Campus(code=code, name=name, loan_days=0 if code != "LHS" else 1) for code, name, _ in CAMPUSES]
-    db.session.add_all(campuses)
-    db.session.flush()
-
+def _rooms(rng: random.Random, campuses: list[Campus]) -> dict[str, list[Room]]:
+    """Each campus's rooms by campus code: fifteen classrooms, then library, office, IT storage and two carts."""
     rooms: dict[str, list[Room]] = {}
     for campus in campuses:
         rooms[campus.code] = []
@@ -168,10 +163,11 @@ def seed(n_assets: int = 600, seed: int = 1) -> str:
             room = Room(campus=campus, code=f"{campus.code}-{suffix}", name=name, kind=kind, tag_code=_code(rng))
             rooms[campus.code].append(room)
             db.session.add(room)
-    models = [DeviceModel(manufacturer=m, name=n, category="Chromebook", aue_date=aue) for m, n, aue, _ in MODELS]
-    db.session.add_all(models)
-    db.session.flush()
+    return rooms
 
+
+def _users(campuses: list[Campus]) -> None:
+    """The demo sign-ins, one per role, all with the demo password."""
     for email, role, codes in DEMO_USERS:
         user = User(
             email=email,
@@ -181,19 +177,18 @@ def seed(n_assets: int = 600, seed: int = 1) -> str:
         )
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
-    db.session.flush()
 
-    # Students: about one per deployed device, plus staff for each campus.
-    n_students = max(10, int(n_assets * 0.85))
-    people_rows = []
+
+def _people(rng: random.Random, campuses: list[Campus], n_students: int) -> list[dict[str, Any]]:
+    """Students spread over the campuses in their grades, then twelve staff per campus."""
+    rows = []
     for i in range(n_students):
         campus_index = i % len(campuses)
         code, _, grades = CAMPUSES[campus_index]
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        ext = f"{code}{100001 + i}"
-        people_rows.append(
+        rows.append(
             {
-                "external_id": ext,
+                "external_id": f"{code}{100001 + i}",
                 "sourced_id": f"demo-s{i + 1}",
                 "kind": PersonKind.student,
                 "name": f"{first} {last}",
@@ -207,7 +202,7 @@ def seed(n_assets: int = 600, seed: int = 1) -> str:
     for campus in campuses:
         for n in range(12):
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            people_rows.append(
+            rows.append(
                 {
                     "external_id": f"T{campus.code}{n + 1:03d}",
                     "sourced_id": f"demo-t-{campus.code}-{n}",
@@ -220,36 +215,70 @@ def seed(n_assets: int = 600, seed: int = 1) -> str:
                     "active": True,
                 }
             )
-    for start in range(0, len(people_rows), BATCH):
-        db.session.execute(sa.insert(Person), people_rows[start : start + BATCH])
+    return rows
+
+
+def _students_by_campus(campuses: list[Campus]) -> dict[int, list[Any]]:
+    """The students as stored (id, campus, name, student ID), in id order, per campus id."""
     students = db.session.execute(
         sa.select(Person.id, Person.campus_id, Person.name, Person.external_id)
         .where(Person.kind == PersonKind.student)
         .order_by(Person.id)
     ).all()
-    students_by_campus: dict[int, list] = {c.id: [] for c in campuses}
+    by_campus: dict[int, list[Any]] = {c.id: [] for c in campuses}
     for row in students:
-        students_by_campus[row.campus_id].append(row)
+        by_campus[row.campus_id].append(row)
+    return by_campus
 
-    admin = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS[0][0]))
-    pool_size = max(2, n_assets // 40)  # loaners per campus
-    asset_rows, assignment_rows = [], []
-    next_student = {c.id: 0 for c in campuses}
-    for i in range(n_assets):
-        campus_index = i % len(campuses)
-        campus = campuses[campus_index]
+
+class _Devices:
+    """The district's devices, dealt out campus by campus: each one's status, condition, model, home and, for
+    most deployed ones, the next student of its campus."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        campuses: list[Campus],
+        rooms: dict[str, list[Room]],
+        models: list[DeviceModel],
+        n_assets: int,
+        now: datetime,
+    ) -> None:
+        self.rng, self.campuses, self.rooms, self.models, self.now = rng, campuses, rooms, models, now
+        self.pool_size = max(2, n_assets // 40)  # loaners per campus
+        self.students = _students_by_campus(campuses)
+        self.next_student = {c.id: 0 for c in campuses}
+        self.assignments: list[tuple[str, int, date]] = []
+
+    def home(self, code: str, status: AssetStatus) -> Room:
+        """A classroom for devices in use, the library for loaners, IT storage for what sits on a shelf."""
+        rng, rooms = self.rng, self.rooms[code]
+        home = rng.choice(rooms[:15]) if status is not AssetStatus.loaner else rooms[15]
+        if status in (AssetStatus.in_stock, AssetStatus.in_repair, AssetStatus.retired):
+            home = rooms[17]
+        return home
+
+    def holder(self, campus: Campus, status: AssetStatus) -> Any | None:
+        """The next student of the campus for most deployed devices, while there are students left."""
+        pool = self.students[campus.id]
+        if status is AssetStatus.deployed and self.rng.random() < 0.92 and self.next_student[campus.id] < len(pool):
+            self.next_student[campus.id] += 1
+            return pool[self.next_student[campus.id] - 1]
+        return None
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Device number i as an assets row (its assignment noted for later)."""
+        rng = self.rng
+        campus = self.campuses[i % len(self.campuses)]
         code = campus.code
-        model_index = rng.randrange(len(models))
-        model = models[model_index]
-        status = _status_for(rng, i // len(campuses), pool_size)
+        model_index = rng.randrange(len(self.models))
+        model = self.models[model_index]
+        status = _status_for(rng, i // len(self.campuses), self.pool_size)
         condition = rng.choices(list(Condition), weights=[70, 18, 8, 4])[0]
         if status is AssetStatus.in_repair:
             condition = rng.choice([Condition.damaged, Condition.broken])
         bought = date(2021 + rng.randrange(5), rng.choice([7, 8]), rng.randrange(1, 28))
-        classrooms = rooms[code][:15]
-        home = rng.choice(classrooms) if status is not AssetStatus.loaner else rooms[code][15]
-        if status in (AssetStatus.in_stock, AssetStatus.in_repair, AssetStatus.retired):
-            home = rooms[code][17]
+        home = self.home(code, status)
         tag = f"{code}-{10000 + i}"
         serial = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(10))
         row = {
@@ -271,36 +300,58 @@ def seed(n_assets: int = 600, seed: int = 1) -> str:
             "warranty_battery": rng.random() < 0.3,
             "assigned_to_id": None,
             "notes": "",
-            "created_at": now,
-            "updated_at": now,
+            "created_at": self.now,
+            "updated_at": self.now,
         }
-        person = None
-        pool = students_by_campus[campus.id]
-        if status is AssetStatus.deployed and rng.random() < 0.92 and next_student[campus.id] < len(pool):
-            person = pool[next_student[campus.id]]
-            next_student[campus.id] += 1
+        person = self.holder(campus, status)
+        if person is not None:
             row["assigned_to_id"] = person.id
+            self.assignments.append((tag, person.id, bought))
         row["search_text"] = " ".join(
             [tag, serial, row["tag_code"], model.manufacturer, model.name]
             + ([person.name, person.external_id] if person else [])
         ).lower()
-        asset_rows.append(row)
-        if person:
-            assignment_rows.append((tag, person.id, bought))
-    for start in range(0, len(asset_rows), BATCH):
-        db.session.execute(sa.insert(Asset), asset_rows[start : start + BATCH])
-    ids = dict(db.session.execute(sa.select(Asset.asset_tag, Asset.id)).all())
-    rows = [
-        {
-            "asset_id": ids[tag],
-            "person_id": pid,
-            "assigned_at": datetime(d.year, d.month, d.day, tzinfo=UTC),
-            "assigned_by_id": admin.id,
-        }
-        for tag, pid, d in assignment_rows
-    ]
+        return row
+
+
+def _insert(model: type, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
-        db.session.execute(sa.insert(Assignment), rows[start : start + BATCH])
+        db.session.execute(sa.insert(model), rows[start : start + BATCH])
+
+
+def seed(n_assets: int = 600, seed: int = 1) -> str:
+    """Fill an empty database with a demo district; returns a one-line summary."""
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    campuses = [Campus(code=code, name=name, loan_days=0 if code != "LHS" else 1) for code, name, _ in CAMPUSES]
+    db.session.add_all(campuses)
+    db.session.flush()
+    rooms = _rooms(rng, campuses)
+    models = [DeviceModel(manufacturer=m, name=n, category="Chromebook", aue_date=aue) for m, n, aue, _ in MODELS]
+    db.session.add_all(models)
+    db.session.flush()
+    _users(campuses)
+    db.session.flush()
+
+    # Students: about one per deployed device, plus staff for each campus.
+    people_rows = _people(rng, campuses, max(10, int(n_assets * 0.85)))
+    _insert(Person, people_rows)
+    devices = _Devices(rng, campuses, rooms, models, n_assets, now)
+    _insert(Asset, [devices.row(i) for i in range(n_assets)])
+    admin = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS[0][0]))
+    ids = dict(db.session.execute(sa.select(Asset.asset_tag, Asset.id)).all())
+    _insert(
+        Assignment,
+        [
+            {
+                "asset_id": ids[tag],
+                "person_id": pid,
+                "assigned_at": datetime(d.year, d.month, d.day, tzinfo=UTC),
+                "assigned_by_id": admin.id,
+            }
+            for tag, pid, d in devices.assignments
+        ],
+    )
     observations.seed_demo_observations(seed, now)
     summary = (
         f"{len(campuses)} campuses, {sum(len(r) for r in rooms.values())} rooms, {len(people_rows)} people, "
