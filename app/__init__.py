@@ -8,32 +8,19 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, has_request_context, request
 from flask_login import current_user
 
+from app import auth
 from app import config as config_module
+from app.commands import register_commands
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from app.security import CSP, SAFE_METHODS
+from app.views import register_blueprints
+from app.web import can, guard
+from app.web.errors import json_error, register_error_handlers
 
 ROOT = Path(__file__).resolve().parent.parent
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "connect-src 'self'",
-        "worker-src 'self'",
-        "manifest-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 
 
 class InsecureConfiguration(RuntimeError):
@@ -74,22 +61,11 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite(db.engine, app.config["SQLITE_CACHE_KB"])
 
-    from app import auth
-
     auth.init_login(app)
-
-    from app.views import register_blueprints
-
     register_blueprints(app)
-
-    from app.web import guard
-    from app.web.errors import register_error_handlers
 
     guard.init_app(app)
     register_error_handlers(app)
-
-    from app.cli import register_commands
-
     register_commands(app)
 
     @app.before_request
@@ -105,8 +81,6 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
             # CSRF cannot reach it, and under /api/ a token request ignores the session cookie (auth.load_user).
             if auth.token_authenticated():
                 return None
-            from app.web.errors import json_error
-
             return json_error(401, "That API token is not valid: it was revoked, or its user is disabled.")
         # Everyone else (forms, htmx, the outbox, and any request merely carrying an Authorization header on a
         # web page) must send the CSRF token.
@@ -129,8 +103,6 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def inject_globals():
-        from app.web import can
-
         return {"can": can, "district_name": app.config["DISTRICT_NAME"], "g": g}
 
     return app
@@ -186,7 +158,6 @@ def _tune_sqlite(engine: sa.Engine, cache_kb: int) -> None:
     front."""
     if engine.dialect.name != "sqlite":
         return
-    from flask import has_request_context
 
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_conn, _record):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
-from app import SAFE_METHODS
 from app.extensions import db, login_manager
 from app.models import User
+from app.security import SAFE_METHODS
+from app.services.users import note_session_seen, session_for, user_for_token
+from app.web.errors import json_error
 
 
 def bearer_token() -> str | None:
@@ -34,8 +36,6 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
-        from app.services.users import note_session_seen, session_for
-
         if bearer_token() and request.path.startswith("/api/"):
             # A request that names a token is that token's caller, whatever cookie rides along.
             return None
@@ -54,8 +54,6 @@ def init_login(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_from_token(_request) -> User | None:
-        from app.services.users import user_for_token
-
         raw = bearer_token()
         if not raw or not request.path.startswith("/api/"):
             return None
@@ -68,8 +66,6 @@ def init_login(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Response | tuple:
-        from app.web.errors import json_error
-
         if request.path.startswith("/api/"):
             return json_error(401, "Sign in again, or send a valid API token.")
         login = url_for("auth.login", next=request.full_path if request.query_string else request.path)

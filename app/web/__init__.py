@@ -8,11 +8,12 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, abort, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app import SAFE_METHODS, permissions
+from app import permissions
 from app.extensions import db
+from app.security import CSP, SAFE_METHODS
 from app.services import privacy
 from app.services.errors import Invalid
 
@@ -164,10 +165,6 @@ def wants_json() -> bool:
 
 def allow_wasm(resp: Response) -> Response:
     """Let this page compile WebAssembly (the camera's barcode reader); every other page keeps the strict CSP."""
-    from flask import current_app
-
-    from app import CSP
-
     policy = current_app.config.get("CSP", CSP)
     if "'wasm-unsafe-eval'" not in policy:
         policy = policy.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from app import CSP
+from app.security import CSP
 from tests.browser import camera_video as cv
 from tests.browser.conftest import PHONE, launch
 
