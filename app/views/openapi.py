@@ -9,11 +9,18 @@ from flask import current_app
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+def json_response(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    """A response whose JSON body has this schema."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
+def error_response(description: str) -> dict[str, Any]:
+    """An `{"error": …}` response, described in the route's own words."""
+    return json_response(ERROR, description)
+
+
+def errors(*codes: int) -> dict[str, Any]:
+    """The usual error responses for these status codes."""
     text = {
         401: "Not signed in or bad token",
         403: "Role not allowed",
@@ -21,10 +28,11 @@ def _errors(*codes: int) -> dict[str, Any]:
         413: "Request too large",
         422: "Invalid input",
     }
-    return {str(c): _json(ERROR, text[c]) for c in codes}
+    return {str(c): error_response(text[c]) for c in codes}
 
 
-def _q(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def query_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An optional query-string parameter."""
     return {
         "name": name,
         "in": "query",
@@ -35,12 +43,13 @@ def _q(name: str, description: str, schema: dict[str, Any] | None = None) -> dic
 
 
 PAGING = [
-    _q("page", "Page number, from 1", {"type": "integer", "minimum": 1}),
-    _q("per_page", "Items per page (at most 200)", {"type": "integer", "minimum": 1, "maximum": 200}),
+    query_param("page", "Page number, from 1", {"type": "integer", "minimum": 1}),
+    query_param("per_page", "Items per page (at most 200)", {"type": "integer", "minimum": 1, "maximum": 200}),
 ]
 
 
-def _page_of(ref: str) -> dict[str, Any]:
+def page_of(ref: str) -> dict[str, Any]:
+    """A page of items (see app.views.api.common.paged) whose schema is at ref."""
     return {
         "type": "object",
         "required": ["items", "page", "per_page", "total"],
@@ -117,43 +126,14 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-PATHS: dict[str, Any] = {
-    "/api/v1/assets": {
-        "get": {
-            "summary": "Search the inventory on your campuses",
-            "operationId": "listAssets",
-            "parameters": [
-                _q("q", "Search tag, serial, model, assignee"),
-                _q("campus", "Campus code"),
-                _q("room", "Room code"),
-                _q("status", "Asset status"),
-                *PAGING,
-            ],
-            "responses": {"200": _json(_page_of("#/components/schemas/Asset")), **_errors(401, 404, 422)},
-        }
-    },
-    "/api/v1/assets/{asset_tag}": {
-        "get": {
-            "summary": "One asset",
-            "operationId": "getAsset",
-            "parameters": [{"name": "asset_tag", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _json({"$ref": "#/components/schemas/Asset"}), **_errors(401, 404)},
-        }
-    },
-    "/api/v1/people": {
-        "get": {
-            "summary": "Students and staff on your campuses",
-            "operationId": "listPeople",
-            "parameters": [
-                _q("q", "Name, ID or email"),
-                _q("campus", "Campus code"),
-                _q("kind", "student or staff"),
-                *PAGING,
-            ],
-            "responses": {"200": _json(_page_of("#/components/schemas/Person")), **_errors(401, 403, 404, 422)},
-        }
-    },
-}
+# Filled by each API route module as it is imported (app.views.api imports them all).
+PATHS: dict[str, Any] = {}
+
+
+def request_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A required JSON object body with these properties."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
@@ -163,9 +143,8 @@ def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None)
 
 
 # The request guard (app.web.guard) answers 400 on every route before the route itself sees the request.
-UNREADABLE = _json(
-    ERROR,
-    "Input that cannot be stored: a NUL or broken character, JSON nested too deep, or a number too large",
+UNREADABLE = error_response(
+    "Input that cannot be stored: a NUL or broken character, JSON nested too deep, or a number too large"
 )
 
 

@@ -9,31 +9,24 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Condition, Loan, Via, utcnow
+from app.models import Condition, Via, utcnow
 from app.services import loans as loan_service
 from app.services.assets import find_asset
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.views.api import bp, campus_id_arg, iso, paged
-from app.views.openapi import PAGING, _errors, _json, _page_of, _q, register_paths
+from app.views.api.blueprint import bp
+from app.views.api.common import campus_id_arg, paged
+from app.views.api.serialize import loan_json
+from app.views.openapi import (
+    PAGING,
+    errors,
+    json_response,
+    page_of,
+    query_param,
+    register_paths,
+    request_body,
+)
 from app.web import permission_required
-
-
-def loan_json(loan: Loan) -> dict[str, Any]:
-    """The API's view of a loan."""
-    return {
-        "id": loan.id,
-        "asset_tag": loan.asset.asset_tag,
-        "serial": loan.asset.serial,
-        "campus": loan.asset.campus.code,
-        "person": {"external_id": loan.person.external_id, "name": loan.person.name, "kind": loan.person.kind.value},
-        "checked_out_at": iso(loan.checked_out_at),
-        "checked_out_by": loan.checked_out_by.email if loan.checked_out_by else None,
-        "due_at": iso(loan.due_at),
-        "returned_at": iso(loan.returned_at),
-        "return_condition": loan.return_condition.value if loan.return_condition else None,
-        "overdue": loan.is_overdue(),
-    }
 
 
 def _flag(name: str) -> bool:
@@ -147,11 +140,6 @@ LOAN = {
 }
 
 
-def _body_schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "required": required, "properties": properties}
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
 register_paths(
     {
         "/api/v1/loans": {
@@ -159,17 +147,17 @@ register_paths(
                 "summary": "Loans of loaners on your campuses, open ones soonest due first (librarian, tech, admin)",
                 "operationId": "listLoans",
                 "parameters": [
-                    _q("open", "1: only loans not yet returned"),
-                    _q("overdue", "1: only open loans past their due time"),
-                    _q("campus", "Campus code"),
+                    query_param("open", "1: only loans not yet returned"),
+                    query_param("overdue", "1: only open loans past their due time"),
+                    query_param("campus", "Campus code"),
                     *PAGING,
                 ],
-                "responses": {"200": _json(_page_of("#/components/schemas/Loan")), **_errors(401, 403, 404, 422)},
+                "responses": {"200": json_response(page_of("#/components/schemas/Loan")), **errors(401, 403, 404, 422)},
             },
             "post": {
                 "summary": "Lend a loaner (librarian, tech, admin)",
                 "operationId": "checkOutLoaner",
-                "requestBody": _body_schema(
+                "requestBody": request_body(
                     {
                         "asset": {"type": "string", "description": "Tag code, asset tag or serial"},
                         "person": {"type": "string", "description": "Student or staff ID"},
@@ -178,8 +166,8 @@ register_paths(
                     ["asset", "person"],
                 ),
                 "responses": {
-                    "201": _json({"$ref": "#/components/schemas/Loan"}, "Lent"),
-                    **_errors(401, 403, 422),
+                    "201": json_response({"$ref": "#/components/schemas/Loan"}, "Lent"),
+                    **errors(401, 403, 422),
                 },
             },
         },
@@ -187,7 +175,7 @@ register_paths(
             "post": {
                 "summary": "Take a loaner back (librarian, tech, admin)",
                 "operationId": "checkInLoaner",
-                "requestBody": _body_schema(
+                "requestBody": request_body(
                     {
                         "asset": {"type": "string"},
                         "condition": {"type": "string", "enum": ["good", "fair", "damaged", "broken"]},
@@ -195,7 +183,7 @@ register_paths(
                     },
                     ["asset"],
                 ),
-                "responses": {"200": _json({"$ref": "#/components/schemas/Loan"}), **_errors(401, 403, 422)},
+                "responses": {"200": json_response({"$ref": "#/components/schemas/Loan"}), **errors(401, 403, 422)},
             }
         },
     },

@@ -1,25 +1,23 @@
-"""The outbox's door (POST /api/v1/sync), the offline pack of a campus, and an asset's observations."""
+"""The outbox's door (POST /api/v1/sync) and the offline pack of a campus."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import json
-from typing import Any
 
-from flask import Response, abort, jsonify, request
+from flask import Response, abort, request
 from flask_login import current_user
 
 from app import inputs
 from app.extensions import db
 from app.models import Campus
 from app.services import sync as sync_service
-from app.services.observations import observations_of
-from app.views.api import bp, campus_id_arg, iso
-from app.views.openapi import ERROR, register_paths
+from app.views.api.blueprint import bp
+from app.views.api.common import campus_id_arg
+from app.views.openapi import error_response, json_response, register_paths
 from app.web import permission_required
 from app.web.errors import json_error
-from app.web.loaders import get_asset_or_404
 
 
 @bp.post("/api/v1/sync")
@@ -88,38 +86,6 @@ def offline_pack():
     return resp
 
 
-@bp.get("/api/v1/assets/<asset_tag>/observations")
-@permission_required("assets.read")
-def asset_observations(asset_tag: str):
-    """Every sighting of an asset, newest first."""
-    asset = get_asset_or_404(asset_tag)
-    return jsonify(
-        {
-            "items": [
-                {
-                    "id": o.id,
-                    "at": iso(o.at),
-                    "room": o.room.code if o.room else None,
-                    "condition": o.condition.value if o.condition else None,
-                    "by": o.by.email if o.by else None,
-                    "audit": o.audit_id,
-                    "source": o.source.value,
-                    "flagged": o.flagged,
-                }
-                for o in observations_of(asset)
-            ]
-        }
-    )
-
-
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _err(description: str) -> dict[str, Any]:
-    return _json(ERROR, description)
-
-
 register_paths(
     {
         "/api/v1/sync": {
@@ -137,11 +103,11 @@ register_paths(
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncBatch"}}},
                 },
                 "responses": {
-                    "200": _json({"$ref": "#/components/schemas/SyncResults"}),
-                    "400": _err("Missing X-CSRFToken with a session, or a body nested too deeply to read"),
-                    "401": _err("Not signed in or bad token"),
-                    "413": _err("More than 500 events or 1 MB"),
-                    "422": _err("Not a batch"),
+                    "200": json_response({"$ref": "#/components/schemas/SyncResults"}),
+                    "400": error_response("Missing X-CSRFToken with a session, or a body nested too deeply to read"),
+                    "401": error_response("Not signed in or bad token"),
+                    "413": error_response("More than 500 events or 1 MB"),
+                    "422": error_response("Not a batch"),
                 },
             }
         },
@@ -154,31 +120,12 @@ register_paths(
                     {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}},
                 ],
                 "responses": {
-                    "200": _json({"$ref": "#/components/schemas/OfflinePack"}),
+                    "200": json_response({"$ref": "#/components/schemas/OfflinePack"}),
                     "304": {"description": "Unchanged since the ETag sent"},
-                    "401": _err("Not signed in or bad token"),
-                    "403": _err("Role not allowed (staff who scan: aides, librarians, techs, admins)"),
-                    "404": _err("Not on your campuses"),
-                    "422": _err("No campus named"),
-                },
-            }
-        },
-        "/api/v1/assets/{asset_tag}/observations": {
-            "get": {
-                "summary": "Every observation (scan) of an asset, newest first",
-                "operationId": "assetObservations",
-                "parameters": [{"name": "asset_tag", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Observation"}}
-                            },
-                        }
-                    ),
-                    "401": _err("Not signed in or bad token"),
-                    "404": _err("Not found or not on your campuses"),
+                    "401": error_response("Not signed in or bad token"),
+                    "403": error_response("Role not allowed (staff who scan: aides, librarians, techs, admins)"),
+                    "404": error_response("Not on your campuses"),
+                    "422": error_response("No campus named"),
                 },
             }
         },
@@ -240,19 +187,6 @@ register_paths(
                         },
                     },
                 },
-            },
-        },
-        "Observation": {
-            "type": "object",
-            "properties": {
-                "id": {"type": "integer"},
-                "at": {"type": "string", "format": "date-time"},
-                "room": {"type": ["string", "null"]},
-                "condition": {"type": ["string", "null"]},
-                "by": {"type": ["string", "null"]},
-                "audit": {"type": ["string", "null"]},
-                "source": {"type": "string"},
-                "flagged": {"type": "boolean"},
             },
         },
     },

@@ -9,21 +9,11 @@ from app.extensions import db
 from app.models import Audit, AuditStatus
 from app.services import audits as audit_service
 from app.services.sync import find_room
-from app.views.api import bp, campus_id_arg, iso
-from app.views.openapi import _errors, _json, _q, register_paths
+from app.views.api.blueprint import bp
+from app.views.api.common import campus_id_arg
+from app.views.api.serialize import audit_summary_json
+from app.views.openapi import errors, json_response, query_param, register_paths
 from app.web import permission_required
-
-
-def _summary(audit) -> dict:
-    return {
-        "audit": audit.uuid,
-        "room": audit.room.code,
-        "campus": audit.campus.code,
-        "status": audit.status.value,
-        "started_at": iso(audit.started_at),
-        "started_by": str(audit.started_by) if audit.started_by else None,
-        "closed_at": iso(audit.closed_at),
-    }
 
 
 @bp.get("/api/v1/audits")
@@ -41,7 +31,7 @@ def audits():
     if status:
         stmt = stmt.where(Audit.status == AuditStatus(status))
     rows = db.session.scalars(stmt.limit(100))
-    return jsonify({"items": [_summary(a) for a in rows]})
+    return jsonify({"items": [audit_summary_json(a) for a in rows]})
 
 
 @bp.get("/api/v1/audits/<uuid>")
@@ -87,12 +77,12 @@ register_paths(
                 "summary": "Room audits on your campuses, newest first (open ones can be joined)",
                 "operationId": "listAudits",
                 "parameters": [
-                    _q("room", "Room code or room tag code"),
-                    _q("campus", "Campus code"),
-                    _q("status", "open or closed"),
+                    query_param("room", "Room code or room tag code"),
+                    query_param("campus", "Campus code"),
+                    query_param("status", "open or closed"),
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "properties": {
@@ -100,7 +90,7 @@ register_paths(
                             },
                         }
                     ),
-                    **_errors(401, 404, 422),
+                    **errors(401, 404, 422),
                 },
             }
         },
@@ -109,7 +99,7 @@ register_paths(
                 "summary": "An audit's result: expected, found, missing, unexpected, unknown and late scans",
                 "operationId": "getAudit",
                 "parameters": [{"name": "uuid", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _json({"$ref": "#/components/schemas/AuditResult"}), **_errors(401, 404)},
+                "responses": {"200": json_response({"$ref": "#/components/schemas/AuditResult"}), **errors(401, 404)},
             }
         },
     },
