@@ -11,7 +11,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Assignment, Condition, DeviceModel, Person, Room, User, Via, search, utcnow
+from app.models import (
+    Activity,
+    Asset,
+    AssetStatus,
+    Assignment,
+    Condition,
+    DeviceModel,
+    Observation,
+    Person,
+    Room,
+    User,
+    Via,
+    search,
+    utcnow,
+)
 from app.services import activity
 from app.services.errors import Invalid, unique_fields
 from app.tagcodes import looks_like_code, normalise
@@ -385,8 +399,6 @@ class TimelineEntry:
 
 def timeline(asset: Asset, limit: int = 100) -> list[TimelineEntry]:
     """Everything that happened to an asset, newest first: its activity entries and every scan of it."""
-    from app.models import Activity, Observation
-
     changes = db.session.scalars(
         sa.select(Activity)
         .where(Activity.asset_id == asset.id)

@@ -15,7 +15,9 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Asset, AssetStatus, Campus, Room, User, utcnow
+from app.models.tickets import OPEN_STATUSES, Ticket
 from app.services.assets import visible_to
+from app.services.audits import missing_in_audit_clause
 from app.services.csvio import write_csv
 
 DEFAULT_DAYS = 30
@@ -106,8 +108,6 @@ def unseen_query(
 def missing_query(user: User) -> sa.Select:
     """Devices marked missing, by a person or by an audit that did not find them (until seen again),
     last seen longest ago first."""
-    from app.services.audits import missing_in_audit_clause
-
     return (
         sa.select(Asset)
         .where(visible_to(user), sa.or_(Asset.status == AssetStatus.missing, missing_in_audit_clause()))
@@ -117,8 +117,6 @@ def missing_query(user: User) -> sa.Select:
 
 def _open_ticket_clause() -> Any:
     """NOT EXISTS an open ticket for the asset."""
-    from app.models.tickets import OPEN_STATUSES, Ticket
-
     return ~sa.exists().where(Ticket.asset_id == Asset.id, Ticket.status.in_(OPEN_STATUSES))
 
 

@@ -12,8 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Campus, DeviceModel, User, utcnow
+from app.models import Asset, AssetStatus, Campus, DeviceModel, Loan, Room, User, utcnow
+from app.models.tickets import OPEN_STATUSES, Ticket, TicketCategory
 from app.services.assets import visible_to
+from app.services.audits import last_closed_audits
 
 # School years run July to June (the US school calendar); "2026–27" starts on 1 July 2026.
 SCHOOL_YEAR_START_MONTH = 7
@@ -229,8 +231,6 @@ class Loaners:
 
 def loaners(user: User, now: datetime | None = None) -> Loaners:
     """The loaner pool on the user's campuses, how many are out, and how many of those are overdue."""
-    from app.models import Loan
-
     now = now or datetime.now(UTC)
     pool = (
         db.session.scalar(
@@ -252,8 +252,6 @@ AGE_BUCKETS = ((7, "Under a week"), (30, "1–4 weeks"), (90, "1–3 months"), (
 
 def tickets_open(user: User, now: datetime | None = None) -> tuple[list[Bar], list[Bar]]:
     """Open tickets on the user's campuses by category, and by how long they have been open."""
-    from app.models.tickets import OPEN_STATUSES, Ticket, TicketCategory
-
     now = now or utcnow()
     rows = db.session.execute(
         sa.select(Ticket.category, Ticket.created_at)
@@ -290,9 +288,6 @@ class Coverage:
 
 def audit_coverage(user: User, now: datetime | None = None) -> list[Coverage]:
     """Per campus: active rooms, and how many had an audit closed within the campus's audit interval."""
-    from app.models import Room
-    from app.services.audits import last_closed_audits
-
     now = now or utcnow()
     last = last_closed_audits()
     rows = db.session.execute(
