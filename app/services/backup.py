@@ -138,12 +138,13 @@ def _holds_data() -> list[str]:
     ]
 
 
-def _check_header(header: Any) -> None:
-    """Refuse a file that is not a backup, or one in a format this Rollcall cannot read."""
+def _check_header(header: Any) -> dict[str, Any]:
+    """The backup's header; refused when the file is not a backup, or is in a format this Rollcall cannot read."""
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise Invalid("This is not a Rollcall backup; nothing was restored.")
     if header.get("version") != VERSION:
         raise Invalid(f"This backup is in format version {header.get('version')}, which this Rollcall cannot read.")
+    return header
 
 
 def _same_revision(header: dict[str, Any]) -> str | None:
@@ -221,8 +222,7 @@ def restore(path: Path, *, replace: bool = False) -> Summary:
     """Load a backup into this database, which must be at the backup's schema revision and empty (or, with
     `replace`, is emptied first). All or nothing; flushes, the caller commits."""
     lines = _lines(path)
-    header = next(lines, None)
-    _check_header(header)
+    header = _check_header(next(lines, None))
     revision = _same_revision(header)
     _empty(replace)
     loader = _Loader()

@@ -123,7 +123,7 @@ BATCH = 5000
 
 
 def has_data() -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Campus)) > 0
+    return db.session.scalar(sa.select(Campus.id).limit(1)) is not None
 
 
 def _code(rng: random.Random) -> str:
@@ -281,7 +281,7 @@ class _Devices:
         home = self.home(code, status)
         tag = f"{code}-{10000 + i}"
         serial = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(10))
-        row = {
+        row: dict[str, Any] = {
             "asset_tag": tag,
             "serial": serial,
             "tag_code": _code(rng),
@@ -338,7 +338,7 @@ def seed(n_assets: int = 600, seed: int = 1) -> str:
     _insert(Person, people_rows)
     devices = _Devices(rng, campuses, rooms, models, n_assets, now)
     _insert(Asset, [devices.row(i) for i in range(n_assets)])
-    admin = db.session.scalar(sa.select(User).where(User.email == DEMO_USERS[0][0]))
+    admin = db.session.execute(sa.select(User).where(User.email == DEMO_USERS[0][0])).scalar_one()
     ids = dict(db.session.execute(sa.select(Asset.asset_tag, Asset.id)).all())
     _insert(
         Assignment,

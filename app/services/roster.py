@@ -251,7 +251,7 @@ def _values(row: Row, kind: PersonKind) -> dict[str, Any]:
     if not name:
         raise _Refused("givenName and familyName are both empty", "givenName")
     grade = next((g.strip() for g in row.get("grades").split(",") if g.strip()), None)
-    values = {
+    values: dict[str, Any] = {
         "external_id": identifier,
         "kind": kind,
         "name": name,
