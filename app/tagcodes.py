@@ -13,11 +13,22 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 10
 _FOLD = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
 _NOISE = re.compile(r"[\s\-_.]+")
+# A sticker's QR carries BASE_URL/t/<code>; what it names ends at the query, the fragment or a trailing slash.
+_TAG_URL_END = re.compile(r"[?#/]")
 
 
 def new_tag_code() -> str:
     """A fresh random code of LENGTH characters from ALPHABET."""
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def scanned_value(text: str) -> str:
+    """What a scanned or typed text names: the part after the last /t/ up to the first ?, # or /, else the whole
+    text; trimmed, case kept (tests/cases/scanned_values.json is the contract, shared with the JavaScript)."""
+    raw = (text or "").strip()
+    if "/t/" in raw:
+        raw = _TAG_URL_END.split(raw.rsplit("/t/", 1)[1], maxsplit=1)[0].strip()
+    return raw
 
 
 def normalise(typed: str) -> str:

@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.services import activity
 from app.services.errors import Invalid, unique_fields
-from app.tagcodes import looks_like_code, normalise
+from app.tagcodes import looks_like_code, normalise, scanned_value
 
 # Fields a person edits on the asset form; each change is logged with its before and after.
 EDITABLE = (
@@ -198,11 +198,9 @@ def refresh_search_text(ids: list[int]) -> None:
 
 def find_asset(text: str) -> Asset | None:
     """The asset a scanned or typed value names: its tag code, asset tag or serial (any case)."""
-    raw = (text or "").strip()
+    raw = scanned_value(text)
     if not raw:
         return None
-    if "/t/" in raw:
-        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
     if looks_like_code(raw):
         hit = db.session.scalar(sa.select(Asset).where(Asset.tag_code == normalise(raw)))
         if hit:

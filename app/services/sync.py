@@ -77,7 +77,7 @@ from app.models import (
 )
 from app.services import activity
 from app.services.observations import Sighting, record_sightings
-from app.tagcodes import looks_like_code, normalise
+from app.tagcodes import looks_like_code, normalise, scanned_value
 
 log = logging.getLogger(__name__)
 
@@ -607,9 +607,7 @@ def resolve_unknown(row: UnknownScan, *, by: User, via: Via) -> None:
 
 def find_room(code: str, batch: dict[str, Any] | None = None) -> Room | None:
     """The room named by its code (any case) or by its sticker's tag code; remembered for the rest of the batch."""
-    raw = code.strip()
-    if "/t/" in raw:
-        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
+    raw = scanned_value(code)
     # Holding the objects (not ids) keeps them in the session's weak identity map for the whole batch.
     known: dict[str, Room] = (db.session.info if batch is None else batch).setdefault("sync.rooms", {})
     if raw in known:
@@ -654,13 +652,6 @@ def _devices(texts: set[str]) -> list[ScannedDevice]:
     return [ScannedDevice(*row[:7], AssetStatus(row[7]), row[8]) for row in rows]
 
 
-def _scanned_text(raw: str) -> str:
-    raw = raw.strip()
-    if "/t/" in raw:
-        raw = raw.rsplit("/t/", 1)[1].split("?")[0].strip("/")
-    return raw
-
-
 def _pick_device(raw: str, by_code: dict, by_tag: dict, by_serial: dict) -> ScannedDevice | None:
     """The precedence of app.services.assets.find_asset: tag code, exact asset tag, then upper-cased tag or serial."""
     code = normalise(raw) if looks_like_code(raw) else None
@@ -691,7 +682,7 @@ def find_scanned_asset(text: str, batch: dict[str, Any] | None = None) -> Scanne
 
     Same answers as app.services.assets.find_asset, which it mirrors for the sync hot path.
     """
-    raw = _scanned_text(text or "")
+    raw = scanned_value(text)
     if not raw:
         return None
     known: dict[str, ScannedDevice] = (db.session.info if batch is None else batch).setdefault("sync.assets", {})
@@ -702,8 +693,8 @@ def find_scanned_asset(text: str, batch: dict[str, Any] | None = None) -> Scanne
 
 def prefetch_scans(datas: list[dict[str, Any]], user: User) -> None:
     """Load the rooms and devices a batch of scans names in two queries; the handler then finds them in memory."""
-    rooms = {d["room"].strip() for d in datas if isinstance(d.get("room"), str) and d["room"].strip()}
-    tags = {_scanned_text(d["tag"]) for d in datas if isinstance(d.get("tag"), str) and d["tag"].strip()}
+    rooms = {scanned_value(d["room"]) for d in datas if isinstance(d.get("room"), str)} - {""}
+    tags = {scanned_value(d["tag"]) for d in datas if isinstance(d.get("tag"), str)} - {""}
     known_rooms: dict[str, Room] = db.session.info.setdefault("sync.rooms", {})
     if rooms:
         for room in db.session.scalars(sa.select(Room).where(Room.code.in_({r.upper() for r in rooms}))):

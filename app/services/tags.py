@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Asset, Room, User, Via
 from app.services import activity
-from app.tagcodes import LENGTH, looks_like_code, new_tag_code, normalise
+from app.tagcodes import LENGTH, looks_like_code, new_tag_code, normalise, scanned_value
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,7 @@ class TagHit:
 
 def code_from_text(text: str) -> str | None:
     """The canonical code in what someone typed or scanned (a bare code or a whole /t/ URL); None if none."""
-    raw = (text or "").strip()
-    if "/t/" in raw:
-        raw = raw.rsplit("/t/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/")
+    raw = scanned_value(text)
     if len(raw) > 4 * LENGTH or not looks_like_code(raw):
         return None
     return normalise(raw)
