@@ -16,6 +16,7 @@ from app import config as config_module
 from app.commands import register_commands
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.security import CSP, SAFE_METHODS
+from app.services.events import register_all
 from app.views import register_blueprints
 from app.web import can, guard
 from app.web.errors import json_error, register_error_handlers
@@ -62,6 +63,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
         _tune_sqlite(db.engine, app.config["SQLITE_CACHE_KB"])
 
     auth.init_login(app)
+    register_all()
     register_blueprints(app)
 
     guard.init_app(app)

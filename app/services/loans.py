@@ -28,7 +28,7 @@ from app.services import tickets as ticket_service
 from app.services.assets import find_asset, open_assignment, visible_to
 from app.services.errors import Invalid
 from app.services.people import find_person
-from app.services.sync import Context, Rejected, choice, register, text
+from app.services.sync import Context, Rejected, choice, text
 
 # Why a device outside the pool cannot be lent; the desk shows these words.
 REFUSED = {
@@ -331,7 +331,3 @@ def apply_checkin_event(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     except Invalid as exc:
         raise Rejected(exc.message) from exc
     return {"loan": loan.id, "asset_tag": asset.asset_tag, "person": loan.person.name}
-
-
-register("loan.checkout", apply_checkout_event, needs="desk")
-register("loan.checkin", apply_checkin_event, needs="desk")

@@ -404,9 +404,6 @@ def apply_report_event(data: dict, ctx: sync.Context) -> dict:
     return {"ticket": ticket.number}
 
 
-sync.register("report.damage", apply_report_event, needs="tickets.work")
-
-
 # Reports the public page refused for a rate limit: counted per device and hour, shown in the ticket queue.
 
 

@@ -28,7 +28,7 @@ from app.services.assets import find_asset, visible_to
 from app.services.errors import Invalid
 from app.services.repairs.record import repair_of
 from app.services.repairs.workflow import LIKELY_ACCIDENTAL, open_claims, take_in
-from app.services.sync import Context, Rejected, register, text
+from app.services.sync import Context, Rejected, text
 
 # Claims that can still be put in a box for the vendor.
 SHIPPABLE = (ClaimStatus.submitted, ClaimStatus.approved)
@@ -468,7 +468,3 @@ def apply_ship(data: dict, ctx: Context) -> dict:
     except Invalid as exc:
         raise Rejected(exc.message) from exc
     return {"claim": claim.id, "asset_tag": claim.asset.asset_tag, "status": claim.status.value}
-
-
-register("claim.receive", apply_receive, needs="repairs.work")
-register("claim.ship", apply_ship, needs="repairs.work")
