@@ -85,11 +85,8 @@ KNOWN = [
         "long",
         "csvio: a CSV field over 128 KB raises",
     ),
-    # A form posted from a page that has since changed (a closed ticket, a decided claim, a returned device): the
-    # refusal names a field the page no longer shows, so the 422 comes back with the reason nowhere on it.
-    ("form", r"POST /repairs/tickets/T-\d+/(triage|parts|labour)", r".*", r".*", "stale form: closed ticket"),
-    ("form", r"POST /repairs/claims/\d+/(approve|deny)", r"rma|reason|\*", r".*", "stale form: decided claim"),
     ("form", r"POST /campuses/[A-Z]+/rooms", r"lines", r".*", "the pasted lines' refusal is not shown"),
+    # A form posted from a page that has since changed: the refusal names a field the page no longer shows.
     ("form", r"POST /assets/[^/]+/return", r"condition", r".*", "stale form: nobody holds the device"),
 ]
 AFTER_EVENT = {"loan.checkout": ("loan.checkin", {"asset": "LHS-L2", "condition": "good"})}

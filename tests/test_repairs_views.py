@@ -416,6 +416,91 @@ def test_claim_deny_repaired_and_batch_remove_with_and_without_htmx(client, tech
     assert client.post(f"/repairs/claims/{claim_id}/explode", headers=headers).status_code == 404
 
 
+def _alerts(resp) -> list[str]:
+    """The text of each error shown on a page: what a person reads about why the form was refused."""
+    from tests import hostile
+
+    return [m.strip() for m in hostile.parse(resp.request.path, resp.get_data(as_text=True)).messages if m.strip()]
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+@pytest.mark.parametrize(
+    ("action", "data", "message"),
+    [
+        ("triage", {"category": "no-such-category"}, "Choose a category."),
+        ("triage", {"category": "liquid", "priority": "urgent!"}, "Choose a priority."),
+        ("triage", {"category": "liquid", "responsible": "NOBODY-1"}, "No one on your campuses has the ID 'NOBODY-1'."),
+        ("triage", {"category": "liquid"}, "is closed; reopen it first."),
+        ("parts", {"part": "999999", "quantity": "1"}, "Choose a part from the list."),
+        ("parts", {"quantity": "lots"}, "Choose a part from the list."),
+        ("labour", {"minutes": "an hour"}, "Enter the minutes spent."),
+        ("labour", {"minutes": "30"}, "is closed; reopen it first."),
+        ("swap", {"loaner": ""}, "is closed; reopen it first."),
+        ("claim", {"vendor": "x" * 81}, "is closed; reopen it first."),
+    ],
+)
+def test_a_form_posted_to_a_ticket_closed_since_says_why_on_the_page(client, tech, app, headers, action, data, message):
+    """The ticket closed after the page was loaded: its triage, parts and labour forms are gone from the page it
+    renders, so the refusal is shown above the actions, whatever field it names."""
+    with app.app_context():
+        from app.models import User
+
+        ticket, user = db.session.get(Ticket, tech["ticket"]), db.session.get(User, tech["tech"])
+        workflow.resolve(ticket, by=user, via=Via.web)
+        workflow.close(ticket, by=user, via=Via.web)
+        db.session.commit()
+    resp = client.post(f"/repairs/tickets/{tech['number']}/{action}", data=data, headers=headers)
+    assert resp.status_code == 422
+    assert any(message in text for text in _alerts(resp)), _alerts(resp)
+    assert _get(app, Ticket, tech["ticket"]).status is TicketStatus.closed
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+def test_an_open_ticket_shows_each_refusal_once_on_its_field(client, tech, headers):
+    resp = client.post(
+        f"/repairs/tickets/{tech['number']}/triage",
+        data={"category": "no-such-category", "priority": "urgent!", "responsible": "NOBODY-1"},
+        headers=headers,
+    )
+    assert resp.status_code == 422
+    alerts = _alerts(resp)
+    for message in ("Choose a category.", "Choose a priority.", "No one on your campuses has the ID 'NOBODY-1'."):
+        assert sum(message in text for text in alerts) == 1, alerts
+    assert 'id="repair-error-' not in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers", [{}, hx()])
+@pytest.mark.parametrize(
+    ("decided", "action", "data", "message"),
+    [
+        ("approved", "approve", {"rma": "R" * 65}, "That RMA number is too long."),
+        ("approved", "approve", {"rma": ""}, "Enter the claim number or RMA the vendor gave."),
+        ("approved", "approve", {"rma": "RMA-2"}, "claim cannot become approved."),
+        ("denied", "deny", {"reason": ""}, "Say why the vendor denied it"),
+        ("denied", "approve", {"rma": "R" * 65}, "That RMA number is too long."),
+        ("denied", "deny", {"reason": "Again"}, "claim cannot become denied."),
+    ],
+)
+def test_a_decision_posted_to_a_claim_decided_since_says_why_on_the_page(
+    client, tech, app, headers, decided, action, data, message
+):
+    with app.app_context():
+        from app.models import User
+
+        user = db.session.get(User, tech["tech"])
+        claim = warranty.open_claim(db.session.get(Ticket, tech["ticket"]), by=user, via=Via.web)
+        if decided == "approved":
+            warranty.approve(claim, rma="RMA-1", by=user, via=Via.web)
+        else:
+            warranty.deny(claim, reason="Drop damage excluded", by=user, via=Via.web)
+        db.session.commit()
+        claim_id = claim.id
+    resp = client.post(f"/repairs/claims/{claim_id}/{action}", data=data, headers=headers)
+    assert resp.status_code == 422
+    assert any(message in text for text in _alerts(resp)), _alerts(resp)
+    assert _get(app, WarrantyClaim, claim_id).status.value == decided
+
+
 @pytest.mark.parametrize("headers", [{}, hx()])
 def test_ship_by_scan_with_and_without_htmx(client, tech, app, headers):
     with app.app_context():

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, ClaimStatus, Loan, LoanerSwap, WarrantyClaim
+from app.models import Asset, AssetStatus, ClaimStatus, Loan, LoanerSwap, Via, WarrantyClaim
 from tests.browser.conftest import PHONE, sign_in
 from tests.repairs_world import make_shop
 
@@ -115,3 +115,39 @@ def test_report_to_repaired_and_swap_reversed_on_a_phone(app, browser, live_serv
         assert db.session.scalar(sa.select(sa.func.count(LoanerSwap.id)).where(LoanerSwap.reversed_at.is_(None))) == 0
         device = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "LHS-1000"))
         assert device.status is AssetStatus.deployed and device.assigned_to.external_id == "LHS100001"
+
+
+def test_a_form_left_open_on_a_ticket_closed_since_says_why_on_a_phone(app, phone):
+    """A tech keeps the ticket page open while another closes the ticket; the triage they then save is refused, and
+    the panel they get back (its forms gone) says why, above the actions, where the tech is looking."""
+    with app.app_context():
+        world = make_shop()
+        db.session.commit()
+        number, tech_email = world["ticket"].number, world["tech"].email
+        ticket_id, other_id = world["ticket"].id, world["tech2"].id
+
+    sign_in(phone, tech_email, next_path=f"/tickets/{number}")
+    phone.get_by_label("Responsible (student or staff ID)").fill("NOBODY-1")
+
+    with app.app_context():
+        from app.models import Ticket, User
+        from app.services.repairs import workflow
+
+        ticket, other = db.session.get(Ticket, ticket_id), db.session.get(User, other_id)
+        workflow.resolve(ticket, by=other, via=Via.web)
+        workflow.close(ticket, by=other, via=Via.web)
+        db.session.commit()
+
+    phone.get_by_role("button", name="Save triage").click()
+    refusal = phone.locator("#next-actions [role=alert]")
+    expect(refusal).to_have_text("No one on your campuses has the ID 'NOBODY-1'.")
+    expect(refusal).to_be_in_viewport()
+    expect(phone.get_by_label("Responsible (student or staff ID)")).to_have_count(0)
+    expect(phone.locator("#ticket-status")).to_have_text("closed")
+    _no_sideways_scroll(phone)
+
+    # The same tech, page reloaded: reopening brings the forms back.
+    phone.reload()
+    phone.get_by_role("button", name="Reopen").click()
+    expect(phone.locator("#ticket-status")).to_have_text("triaged")
+    expect(phone.locator("#repair-panel summary", has_text="Triage")).to_be_visible()
