@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Activity, Asset, AssetStatus, Assignment, DeviceModel
+from tests import hostile as h
 from tests.conftest import hx
 
 
@@ -242,6 +243,20 @@ def test_assign_and_return(app, client, district, login_as):
         assert len(rows) == 1 and rows[0].returned_at is not None
         actions = db.session.scalars(sa.select(Activity.action).where(Activity.asset_id == asset.id)).all()
         assert actions.count("asset.assign") == 1 and actions.count("asset.return") == 1
+
+
+def test_taking_back_a_device_nobody_holds_says_why(app, client, district, login_as):
+    """A take-back form left open after someone else took the device back: the page now offers to assign it, and
+    the reason the take-back was refused shows there."""
+    login_as("tech", "LHS")
+    for headers in (hx(), {}):
+        resp = client.post("/assets/LHS-1001/return", data={"condition": "good"}, headers=headers)
+        assert resp.status_code == 422
+        page = h.parse("/assets/LHS-1001", resp.get_data(as_text=True))
+        assert "LHS-1001 is not assigned to anyone." in page.messages, page.messages
+    with app.app_context():
+        assert db.session.scalar(sa.select(Asset.status).where(Asset.asset_tag == "LHS-1001")) is AssetStatus.in_stock
+        assert not db.session.scalars(sa.select(Activity).where(Activity.action == "asset.return")).all()
 
 
 def test_open_assignment_unique_in_database(ctx, district):

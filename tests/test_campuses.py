@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Activity, Asset, Campus, Room, RoomKind, Via
 from app.services import loans, places
 from app.services.errors import Invalid, unique_fields
+from tests import hostile as h
 from tests.conftest import hx
 
 CAMPUS_FORM = {
@@ -185,6 +186,24 @@ def test_many_rooms_at_once_all_or_nothing(app, client, district, login_as):
     assert rooms["LHS-202"][:2] == ("Music room, with piano", RoomKind.classroom)
     assert rooms["LHS-LIB"][:2] == ("Library", RoomKind.library)
     assert rooms["LHS-203"][:2] == ("203", RoomKind.classroom)
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [("101", "a room with the code LHS-101 already exists."), ("1/2", "Use letters, digits"), ("", "Enter at least")],
+)
+def test_one_pasted_line_refused_says_why_on_the_pasted_lines(app, client, district, login_as, lines, message):
+    """One pasted line is refused as the one-room form's code would be; the reason shows on the lines it came from."""
+    login_as("admin", "LHS")
+    before = set(_rooms(app, "LHS"))
+    for headers in (hx(), {}):
+        resp = client.post("/campuses/LHS/rooms", data={"lines": lines}, headers=headers)
+        assert resp.status_code == 422
+        page = h.parse("/campuses/LHS", resp.get_data(as_text=True))
+        assert any(message in m for m in page.messages), page.messages
+        body = resp.get_data(as_text=True)
+        assert 'id="lines-error"' in body and 'id="code-error"' not in body
+    assert set(_rooms(app, "LHS")) == before
 
 
 def test_a_room_taken_out_of_use_leaves_the_scan_page(app, client, district, login_as):

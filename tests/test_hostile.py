@@ -85,9 +85,6 @@ KNOWN = [
         "long",
         "csvio: a CSV field over 128 KB raises",
     ),
-    ("form", r"POST /campuses/[A-Z]+/rooms", r"lines", r".*", "the pasted lines' refusal is not shown"),
-    # A form posted from a page that has since changed: the refusal names a field the page no longer shows.
-    ("form", r"POST /assets/[^/]+/return", r"condition", r".*", "stale form: nobody holds the device"),
 ]
 AFTER_EVENT = {"loan.checkout": ("loan.checkin", {"asset": "LHS-L2", "condition": "good"})}
 

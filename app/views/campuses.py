@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.models import Campus, RoomKind, Via
 from app.services import places
+from app.services.errors import Invalid
 from app.web import form_errors, is_htmx, permission_required, render, see_other, submit
 from app.web.loaders import get_campus_or_404, get_room_or_404
 
@@ -133,13 +134,16 @@ def add_rooms(code: str):
     lines_form = RoomLinesForm(formdata=request.form if many else None)
 
     def add() -> list:
-        if many:
-            lines = places.parse_room_lines(lines_form.lines.data or "")
-        else:
-            lines = [
-                places.RoomLine(room_form.code.data or "", room_form.name.data or "", RoomKind(room_form.kind.data))
-            ]
-        return places.add_rooms(campus, lines, by=current_user, via=Via.web)
+        if not many:
+            line = places.RoomLine(room_form.code.data or "", room_form.name.data or "", RoomKind(room_form.kind.data))
+            return places.add_rooms(campus, [line], by=current_user, via=Via.web)
+        try:
+            return places.add_rooms(
+                campus, places.parse_room_lines(lines_form.lines.data or ""), by=current_user, via=Via.web
+            )
+        except Invalid as exc:
+            # One pasted line is refused as the one-room form's code would be; here the pasted lines hold it.
+            raise Invalid(exc.message, field="lines") from None
 
     ok, added = submit(lines_form if many else room_form, add)
     if not ok:
