@@ -15,10 +15,9 @@ from app.services import activity
 from app.services import assets as asset_service
 from app.services import audits as audit_service
 from app.services.dashboard import planning_filters
-from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import form_errors, is_htmx, permission_required, render, see_other, submit
-from app.web.args import id_arg, page_arg, whole
+from app.web import committing, form_errors, is_htmx, permission_required, render, see_other, submit
+from app.web.args import choice, form_choice, id_arg, page_arg, whole
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -95,15 +94,13 @@ def rooms_of(campus_id: int | None) -> list[Room]:
 
 def _filters_from_args() -> asset_service.AssetFilters:
     args = request.args
-    status = args.get("status")
-    condition = args.get("condition")
     sort = args.get("sort", "tag")
     return asset_service.AssetFilters(
         q=args.get("q", "")[:100],
         campus_id=id_arg("campus"),
         room_id=id_arg("room"),
-        status=AssetStatus(status) if status in AssetStatus._value2member_map_ else None,
-        condition=Condition(condition) if condition in Condition._value2member_map_ else None,
+        status=choice(args.get("status"), AssetStatus),
+        condition=choice(args.get("condition"), Condition),
         model_id=id_arg("model"),
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
@@ -215,11 +212,11 @@ def _actions_response(asset: Asset, errors: dict, status: int = 200):
 @permission_required("assets.edit")
 def change_status(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
-    value = request.form.get("status", "")
-    if value not in AssetStatus._value2member_map_:
-        return _actions_response(asset, {"status": "Choose a status from the list."}, 422)
-    asset_service.update_asset(asset, {"status": AssetStatus(value)}, by=current_user, via=Via.web)
-    db.session.commit()
+    with committing() as outcome:
+        status = form_choice("status", AssetStatus, "Choose a status from the list.")
+        asset_service.update_asset(asset, {"status": status}, by=current_user, via=Via.web)
+    if outcome.refused:
+        return _actions_response(asset, {"status": outcome.message}, 422)
     return _actions_response(asset, {})
 
 
@@ -232,12 +229,10 @@ def assign(asset_tag: str):
     if person is None or not current_user.can_see_campus(person.campus_id):
         message = "Enter a student or staff ID." if not who else f"No one on your campuses has the ID {who!r}."
         return _actions_response(asset, {"person": message}, 422)
-    try:
+    with committing() as outcome:
         asset_service.assign(asset, person, by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
-        return _actions_response(asset, {"person": exc.message}, 422)
-    db.session.commit()
+    if outcome.refused:
+        return _actions_response(asset, {"person": outcome.message}, 422)
     return _actions_response(asset, {})
 
 
@@ -245,14 +240,11 @@ def assign(asset_tag: str):
 @permission_required("desk")
 def take_back(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
-    value = request.form.get("condition", "")
-    condition = Condition(value) if value in Condition._value2member_map_ else None
-    try:
+    condition = choice(request.form.get("condition"), Condition)
+    with committing() as outcome:
         asset_service.unassign(asset, by=current_user, via=Via.web, condition=condition)
-    except Invalid as exc:
-        db.session.rollback()
-        return _actions_response(asset, {"condition": exc.message}, 422)
-    db.session.commit()
+    if outcome.refused:
+        return _actions_response(asset, {"condition": outcome.message}, 422)
     return _actions_response(asset, {})
 
 

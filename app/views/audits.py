@@ -10,9 +10,8 @@ from app.extensions import db
 from app.models import Audit, Room, Via
 from app.services import audits as audit_service
 from app.services.assets import find_asset
-from app.services.errors import Invalid
-from app.web import is_htmx, permission_required, render, scanning_page
-from app.web.args import page_arg
+from app.web import committing, is_htmx, permission_required, render, scanning_page
+from app.web.args import page_arg, whole
 from app.web.loaders import get_room_or_404, visible_campuses
 from app.web.offline import offline_page
 
@@ -35,7 +34,7 @@ def _campus_arg() -> int | None:
         return None
     ids = {c.id: c for c in visible_campuses()}
     by_code = {c.code: c.id for c in ids.values()}
-    campus_id = int(value) if value.isdigit() else by_code.get(value.upper())
+    campus_id = whole(value) or by_code.get(value.upper())
     if campus_id not in ids:
         abort(404)
     return campus_id
@@ -82,12 +81,12 @@ def live():
 @permission_required("audits.read")
 def due():
     """Rooms not audited within their campus's interval (the dashboard loads the short version)."""
-    limit = request.args.get("limit", "")
+    limit = whole(request.args.get("limit"))
     rows = audit_service.rooms_due(current_user, campus_id=_campus_arg())
     total = len(rows)
-    if limit.isdigit():
-        rows = rows[: int(limit)]
-    return render("audits/due.html", "audits/_due.html", due=rows, total=total, short=limit.isdigit())
+    if limit is not None:
+        rows = rows[:limit]
+    return render("audits/due.html", "audits/_due.html", due=rows, total=total, short=limit is not None)
 
 
 @bp.get("/missing")
@@ -145,12 +144,11 @@ def move(uuid: str):
     if asset is None or not current_user.can_see_campus(asset.campus_id):
         errors["asset"] = "Choose a device from the list." if not tag else f"No device {tag} on your campuses."
     else:
-        try:
+        with committing() as outcome:
             audit_service.move_here(audit, asset, by=current_user, via=Via.web)
-        except Invalid as exc:
-            errors["asset"] = exc.message
+        if outcome.refused:
+            errors["asset"] = outcome.message
     if errors:
-        db.session.rollback()
         return render(
             "audits/detail.html",
             "audits/_unexpected.html",
@@ -158,7 +156,6 @@ def move(uuid: str):
             errors=errors,
             status=422,
         )
-    db.session.commit()
     if not is_htmx():
         return redirect(url_for("audits.detail", uuid=audit.uuid), 303)
     return render("audits/detail.html", "audits/_unexpected.html", r=audit_service.audit_result(audit), errors={})

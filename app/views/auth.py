@@ -14,7 +14,7 @@ from app.extensions import db, limiter
 from app.models import ApiToken, User, Via, utcnow
 from app.services import users as user_service
 from app.services.errors import Invalid
-from app.web import form_errors, render, safe_next
+from app.web import committing, form_errors, render, safe_next, submit
 
 bp = Blueprint("auth", __name__)
 
@@ -42,18 +42,21 @@ def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(next_url))
     if request.method == "POST":
-        if form.validate():
+
+        def sign_in() -> None:
             user = user_service.authenticate(form.email.data, form.password.data)
-            if user is not None:
-                previous = current_session()
-                if previous is not None:
-                    # Signing in over a session replaces it: the old cookie must not live on in a copy.
-                    user_service.end_session(previous)
-                _sign_in(user)
-                user.last_login_at = utcnow()
-                db.session.commit()
-                return redirect(safe_next(next_url))
-            form.password.errors = ["That email and password do not match an active account."]
+            if user is None:
+                raise Invalid("That email and password do not match an active account.", field="password")
+            previous = current_session()
+            if previous is not None:
+                # Signing in over a session replaces it: the old cookie must not live on in a copy.
+                user_service.end_session(previous)
+            _sign_in(user)
+            user.last_login_at = utcnow()
+
+        ok, _ = submit(form, sign_in)
+        if ok:
+            return redirect(safe_next(next_url))
         return render("auth/login.html", form=form, next=next_url, errors=form_errors(form), status=422)
     return render("auth/login.html", form=form, next=next_url, errors={})
 
@@ -71,8 +74,8 @@ def logout():
     row = current_session()
     if row is not None:
         # The row goes, so a copy of this cookie (a shared computer, a stolen cookie) signs nobody in.
-        user_service.end_session(row)
-        db.session.commit()
+        with committing():
+            user_service.end_session(row)
     logout_user()
     resp = redirect(url_for("auth.login", signed_out=1))
     # Drop cached pages of this user; storage stays, since the offline outbox may hold unsent work.
@@ -85,24 +88,23 @@ def logout():
 def password():
     form = PasswordForm()
     if request.method == "POST":
-        if form.validate():
-            if not current_user.check_password(form.current.data):
-                form.current.errors = ["That is not your current password."]
-            else:
-                user = current_user._get_current_object()
-                try:
-                    revoked = user_service.change_password(user, form.password.data, by=user, via=Via.web)
-                except Invalid as exc:
-                    form.password.errors = [exc.message]
-                else:
-                    # Every session ended, this one too: this browser goes on in a new one, under a new key.
-                    _sign_in(user)
-                    db.session.commit()
-                    flash(
-                        "Password changed. You were signed out everywhere else"
-                        + (f" and your {revoked} API token(s) were revoked." if revoked else ".")
-                    )
-                    return redirect(url_for("dashboard.index"))
+        user = current_user._get_current_object()
+
+        def change() -> int:
+            if not user.check_password(form.current.data):
+                raise Invalid("That is not your current password.", field="current")
+            revoked = user_service.change_password(user, form.password.data, by=user, via=Via.web)
+            # Every session ended, this one too: this browser goes on in a new one, under a new key.
+            _sign_in(user)
+            return revoked
+
+        ok, revoked = submit(form, change)
+        if ok:
+            flash(
+                "Password changed. You were signed out everywhere else"
+                + (f" and your {revoked} API token(s) were revoked." if revoked else ".")
+            )
+            return redirect(url_for("dashboard.index"))
         return render("auth/password.html", form=form, errors=form_errors(form), live_tokens=_live_tokens(), status=422)
     return render("auth/password.html", form=form, errors={}, live_tokens=_live_tokens())
 

@@ -16,8 +16,8 @@ from app.services import assets as asset_service
 from app.services import loans as loan_service
 from app.services.errors import Invalid
 from app.services.people import find_person, search_people
-from app.web import note_record_view, permission_required, render
-from app.web.args import page_arg
+from app.web import committing, note_record_view, permission_required, render
+from app.web.args import choice, page_arg
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("desk", __name__, url_prefix="/loans")
@@ -55,11 +55,6 @@ def _due_from_form(campus: Campus) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise Invalid("Enter the due date as a date.", field="due") from None
-
-
-def _condition_from_form() -> Condition | None:
-    value = request.form.get("condition", "")
-    return Condition(value) if value in Condition._value2member_map_ else None
 
 
 def desk_context(campus: Campus, **panel) -> dict:
@@ -116,20 +111,18 @@ def scan():
     if selected is None or picked:
         person = _visible_person(code)
         if person is not None:
-            note_record_view(person, "desk")
-            db.session.commit()
+            with committing():
+                note_record_view(person, "desk")
             return _panel(campus, person=person, summary=person_summary(person))
 
     asset = asset_service.find_asset(code)
     if asset is not None and not current_user.can_see_campus(asset.campus_id):
         return _panel(campus, 422, person=selected, error=f"{asset.asset_tag} belongs to another campus.")
     if asset is not None and selected is not None:
-        try:
+        with committing() as outcome:
             loan = loan_service.check_out(asset, selected, by=current_user, due=_due_from_form(campus), via=Via.web)
-        except Invalid as exc:
-            db.session.rollback()
-            return _panel(campus, 422, person=selected, error=exc.message)
-        db.session.commit()
+        if outcome.refused:
+            return _panel(campus, 422, person=selected, error=outcome.message)
         return _panel(campus, changed=True, person=None, lent=loan)
     if asset is not None:
         if loan_service.open_loan(asset) is None:
@@ -140,18 +133,16 @@ def scan():
             return _panel(
                 campus, 422, person=None, error=f"{asset.asset_tag} is not on loan. To lend it, scan the ID first."
             )
-        try:
+        with committing() as outcome:
             loan = loan_service.check_in(
                 asset,
                 by=current_user,
-                condition=_condition_from_form() or Condition.good,
+                condition=choice(request.form.get("condition"), Condition, Condition.good),
                 note=request.form.get("note", ""),
                 via=Via.web,
             )
-        except Invalid as exc:
-            db.session.rollback()
-            return _panel(campus, 422, person=None, error=exc.message)
-        db.session.commit()
+        if outcome.refused:
+            return _panel(campus, 422, person=None, error=outcome.message)
         return _panel(campus, changed=True, person=None, returned=loan)
 
     matches = list(db.session.scalars(search_people(current_user, code).where(Person.active).limit(SEARCH_LIMIT + 1)))
@@ -265,20 +256,18 @@ def assign_scan():
         return answer(422, error="Scan a student ID, then a device.")
     person = _visible_person(code)
     if person is not None:
-        note_record_view(person, "desk")
-        db.session.commit()
+        with committing():
+            note_record_view(person, "desk")
         return answer(person=person, summary=person_summary(person))
     asset = asset_service.find_asset(code)
     if asset is None or not current_user.can_see_campus(asset.campus_id):
         return answer(422, error=f"No student or device on your campuses matches “{code}”.")
     if selected is None:
         return answer(422, error=f"Scan the student's ID before the device ({asset.asset_tag}).")
-    try:
+    with committing() as outcome:
         asset_service.assign(asset, selected, by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
-        return answer(422, error=exc.message)
-    db.session.commit()
+    if outcome.refused:
+        return answer(422, error=outcome.message)
     return answer(person=None, done={"asset": asset, "person": selected})
 
 

@@ -14,7 +14,8 @@ from app.extensions import db
 from app.models import Campus, ImportKind, ImportRun, ImportState, utcnow
 from app.services import google_admin, snipeit
 from app.services.csvio import FileTooLarge, HeaderError, has_text, size_words, too_large_message, write_csv
-from app.web import can, permission_required, render, see_other
+from app.services.errors import Invalid
+from app.web import can, committing, permission_required, render, see_other
 from app.web.args import page_arg, whole
 from app.web.errors import error_response
 from app.web.loaders import visible_campuses
@@ -133,15 +134,16 @@ def upload(kind: str):
         token=secrets.token_hex(16),
         created_by_id=current_user.id,
     )
-    try:
-        report = _check(run, upload, dry_run=True, campus_id=campus_id)
-    except HeaderError as exc:
-        db.session.rollback()
-        return _index_page({key: str(exc)}, 422)
-    run.park(upload, report.plan.to_bytes())
-    run.report = {**report.to_json(), "campus_id": campus_id}
-    db.session.add(run)
-    db.session.commit()
+    with committing() as outcome:
+        try:
+            report = _check(run, upload, dry_run=True, campus_id=campus_id)
+        except HeaderError as exc:
+            raise Invalid(str(exc), field=key) from None
+        run.park(upload, report.plan.to_bytes())
+        run.report = {**report.to_json(), "campus_id": campus_id}
+        db.session.add(run)
+    if outcome.refused:
+        return _index_page({key: outcome.message}, 422)
     return see_other(url_for("imports.run", token=run.token))
 
 
@@ -167,25 +169,24 @@ def apply(token: str):
     except HeaderError as exc:  # the stored file passed its dry run; only a changed importer gets here
         db.session.rollback()
         abort(422, str(exc))
-    if report.different:
+    applied = report.ok and not report.different
+    if not applied:
+        # None of the file is applied: its writes roll back, and the run alone records what this check found.
         db.session.rollback()
         run = _run_or_404(token)
-        run.park(source, report.plan.to_bytes())
-        report.dry_run = True
-        run.report = {**report.to_json(), "campus_id": campus_id, "rechecked": approved is not None}
-        db.session.commit()
-        return render("imports/run.html", run=run, status=409)
-    if not report.ok:
-        db.session.rollback()
-        run = _run_or_404(token)
-        run.report = {**report.to_json(), "campus_id": campus_id}
-        db.session.commit()
-        return render("imports/run.html", run=run, status=422)
-    run.report = {**report.to_json(), "campus_id": campus_id}
-    run.state = ImportState.applied
-    run.applied_at = utcnow()
-    run.content = None
-    db.session.commit()
+    with committing():
+        if report.different:
+            run.park(source, report.plan.to_bytes())
+            report.dry_run = True
+            run.report = {**report.to_json(), "campus_id": campus_id, "rechecked": approved is not None}
+        else:
+            run.report = {**report.to_json(), "campus_id": campus_id}
+        if applied:
+            run.state = ImportState.applied
+            run.applied_at = utcnow()
+            run.content = None
+    if not applied:
+        return render("imports/run.html", run=run, status=409 if report.different else 422)
     return see_other(url_for("imports.run", token=run.token))
 
 

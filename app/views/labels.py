@@ -11,10 +11,9 @@ from app.extensions import db
 from app.models import Asset, LabelFormat, LabelPrint, Room, Via
 from app.services import labels as label_service
 from app.services.assets import AssetFilters
-from app.services.errors import Invalid
 from app.views.assets import rooms_of
-from app.web import permission_required, render, see_other
-from app.web.args import whole_number
+from app.web import committing, permission_required, render, see_other
+from app.web.args import choice, whole, whole_number
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")
@@ -26,14 +25,13 @@ def _choice() -> dict:
     """The chooser's filters, from the query string (GET) or the form (POST)."""
     v = request.values
     kind = v.get("kind", "assets")
-    fmt = v.get("format", LabelFormat.avery5160.value)
     return {
         "kind": kind if kind in ("assets", "rooms") else "assets",
         "q": v.get("q", "")[:100],
         "campus_id": whole_number(v.get("campus"), "campus", low=1),
         "room_id": whole_number(v.get("room"), "room", low=1),
         "not_printed": v.get("not_printed") == "1",
-        "format": LabelFormat(fmt) if fmt in LabelFormat._value2member_map_ else LabelFormat.avery5160,
+        "format": choice(v.get("format"), LabelFormat, LabelFormat.avery5160),
     }
 
 
@@ -46,26 +44,30 @@ def _query(c: dict) -> sa.Select:
     return label_service.assets_to_label(current_user, f, not_printed=c["not_printed"])
 
 
-@bp.get("")
-@permission_required("labels.print")
-def index():
-    c = _choice()
+def _chooser(c: dict, errors: dict[str, str] | None = None, status: int = 200):
+    """The chooser with what its filters find (the first SHOWN of them) and how many that is."""
     stmt = _query(c)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = list(db.session.scalars(stmt.limit(SHOWN)))
     return render(
         "labels/index.html",
         "labels/_choices.html",
+        status=status,
         c=c,
-        rows=rows,
+        rows=list(db.session.scalars(stmt.limit(SHOWN))),
         total=total,
         shown=SHOWN,
         max_labels=label_service.MAX_LABELS,
         formats=list(LabelFormat),
         campuses=visible_campuses(),
         rooms=rooms_of(c["campus_id"]),
-        errors={},
+        errors=errors or {},
     )
+
+
+@bp.get("")
+@permission_required("labels.print")
+def index():
+    return _chooser(_choice())
 
 
 @bp.post("/print")
@@ -76,31 +78,14 @@ def print_labels():
     if request.form.get("all") == "1":
         targets = list(db.session.scalars(_query(c).limit(label_service.MAX_LABELS + 1)))
     else:
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()][: label_service.MAX_LABELS + 1]
+        ids = [i for i in map(whole, request.form.getlist("ids")) if i][: label_service.MAX_LABELS + 1]
         by_id = {t.id: t for t in db.session.scalars(sa.select(model).where(model.id.in_(ids)))} if ids else {}
         # Keep the order people saw; anything missing or outside their campuses is simply not there.
         targets = [by_id[i] for i in ids if i in by_id and current_user.can_see_campus(by_id[i].campus_id)]
-    try:
+    with committing() as outcome:
         job = label_service.record_print(c["format"], targets, by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
-        stmt = _query(c)
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-        return render(
-            "labels/index.html",
-            "labels/_choices.html",
-            status=422,
-            c=c,
-            rows=list(db.session.scalars(stmt.limit(SHOWN))),
-            total=total,
-            shown=SHOWN,
-            max_labels=label_service.MAX_LABELS,
-            formats=list(LabelFormat),
-            campuses=visible_campuses(),
-            rooms=rooms_of(c["campus_id"]),
-            errors={"ids": exc.message},
-        )
-    db.session.commit()
+    if outcome.refused:
+        return _chooser(c, {"ids": outcome.message}, 422)
     return see_other(url_for("labels.sheet", print_id=job.id))
 
 

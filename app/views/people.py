@@ -28,10 +28,9 @@ from app.services import assets as asset_service
 from app.services import loans as loan_service
 from app.services import privacy, roster
 from app.services.csvio import FileTooLarge, size_words, too_large_message
-from app.services.errors import Invalid
 from app.services.people import search_people
-from app.web import can, note_record_view, permission_required, render, see_other
-from app.web.args import id_arg, page_arg
+from app.web import can, committing, note_record_view, permission_required, render, see_other
+from app.web.args import choice, id_arg, page_arg
 from app.web.errors import error_response
 from app.web.loaders import get_person_or_404, visible_campuses
 
@@ -48,9 +47,7 @@ def index():
     q = request.args.get("q", "")[:100]
     campus_id = id_arg("campus")
     kind = request.args.get("kind", "")
-    stmt = search_people(
-        current_user, q, campus_id, PersonKind(kind) if kind in PersonKind._value2member_map_ else None
-    )
+    stmt = search_people(current_user, q, campus_id, choice(kind, PersonKind))
     if request.args.get("inactive") != "1":
         stmt = stmt.where(Person.active.is_(True))
     page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
@@ -139,17 +136,15 @@ def export(external_id: str):
 def erase(external_id: str):
     """Take the person's personal data out of Rollcall; the records the district keeps stay, without it."""
     person = get_person_or_404(external_id)
-    try:
+    with committing() as outcome:
         label = privacy.erase(person, confirm=request.form.get("confirm", ""), by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
+    if outcome.refused:
         return render(
             "people/detail.html",
             "people/_privacy.html",
             status=422,
-            **_detail_context(person, {"confirm": exc.message}),
+            **_detail_context(person, {"confirm": outcome.message}),
         )
-    db.session.commit()
     flash(f"Erased. The record is now {label}.")
     return see_other(url_for("people.detail", external_id=person.external_id))
 
@@ -170,12 +165,10 @@ def assign(external_id: str):
     if asset is None or not current_user.can_see_campus(asset.campus_id):
         message = "Scan or type the device's tag." if not code else f"No device on your campuses matches “{code}”."
         return _after_action(person, {"device": message}, 422)
-    try:
+    with committing() as outcome:
         asset_service.assign(asset, person, by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
-        return _after_action(person, {"device": exc.message}, 422)
-    db.session.commit()
+    if outcome.refused:
+        return _after_action(person, {"device": outcome.message}, 422)
     return _after_action(person, {})
 
 
@@ -188,14 +181,11 @@ def take_back(external_id: str, asset_tag: str):
     current = asset_service.open_assignment(asset) if asset is not None else None
     if current is None or current.person_id != person.id:
         abort(404)
-    value = request.form.get("condition", "")
-    condition = Condition(value) if value in Condition._value2member_map_ else None
-    try:
+    condition = choice(request.form.get("condition"), Condition)
+    with committing() as outcome:
         asset_service.unassign(asset, by=current_user, via=Via.web, condition=condition)
-    except Invalid as exc:
-        db.session.rollback()
-        return _after_action(person, {"return": exc.message}, 422)
-    db.session.commit()
+    if outcome.refused:
+        return _after_action(person, {"return": outcome.message}, 422)
     return _after_action(person, {})
 
 
@@ -247,7 +237,6 @@ def _keep(files: roster.RosterFiles) -> str:
         content=roster.pack(files),
     )
     db.session.add(run)
-    db.session.commit()
     return run.token
 
 
@@ -293,42 +282,35 @@ def import_roster():
     campus_code = request.form.get("campus", "").strip().upper()
     ctx["campus_code"] = campus_code
     key = request.form.get("key", "")
-    if key:
-        files = _kept(key)
+    files = _kept(key) if key else None
+    upload = request.files.get("users")
+    if key and files is None:
+        ctx["errors"] = {"users": "That upload has expired. Choose the files again."}
+        return render("people/import.html", "people/_import.html", status=422, **ctx)
+    if not key and (upload is None or not upload.filename):
+        ctx["errors"] = {"users": "Choose users.csv or a OneRoster zip."}
+        return render("people/import.html", "people/_import.html", status=422, **ctx)
+    apply = bool(key) and request.form.get("action") == "apply"
+    with committing() as outcome:
         if files is None:
-            ctx["errors"] = {"users": "That upload has expired. Choose the files again."}
-            return render("people/import.html", "people/_import.html", status=422, **ctx)
-    else:
-        upload = request.files.get("users")
-        if upload is None or not upload.filename:
-            ctx["errors"] = {"users": "Choose users.csv or a OneRoster zip."}
-            return render("people/import.html", "people/_import.html", status=422, **ctx)
-        orgs = request.files.get("orgs")
-        try:
+            orgs = request.files.get("orgs")
             # Werkzeug spools large uploads to temporary files; the roster is read from them, never whole.
             files = roster.files_from_upload(
                 upload.stream, orgs.stream if orgs is not None and orgs.filename else None, upload.filename
             )
-        except Invalid as exc:
-            ctx["errors"] = {"users": exc.message}
-            return render("people/import.html", "people/_import.html", status=422, **ctx)
-    apply = bool(key) and request.form.get("action") == "apply"
-    try:
         report = roster.import_roster(
             files, by=current_user, via=Via.web, campus_code=campus_code or None, dry_run=not apply
         )
-    except Invalid as exc:
-        ctx["errors"] = {exc.field or "users": exc.message}
+        if key and (apply or not report.ok):
+            _forget(key)
+        elif report.ok and not key:
+            key = _keep(files)
+    if outcome.refused:
+        ctx["errors"] = {outcome.refused.field or "users": outcome.message}
         return render("people/import.html", "people/_import.html", status=422, **ctx)
     ctx["report"] = report
     if not report.ok:
-        if key:
-            _forget(key)
-            db.session.commit()
         return render("people/import.html", "people/_import.html", status=422, **ctx)
-    if apply:
-        _forget(key)
-        db.session.commit()
-        return render("people/import.html", "people/_import.html", **ctx)
-    ctx["key"] = key or _keep(files)
+    if not apply:
+        ctx["key"] = key
     return render("people/import.html", "people/_import.html", **ctx)

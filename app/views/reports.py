@@ -14,7 +14,7 @@ from flask_login import current_user
 from limits import parse, parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.models import Asset, TicketCategory, Via
 from app.services import tags as tag_service
 from app.services import tickets as ticket_service
@@ -22,6 +22,8 @@ from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooBig, PhotoTooLarge, clean_photo
 from app.tagcodes import normalise
 from app.views.reports_i18n import pick_lang, public_context
+from app.web import committing
+from app.web.args import choice
 
 bp = Blueprint("reports", __name__)
 
@@ -145,8 +147,8 @@ def submit(code: str):
         )
     t = public_context(lang)["t"]
     errors: dict[str, str] = {}
-    category = values["category"]
-    if category not in TicketCategory._value2member_map_:
+    category = choice(values["category"], TicketCategory)
+    if category is None:
         errors["category"] = t("err_category")
     if not values["description"].strip():
         errors["description"] = t("err_description")
@@ -171,19 +173,18 @@ def submit(code: str):
     reporter = ticket_service.Reporter(
         name=values["reporter_name"], student_id=values["reporter_student_id"], email=values["reporter_email"]
     )
-    try:
+    with committing() as outcome:
         ticket, token = ticket_service.file_student_report(
             asset,
-            category=TicketCategory(category),
+            category=category,
             description=values["description"],
             reporter=reporter,
             photo=photo,
             via=Via.public,
         )
-    except Invalid as exc:
-        db.session.rollback()
-        return render_report_form(asset, errors={exc.field or "description": exc.message}, values=values, status=422)
-    db.session.commit()
+    if outcome.refused:
+        errors = {outcome.refused.field or "description": outcome.message}
+        return render_report_form(asset, errors=errors, values=values, status=422)
     # The raw token lives only in the student's own signed session cookie and in the link they are shown.
     session["report_done"] = {"number": ticket.number, "token": token}
     return redirect(url_for("reports.done"), 303)
@@ -231,8 +232,8 @@ def _refused(retry_after: int | None = None):
         and hit.asset is not None
         and (not limiter.enabled or limiter.limiter.hit(parse(REFUSALS_COUNTED), "report-refusals", _code()))
     ):
-        ticket_service.note_refused_report(hit.asset)
-        db.session.commit()
+        with committing():
+            ticket_service.note_refused_report(hit.asset)
     ctx = public_context(pick_lang())
     resp = current_app.make_response((render_template("reports/limited.html", **ctx), 429))
     if retry_after is not None:

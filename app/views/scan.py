@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import Condition, Room, UnknownScan, Via
 from app.services import sync as sync_service
-from app.web import is_htmx, permission_required, render, scanning_page
+from app.web import committing, is_htmx, permission_required, render, scanning_page
 from app.web.loaders import visible_campuses
 from app.web.offline import offline_page
 
@@ -57,8 +57,10 @@ def unknown():
 def resolve(scan_id: int):
     """Mark an unknown-tag scan as dealt with."""
     row = _get_unknown_or_404(scan_id)
-    sync_service.resolve_unknown(row, by=current_user, via=Via.web)
-    db.session.commit()
+    with committing() as outcome:
+        sync_service.resolve_unknown(row, by=current_user, via=Via.web)
+    if outcome.refused:
+        abort(422, outcome.message)
     rows = sync_service.unknown_scans(current_user, resolved=False)
     if is_htmx():
         return render("scan/_unknown_rows.html", rows=rows, show_resolved=False)

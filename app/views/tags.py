@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.extensions import db
 from app.models import Via
 from app.services import tags as tag_service
 from app.tagcodes import looks_like_code
 from app.views.reports import render_report_form
 from app.views.reports_i18n import pick_lang, public_context
-from app.web import permission_required, see_other
+from app.web import committing, permission_required, see_other
 from app.web.loaders import get_asset_or_404, get_room_or_404
 
 bp = Blueprint("tags", __name__)
@@ -69,8 +68,10 @@ def type_code():
 @permission_required("assets.edit")
 def reissue_asset(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
-    tag_service.reissue(asset, by=current_user, via=Via.web)
-    db.session.commit()
+    with committing() as outcome:
+        tag_service.reissue(asset, by=current_user, via=Via.web)
+    if outcome.refused:
+        abort(422, outcome.message)
     return see_other(url_for("assets.detail", asset_tag=asset.asset_tag))
 
 
@@ -78,6 +79,8 @@ def reissue_asset(asset_tag: str):
 @permission_required("labels.print")
 def reissue_room(code: str):
     room = get_room_or_404(code)
-    tag_service.reissue(room, by=current_user, via=Via.web)
-    db.session.commit()
+    with committing() as outcome:
+        tag_service.reissue(room, by=current_user, via=Via.web)
+    if outcome.refused:
+        abort(422, outcome.message)
     return see_other(url_for("labels.index", kind="rooms", campus=room.campus_id))

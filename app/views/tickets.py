@@ -12,8 +12,8 @@ from app.services import tickets as ticket_service
 from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
 from app.services.repairs import workflow as repair_workflow
-from app.web import can, is_htmx, permission_required, render, see_other
-from app.web.args import id_arg, page_arg, whole
+from app.web import can, committing, is_htmx, permission_required, render, see_other
+from app.web.args import choice, form_choice, id_arg, page_arg, whole
 from app.web.loaders import get_asset_or_404, visible_campuses
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
@@ -45,12 +45,11 @@ def get_ticket_or_404(number: str) -> Ticket:
 def _filters_from_args() -> ticket_service.TicketFilters:
     args = request.args
     status = args.get("status", "open")
-    category = args.get("category", "")
     sort = args.get("sort", "newest")
     return ticket_service.TicketFilters(
         campus_id=id_arg("campus"),
-        category=TicketCategory(category) if category in TicketCategory._value2member_map_ else None,
-        status=TicketStatus(status) if status in TicketStatus._value2member_map_ else None,
+        category=choice(args.get("category"), TicketCategory),
+        status=choice(status, TicketStatus),
         all_statuses=status == "all",
         sort=sort if sort in ticket_service.SORTS else "newest",
     )
@@ -120,16 +119,12 @@ def detail(number: str):
 @permission_required("repairs.work")
 def change_status(number: str):
     ticket = get_ticket_or_404(number)
-    value = request.form.get("status", "")
-    if value not in TicketStatus._value2member_map_:
-        return _work_response(ticket, {"status": "Choose a status from the list."}, 422)
-    try:
+    with committing() as outcome:
+        status = form_choice("status", TicketStatus, "Choose a status from the list.")
         # Through the repair workflow, so the device goes in repair and comes back with the ticket's status.
-        repair_workflow.apply_status(ticket, TicketStatus(value), by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
-        return _work_response(ticket, {"status": exc.message}, 422)
-    db.session.commit()
+        repair_workflow.apply_status(ticket, status, by=current_user, via=Via.web)
+    if outcome.refused:
+        return _work_response(ticket, {"status": outcome.message}, 422)
     return _work_response(ticket)
 
 
@@ -142,12 +137,10 @@ def assign(number: str):
     assignee = db.session.get(User, user_id) if user_id else None
     if raw and assignee is None:
         return _work_response(ticket, {"assignee": "Choose someone from the list."}, 422)
-    try:
+    with committing() as outcome:
         ticket_service.assign(ticket, assignee, by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
-        return _work_response(ticket, {"assignee": exc.message}, 422)
-    db.session.commit()
+    if outcome.refused:
+        return _work_response(ticket, {"assignee": outcome.message}, 422)
     return _work_response(ticket)
 
 
@@ -156,12 +149,10 @@ def assign(number: str):
 def add_comment(number: str):
     ticket = get_ticket_or_404(number)
     body = request.form.get("body", "")
-    try:
+    with committing() as outcome:
         ticket_service.comment(ticket, body, by=current_user, via=Via.web)
-    except Invalid as exc:
-        db.session.rollback()
-        return _work_response(ticket, {"body": exc.message}, 422, {"body": body})
-    db.session.commit()
+    if outcome.refused:
+        return _work_response(ticket, {"body": outcome.message}, 422, {"body": body})
     return _work_response(ticket)
 
 
@@ -190,7 +181,8 @@ def new():
         return render("tickets/new.html", **ctx)
     values = {"category": request.form.get("category", ""), "description": request.form.get("description", "")}
     errors: dict[str, str] = {}
-    if values["category"] not in TicketCategory._value2member_map_:
+    category = choice(values["category"], TicketCategory)
+    if category is None:
         errors["category"] = "Choose a category."
     photos = []
     upload = request.files.get("photo")
@@ -203,19 +195,16 @@ def new():
         except Invalid as exc:
             errors["photo"] = exc.message
     if not errors:
-        try:
+        with committing() as outcome:
             ticket = ticket_service.open_ticket(
                 asset,
-                category=TicketCategory(values["category"]),
+                category=category,
                 description=values["description"],
                 by=current_user,
                 via=Via.web,
                 photos=photos,
             )
-        except Invalid as exc:
-            db.session.rollback()
-            errors[exc.field or "description"] = exc.message
-        else:
-            db.session.commit()
+        if not outcome.refused:
             return see_other(url_for("tickets.detail", number=ticket.number))
+        errors[outcome.refused.field or "description"] = outcome.message
     return render("tickets/new.html", status=status, **{**ctx, "errors": errors, "values": values})

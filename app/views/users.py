@@ -21,7 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.extensions import db
 from app.models import ApiToken, Role, User, Via
 from app.services import users as user_service
-from app.web import can, form_errors, permission_required, render, see_other, submit
+from app.web import can, committing, form_errors, permission_required, render, see_other, submit
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("users", __name__)
@@ -139,8 +139,10 @@ def set_active(user_id: int):
     user = get_user_or_404(user_id)
     if user.id == current_user.id:
         abort(422, "You cannot disable your own login.")
-    user_service.set_active(user, request.form.get("active") == "1", by=current_user, via=Via.web)
-    db.session.commit()
+    with committing() as outcome:
+        user_service.set_active(user, request.form.get("active") == "1", by=current_user, via=Via.web)
+    if outcome.refused:
+        abort(422, outcome.message)
     users = [user]
     return render("users/index.html", "users/_row.html", users=users, u=user)
 
@@ -158,8 +160,10 @@ def tokens():
         if not name:
             errors["name"] = "Say what the token is for."
         else:
-            raw = user_service.issue_token(current_user, name=name[:80], by=current_user, via=Via.web)
-            db.session.commit()
+            with committing() as outcome:
+                raw = user_service.issue_token(current_user, name=name[:80], by=current_user, via=Via.web)
+            if outcome.refused:
+                errors["name"] = outcome.message
     mine = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())
     ).all()
@@ -174,6 +178,8 @@ def revoke(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
         abort(404)
-    user_service.revoke_token(token, by=current_user, via=Via.web)
-    db.session.commit()
+    with committing() as outcome:
+        user_service.revoke_token(token, by=current_user, via=Via.web)
+    if outcome.refused:
+        abort(422, outcome.message)
     return see_other(url_for("users.tokens"))

@@ -1,4 +1,4 @@
-"""Query arguments read with bounds: whole numbers, page numbers, record ids, dates and choices.
+"""Query arguments and form values read with bounds: whole numbers, page numbers, record ids, dates and choices.
 
 A value that is malformed or out of range is refused with a message naming the argument (400 for pages, the
 status the caller asks for elsewhere), never passed on to the database, where a number past 64 bits or a date past
@@ -13,6 +13,8 @@ from typing import TypeVar
 
 from flask import abort, request
 from werkzeug.routing import IntegerConverter, ValidationError
+
+from app.services.errors import Invalid
 
 # The largest value of a 64-bit signed integer column: ids and counts beyond it cannot exist.
 MAX_ID = 2**63 - 1
@@ -76,15 +78,31 @@ def date_arg(name: str, *, status: int = 400) -> date | None:
 
 
 def enum_arg(name: str, enum_cls: type[E], default: E | None = None, *, status: int = 400) -> E | None:
-    """`?name=` as one of the enum's values; absent or blank gives the default."""
+    """`?name=` as one of the enum's values; absent or blank gives the default, anything else is refused."""
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    try:
-        return enum_cls(raw)
-    except ValueError:
+    value = choice(raw, enum_cls)
+    if value is None:
         allowed = ", ".join(str(m.value) for m in enum_cls)
         _refuse(status, f"Unknown {name} {raw[:40]!r}; use one of {allowed}.")
+    return value
+
+
+def choice(raw: str | None, enum_cls: type[E], default: E | None = None) -> E | None:
+    """A query argument or form value as the enum's member with that value; absent or anything else gives the
+    default (a filter that is then off, a condition left unsaid)."""
+    member = enum_cls._value2member_map_.get(raw) if isinstance(raw, str) else None
+    return member if member is not None else default  # type: ignore[return-value]
+
+
+def form_choice(name: str, enum_cls: type[E], message: str) -> E:
+    """The posted field `name` as one of the enum's members; absent or anything else is refused on that field
+    (an Invalid, which `app.web.committing()` and `submit()` show there with a 422)."""
+    value = choice(request.form.get(name), enum_cls)
+    if value is None:
+        raise Invalid(message, field=name)
+    return value
 
 
 def whole(value: str | int | None) -> int | None:
