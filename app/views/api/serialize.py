@@ -11,8 +11,8 @@ from flask_login import current_user
 from app import permissions
 from app.extensions import db
 from app.models import Asset, Audit, Campus, Loan, LoanerSwap, Observation, Person, Room, Ticket, TicketEventKind
-from app.services import repairs as repair_service
 from app.services import warranty
+from app.services.repairs import costs, record
 
 
 def iso(value) -> str | None:
@@ -152,8 +152,8 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
 def ticket_detail_json(ticket: Ticket) -> dict[str, Any]:
     """One ticket: the list's fields plus its repair side (history, triage, parts, labour, cost, warranty claims,
     loaner swaps)."""
-    repair = repair_service.repair_of(ticket, create=False)
-    cost = repair_service.ticket_cost(ticket)
+    repair = record.repair_of(ticket, create=False)
+    cost = costs.ticket_cost(ticket)
     swaps = db.session.scalars(sa.select(LoanerSwap).where(LoanerSwap.ticket_id == ticket.id).order_by(LoanerSwap.id))
     return {
         **ticket_json(ticket),
@@ -186,7 +186,7 @@ def ticket_detail_json(ticket: Ticket) -> dict[str, Any]:
                 "cost": str(p.cost),
                 "at": iso(p.used_at),
             }
-            for p in repair_service.parts_used(ticket)
+            for p in costs.parts_used(ticket)
         ],
         "labour_minutes": cost.minutes,
         "cost": {"parts": str(cost.parts), "labour": str(cost.labour), "total": str(cost.total)},
