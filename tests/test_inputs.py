@@ -108,7 +108,10 @@ def test_get_json_refuses_with_the_reason(app):
     from flask import request
     from werkzeug.exceptions import BadRequest
 
-    with app.test_request_context(
-        "/api/v1/anything", method="POST", data='{"a": Infinity}', content_type="application/json"
-    ), pytest.raises(BadRequest, match="Infinity is not a number"):
+    with (
+        app.test_request_context(
+            "/api/v1/anything", method="POST", data='{"a": Infinity}', content_type="application/json"
+        ),
+        pytest.raises(BadRequest, match="Infinity is not a number"),
+    ):
         request.get_json()

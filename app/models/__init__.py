@@ -9,7 +9,6 @@ from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.observations import Observation, ObservationSource
 from app.models.people import Person, PersonKind, RecordView
-from app.models.reports import ReportRefusal
 from app.models.repairs import (
     ClaimStatus,
     Fee,
@@ -25,6 +24,7 @@ from app.models.repairs import (
     TicketRepair,
     WarrantyClaim,
 )
+from app.models.reports import ReportRefusal
 from app.models.sync import SyncEvent, SyncStatus, UnknownScan
 from app.models.tickets import (
     Ticket,
