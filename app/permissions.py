@@ -78,9 +78,9 @@ CAPABILITIES: Mapping[str, Rule] = MappingProxyType(
         # The whole inventory as one CSV (/imports/export/assets.csv): the district's records, an admin's report.
         "assets.export": allow(ADMIN),
         "labels.print": allow(*TECHS),
-        "catalog.read": allow(*TECHS),
-        # The model catalog is one for the whole district, so only those who answer for the whole district change it.
-        "catalog.edit": allow(ADMIN, tech=serves_whole_district),
+        "device_models.read": allow(*TECHS),
+        # Device models are one list for the whole district, so only those who answer for the whole district change it.
+        "device_models.edit": allow(ADMIN, tech=serves_whole_district),
         # Students' and staff's names, IDs, emails and grades: /people and /api/v1/people.
         "people.read": allow(ADMIN, TECH, LIBRARIAN, VIEWER),
         # Who opened a person's record, their data export, and erasure.

@@ -1,4 +1,4 @@
-"""The device model catalog: techs add models and correct their AUE dates; renames reach the inventory search."""
+"""Device models: techs add models and correct their AUE dates; renames reach the inventory search."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Activity, DeviceModel, Via
-from app.services import catalog
+from app.services import device_models as model_service
 from app.services.errors import Invalid, unique_fields
 from tests.conftest import hx
 
@@ -30,7 +30,7 @@ def _entries(app, action):
 
 
 def test_tech_adds_a_model_and_devices_can_be_of_it(app, client, district, login_as):
-    tech = login_as("tech", "LHS", "JMS")  # a district tech: the catalog is the whole district's
+    tech = login_as("tech", "LHS", "JMS")  # a district tech: device models are the whole district's
     page = client.get("/assets/new").get_data(as_text=True)
     assert "Model not in the list? Add it" in page and "Lenovo" not in page
     resp = client.post("/models/new", data={**FORM, "manufacturer": "  Lenovo ", "next": "/assets/new"})
@@ -99,9 +99,12 @@ def test_renaming_a_model_reaches_the_search_and_the_log(app, client, district, 
 
 def test_a_name_race_is_the_name_fields_error(app, ctx, district):
     """SQLite and PostgreSQL both name the (maker, name) pair; either way the loser hears about the name."""
-    with pytest.raises(Invalid) as exc, unique_fields({"name": catalog.TAKEN, "manufacturer": catalog.TAKEN}):
+    with (
+        pytest.raises(Invalid) as exc,
+        unique_fields({"name": model_service.TAKEN, "manufacturer": model_service.TAKEN}),
+    ):
         db.session.add(DeviceModel(manufacturer="Acer", name="Chromebook 311"))
     assert exc.value.field == "name"
-    model = catalog.create_model({"manufacturer": "Dell", "name": "3110"}, by=None, via=Via.cli)
+    model = model_service.create_model({"manufacturer": "Dell", "name": "3110"}, by=None, via=Via.cli)
     db.session.commit()
     assert (model.category, model.aue_date) == ("Chromebook", None)

@@ -344,7 +344,7 @@ def test_a_campus_tech_reads_the_catalog_but_does_not_change_it(app, client, dis
     login_as("tech", "LHS")  # JMS is not theirs
     body = client.get("/models").get_data(as_text=True)
     assert resp_ok(body) and "Add a model" not in body and f"/models/{model_id}" not in body
-    assert 'id="catalog-read-only"' in body
+    assert 'id="device-models-read-only"' in body
     assert client.get("/models/new").status_code == 403
     assert client.post("/models/new", data={"manufacturer": "HP", "name": "G11"}).status_code == 403
     assert client.get(f"/models/{model_id}").status_code == 403

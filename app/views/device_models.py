@@ -1,4 +1,4 @@
-"""Device models: the catalog new devices are chosen from, with each model's AUE date (district-wide editors)."""
+"""Device models: the list new devices are chosen from, with each model's AUE date (district-wide editors)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from wtforms.validators import Optional
 
 from app.extensions import db
 from app.models import DeviceModel, Via
-from app.services import catalog
+from app.services import device_models as model_service
 from app.web import form_errors, permission_required, render, safe_next, see_other, submit
 
 bp = Blueprint("device_models", __name__, url_prefix="/models")
@@ -26,22 +26,22 @@ class ModelForm(FlaskForm):
     )
 
     def values(self) -> dict:
-        return {name: self[name].data for name in catalog.FIELDS}
+        return {name: self[name].data for name in model_service.FIELDS}
 
 
 @bp.get("")
-@permission_required("catalog.read")
+@permission_required("device_models.read")
 def index():
-    return render("device_models/index.html", rows=catalog.model_rows(current_user))
+    return render("device_models/index.html", rows=model_service.model_rows(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission_required("catalog.edit")
+@permission_required("device_models.edit")
 def new():
     form = ModelForm()
     back = safe_next(request.values.get("next"), url_for("device_models.index"))
     if request.method == "POST":
-        ok, model = submit(form, lambda: catalog.create_model(form.values(), by=current_user, via=Via.web))
+        ok, model = submit(form, lambda: model_service.create_model(form.values(), by=current_user, via=Via.web))
         if ok:
             flash(f"Added {model}.")
             return see_other(back)
@@ -50,7 +50,7 @@ def new():
 
 
 @bp.route("/<int:model_id>", methods=["GET", "POST"])
-@permission_required("catalog.edit")
+@permission_required("device_models.edit")
 def edit(model_id: int):
     model = db.session.get(DeviceModel, model_id)
     if model is None:
@@ -58,7 +58,9 @@ def edit(model_id: int):
     back = url_for("device_models.index")
     form = ModelForm(obj=model) if request.method == "POST" else ModelForm(obj=model, formdata=None)
     if request.method == "POST":
-        ok, changed = submit(form, lambda: catalog.update_model(model, form.values(), by=current_user, via=Via.web))
+        ok, changed = submit(
+            form, lambda: model_service.update_model(model, form.values(), by=current_user, via=Via.web)
+        )
         if ok:
             flash(f"Saved {model}." if changed else "Nothing changed.")
             return see_other(back)

@@ -14,7 +14,7 @@ def test_phone_campus_tech_reads_the_catalog_without_edit_links(phone, district,
     sign_in(phone, email, password)
     phone.get_by_label("Account").click()
     phone.get_by_role("link", name="Device models").click()
-    expect(phone.locator("#catalog-read-only")).to_be_visible()
+    expect(phone.locator("#device-models-read-only")).to_be_visible()
     expect(phone.locator("#models")).to_contain_text("Acer Chromebook 311")
     expect(phone.get_by_role("link", name="Add a model")).to_have_count(0)
     expect(phone.locator("#models a[href]")).to_have_count(0)

@@ -20,7 +20,7 @@ from app.web import committing, note_record_view, permission_required, render
 from app.web.args import choice, page_arg
 from app.web.loaders import visible_campuses
 
-bp = Blueprint("desk", __name__, url_prefix="/loans")
+bp = Blueprint("loans", __name__, url_prefix="/loans")
 
 PER_PAGE = 50
 SEARCH_LIMIT = 8
@@ -71,7 +71,7 @@ def desk_context(campus: Campus, **panel) -> dict:
             per_page=PER_PAGE,
             error_out=False,
         ),
-        "endpoint": "desk.out",
+        "endpoint": "loans.out",
         "args": {"campus": campus.code},
         "title": "Out now",
         "now": utcnow(),
@@ -81,7 +81,7 @@ def desk_context(campus: Campus, **panel) -> dict:
 
 
 def _panel(campus: Campus, status: int = 200, changed: bool = False, **panel) -> Response:
-    resp = render("desk/index.html", "desk/_panel.html", status=status, **desk_context(campus, **panel))
+    resp = render("loans/index.html", "loans/_panel.html", status=status, **desk_context(campus, **panel))
     if changed:
         # The "out now" list and the sticky check-in fields listen for this.
         resp.headers["HX-Trigger"] = "loans-changed"
@@ -92,7 +92,7 @@ def _panel(campus: Campus, status: int = 200, changed: bool = False, **panel) ->
 @permission_required("desk")
 def index():
     campus = desk_campus()
-    return render("desk/index.html", **desk_context(campus, person=None, message=None, error=None))
+    return render("loans/index.html", **desk_context(campus, person=None, message=None, error=None))
 
 
 @bp.post("/scan")
@@ -169,7 +169,7 @@ def receipt(loan_id: int):
     if not current_user.can_see_campus(loan.asset.campus_id):
         abort(404)
     return render(
-        "desk/receipt.html",
+        "loans/receipt.html",
         loan=loan,
         local=lambda moment: loan_service.local_time(loan.asset.campus, moment),
     )
@@ -186,8 +186,8 @@ def _list(title: str, overdue: bool):
     stmt = loan_service.loans_query(current_user, open_only=True, overdue=overdue, campus_id=campus_id)
     page = db.paginate(stmt, page=page_arg(), per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
     return render(
-        "desk/loans.html",
-        "desk/_loans.html",
+        "loans/loans.html",
+        "loans/_loans.html",
         page=page,
         title=title,
         overdue=overdue,
@@ -237,7 +237,7 @@ def people_cache():
 @bp.get("/assign")
 @permission_required("desk")
 def assign_page():
-    return render("desk/assign.html", person=None, message=None, error=None, done=None)
+    return render("loans/assign.html", person=None, message=None, error=None, done=None)
 
 
 @bp.post("/assign")
@@ -248,7 +248,7 @@ def assign_scan():
 
     def answer(status: int = 200, **ctx):
         ctx = {"person": selected, "error": None, "done": None, **ctx}
-        return render("desk/assign.html", "desk/_assign_panel.html", status=status, **ctx)
+        return render("loans/assign.html", "loans/_assign_panel.html", status=status, **ctx)
 
     if request.form.get("action") == "clear":
         return answer(person=None)

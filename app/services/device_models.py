@@ -1,4 +1,4 @@
-"""The catalog of device models: maker, name, category and Google's Auto Update Expiration (AUE) date."""
+"""Device models, one list for the district: maker, name, category and Google's Auto Update Expiration (AUE) date."""
 
 from __future__ import annotations
 
