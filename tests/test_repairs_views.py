@@ -18,6 +18,7 @@ from app.models import (
     ClaimStatus,
     Fee,
     LoanerSwap,
+    Part,
     Role,
     Ticket,
     TicketStatus,
@@ -453,6 +454,26 @@ def test_a_form_posted_to_a_ticket_closed_since_says_why_on_the_page(client, tec
     assert resp.status_code == 422
     assert any(message in text for text in _alerts(resp)), _alerts(resp)
     assert _get(app, Ticket, tech["ticket"]).status is TicketStatus.closed
+
+
+@pytest.mark.parametrize("number", ["²", "1e3", "9" * 30, "-9223372036854775809"])
+def test_numbers_typed_every_way_are_refused_on_their_field(client, tech, app, number):
+    """Digits Python's int() does not read (a superscript), exponents, numbers past 64 bits: each posted number
+    or id is a 422 with the message of its field, never a 500."""
+    with app.app_context():
+        part_id = db.session.scalar(sa.select(Part.id))
+    t = tech["number"]
+    for url, data in [
+        (f"/repairs/tickets/{t}/parts", {"part": number, "quantity": "1"}),
+        (f"/repairs/tickets/{t}/parts", {"part": str(part_id), "quantity": number}),
+        (f"/repairs/tickets/{t}/labour", {"minutes": number}),
+        (f"/repairs/parts/{part_id}/stock", {"campus": number, "quantity": "1"}),
+        ("/repairs/parts", {"name": "Hinge", "part_number": "HNG-1", "unit_cost": "5", "low_stock_at": number}),
+        ("/repairs/batches", {"vendor": "Acer Care", "campus": number}),
+    ]:
+        resp = client.post(url, data=data, headers=hx())
+        assert resp.status_code == 422, (url, data, resp.status_code)
+        assert _alerts(resp), (url, data)
 
 
 @pytest.mark.parametrize("headers", [{}, hx()])

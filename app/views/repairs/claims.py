@@ -14,11 +14,11 @@ from app.services.errors import Invalid
 from app.views.repairs.blueprint import bp
 from app.views.repairs.common import PER_PAGE, Posted
 from app.web import committing, is_htmx, permission_required, render, scanning_page, see_other
-from app.web.args import enum_arg, page_arg
+from app.web.args import choice, page_arg
 from app.web.loaders import visible_campuses
 
-# `status` on the claims list: these two, or one of the claim statuses.
-ALL_CLAIMS, OPEN_CLAIMS = "all", "open"
+# `status` on the claims list besides the claim statuses (anything else lists them all).
+OPEN_CLAIMS = "open"
 
 
 def _claim_or_404(claim_id: int) -> WarrantyClaim:
@@ -41,7 +41,7 @@ def _batch_or_404(batch_id: int) -> ShippingBatch:
 @permission_required("repairs.work")
 def claims():
     value = request.args.get("status", OPEN_CLAIMS)
-    status = None if value in (OPEN_CLAIMS, ALL_CLAIMS, "") else enum_arg("status", ClaimStatus)
+    status = choice(value, ClaimStatus)
     page = db.paginate(
         warranty.claims_query(current_user, status, open_only=value == OPEN_CLAIMS),
         page=page_arg(),

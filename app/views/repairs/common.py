@@ -9,8 +9,7 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
-from app.services.errors import Invalid
-from app.web.args import MAX_ID, whole, whole_number
+from app.web import args
 
 E = TypeVar("E", bound=Enum)
 M = TypeVar("M")
@@ -20,7 +19,7 @@ PER_PAGE = 50
 
 class Posted:
     """The posted form, read field by field: each field that does not parse keeps a message under its name in
-    `errors`, so a form with several mistakes shows them all; `check()` refuses with the first one."""
+    `errors`, so a form with several mistakes shows them all at once."""
 
     def __init__(self) -> None:
         self.errors: dict[str, str] = {}
@@ -33,7 +32,7 @@ class Posted:
         """A whole number (args.whole_number's rules: either sign, at most 64 bits); blank gives the default, and is
         refused without one."""
         try:
-            value = whole_number(request.form.get(name), name, default, low=-MAX_ID, status=422)
+            value = args.whole_number(request.form.get(name), name, default, low=-args.MAX_ID, status=422)
         except (HTTPException, ValueError):  # ValueError: digits int() does not read, such as "²"
             value = None
         if value is None:
@@ -42,7 +41,10 @@ class Posted:
 
     def record(self, name: str, model: type[M], message: str) -> M | None:
         """The row whose id (a positive 64-bit number) the field holds; None, refused, when there is none."""
-        record_id = whole(request.form.get(name))
+        try:
+            record_id = args.whole(request.form.get(name))
+        except ValueError:  # digits int() does not read, such as "²"
+            record_id = None
         row = db.session.get(model, record_id) if record_id else None
         if row is None:
             self.refuse(name, message)
@@ -51,27 +53,13 @@ class Posted:
     def choice(
         self, name: str, enum_cls: type[E], message: str, *, among: tuple[E, ...] = (), default: E | None = None
     ) -> E | None:
-        """One of the enum's values (or of `among`); blank or absent gives the default, and is refused without one.
-        A field that may stay empty says so with `optional()`."""
-        raw = (request.form.get(name) or "").strip()
+        """One of the enum's values (args.choice), or of `among`; blank or absent gives the default, and is refused
+        without one."""
+        raw = request.form.get(name)
         if not raw and default is not None:
             return default
-        try:
-            value = enum_cls(raw)
-        except ValueError:
-            value = None
+        value = args.choice(raw, enum_cls)
         if value is None or (among and value not in among):
             self.refuse(name, message)
             return None
         return value
-
-    def optional(self, name: str, enum_cls: type[E], message: str) -> E | None:
-        """One of the enum's values, or None when the field is blank or absent."""
-        if not (request.form.get(name) or "").strip():
-            return None
-        return self.choice(name, enum_cls, message)
-
-    def check(self) -> None:
-        """Refuse (as a service would, on its field) with the first field that did not parse."""
-        for name, message in self.errors.items():
-            raise Invalid(message, field=name)

@@ -11,7 +11,7 @@ from app.services import fees as fee_service
 from app.views.repairs.blueprint import bp
 from app.views.repairs.common import PER_PAGE, Posted
 from app.web import can, committing, permission_required, render, see_other
-from app.web.args import enum_arg, page_arg
+from app.web.args import choice, page_arg
 
 
 def _fees_page(fee_status: FeeStatus | None, page: int, *, status: int = 200, errors: dict[int, str] | None = None):
@@ -37,14 +37,14 @@ def _fees_page(fee_status: FeeStatus | None, page: int, *, status: int = 200, er
 @bp.get("/fees")
 @permission_required("repairs.work")
 def fees():
-    return _fees_page(enum_arg("status", FeeStatus), page_arg())
+    return _fees_page(choice(request.args.get("status"), FeeStatus), page_arg())
 
 
 @bp.get("/fees.csv")
 @permission_required("repairs.work")
 def fees_csv():
     # Built before the response leaves: the rows load related records through this request's session.
-    body = "".join(fee_service.export_csv(current_user, status=enum_arg("status", FeeStatus)))
+    body = "".join(fee_service.export_csv(current_user, status=choice(request.args.get("status"), FeeStatus)))
     resp = Response(body, mimetype="text/csv")
     resp.headers["Content-Disposition"] = "attachment; filename=rollcall-fees.csv"
     return resp

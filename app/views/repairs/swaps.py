@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
 from app.models import Condition, LoanerSwap, Via
 from app.services.repairs import swaps as swap_service
 from app.views.repairs.blueprint import bp
-from app.views.repairs.common import Posted
 from app.web import committing, is_htmx, permission_required, render
+from app.web.args import choice
 
 
 def _swaps_page(status: int = 200, errors: dict[int, str] | None = None):
@@ -35,10 +35,8 @@ def reverse(swap_id: int):
     row = db.session.get(LoanerSwap, swap_id)
     if row is None or not current_user.can_see_campus(row.broken_asset.campus_id):
         abort(404)
-    posted = Posted()
-    condition = posted.optional("condition", Condition, "Choose the loaner's condition from the list.")
+    condition = choice(request.form.get("condition"), Condition)
     with committing() as outcome:
-        posted.check()
         swap_service.reverse_swap(row, by=current_user, via=Via.web, loaner_condition=condition)
     if outcome.refused is not None:
         return _swaps_page(422, {swap_id: outcome.message})

@@ -3,6 +3,8 @@ loaner swap, resolve, reverse, close, reopen and fees."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import redirect, request, url_for
 from flask_login import current_user
@@ -18,6 +20,7 @@ from app.views.repairs.blueprint import bp
 from app.views.repairs.common import Posted
 from app.views.tickets import _work_ctx, get_ticket_or_404
 from app.web import Outcome, can, committing, is_htmx, permission_required, render
+from app.web.args import choice
 
 # Activity that belongs on a ticket's repair log (besides the ticket's own status history).
 REPAIR_ACTIONS = ("ticket.triage", "repair.", "claim.", "fee.", "loan.", "batch.ship")
@@ -94,6 +97,14 @@ def _after(ticket: Ticket, outcome: Outcome, *, field: str):
         db.session.refresh(ticket)
         return _refused(ticket, {outcome.refused.field or field: outcome.message})
     return _ticket_page(ticket)
+
+
+def _workflow_step(number: str, step: Callable[..., object]):
+    """A one-tap step of the workflow (resolve, close, reopen) on the ticket; its refusals concern the status."""
+    ticket = get_ticket_or_404(number)
+    with committing() as outcome:
+        step(ticket, by=current_user, via=Via.web)
+    return _after(ticket, outcome, field="status")
 
 
 @bp.post("/tickets/<number>/triage")
@@ -199,10 +210,7 @@ def swap(number: str):
 @bp.post("/tickets/<number>/resolve")
 @permission_required("repairs.work")
 def resolve(number: str):
-    ticket = get_ticket_or_404(number)
-    with committing() as outcome:
-        workflow.resolve(ticket, by=current_user, via=Via.web)
-    return _after(ticket, outcome, field="status")
+    return _workflow_step(number, workflow.resolve)
 
 
 @bp.post("/tickets/<number>/reverse")
@@ -212,10 +220,7 @@ def reverse_from_ticket(number: str):
     row = swaps.latest_swap(ticket)
     if row is None:
         return _ticket_page(ticket, {"swap": "No loaner was swapped in for this ticket."}, 422)
-    posted = Posted()
-    condition = posted.optional("condition", Condition, "Choose the loaner's condition from the list.")
-    if posted.errors:
-        return _refused(ticket, posted.errors)
+    condition = choice(request.form.get("condition"), Condition)
     with committing() as outcome:
         swaps.reverse_swap(row, by=current_user, via=Via.web, loaner_condition=condition)
     return _after(ticket, outcome, field="swap")
@@ -224,19 +229,13 @@ def reverse_from_ticket(number: str):
 @bp.post("/tickets/<number>/close")
 @permission_required("repairs.work")
 def close(number: str):
-    ticket = get_ticket_or_404(number)
-    with committing() as outcome:
-        workflow.close(ticket, by=current_user, via=Via.web)
-    return _after(ticket, outcome, field="status")
+    return _workflow_step(number, workflow.close)
 
 
 @bp.post("/tickets/<number>/reopen")
 @permission_required("repairs.work")
 def reopen(number: str):
-    ticket = get_ticket_or_404(number)
-    with committing() as outcome:
-        workflow.reopen(ticket, by=current_user, via=Via.web)
-    return _after(ticket, outcome, field="status")
+    return _workflow_step(number, workflow.reopen)
 
 
 @bp.post("/tickets/<number>/fees")
