@@ -223,3 +223,15 @@ def test_a_part_costing_nan_is_422_on_the_field(client, login_as, district):
         "/repairs/parts", data={"name": "Screen", "part_number": "SCR-2", "unit_cost": "10", "fits": HUGE}
     )
     assert fits.status_code in (200, 303)
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "1²"])
+def test_digits_int_cannot_read_are_not_numbers(app, raw):
+    from werkzeug.exceptions import HTTPException
+
+    from app.web.args import whole, whole_number
+
+    assert whole(raw) is None
+    with app.test_request_context("/"), pytest.raises(HTTPException) as refused:
+        whole_number(raw, "page")
+    assert refused.value.code == 400

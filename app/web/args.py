@@ -38,7 +38,8 @@ def whole_number(
     text = (raw or "").strip()
     if not text:
         return default
-    if not text.removeprefix("-").isdigit() or len(text) > 20:
+    # isascii: str.isdigit() also takes "²" and other digits that int() refuses.
+    if not (text.isascii() and text.removeprefix("-").isdigit()) or len(text) > 20:
         _refuse(status, f"{name} must be a whole number.")
     value = int(text)
     if not low <= value <= high:
@@ -110,7 +111,7 @@ def whole(value: str | int | None) -> int | None:
     if isinstance(value, int):
         return value if 0 < value <= MAX_ID else None
     text = (value or "").strip()
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
         return None
     number = int(text)
     return number if number <= MAX_ID else None
