@@ -157,6 +157,7 @@ def _older(lines: list[str]) -> list[str]:
         (_older, "schema revision 0007"),
         (lambda lines: [lines[0], *lines[1:40], "{not json", *lines[40:]], "Line 41 of the backup is damaged"),
         (lambda lines: ['{"format": "other"}', *lines[1:]], "not a Rollcall backup"),
+        (lambda lines: [lines[0], *lines[1:40], "42", *lines[40:]], "not rows or tables"),
     ],
 )
 def test_a_damaged_or_mismatched_backup_changes_nothing(tmp_path, district_backup, damage, message):

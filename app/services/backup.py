@@ -230,6 +230,8 @@ def restore(path: Path, *, replace: bool = False) -> Summary:
         if isinstance(item, list):
             loader.add(item)
             continue
+        if not isinstance(item, dict):
+            raise Invalid("The backup's lines are not rows or tables; nothing was restored.")
         if "end" not in item:
             loader.start(item)
             continue
