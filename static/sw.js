@@ -2,12 +2,16 @@
 // Registered as a module worker so it shares the outbox code with the pages (Background Sync flushes it).
 // Navigations: network first with a timeout, then the kept page, then /offline. Static files: cache first.
 // A page is kept only when the server marks it (X-Rollcall-Offline: keep, pages without anyone's personal data),
-// and it belongs to the session it was fetched under (X-Rollcall-Owner): every kept page is dropped when a response
-// shows that session ended or another user signed in, and offline when the session's cookie is gone (a closed
-// browser, a lapsed session), before any kept page is served. Never cached: anything but GET, /api/, fragments.
+// and it belongs to the session it was fetched under (X-Rollcall-Owner): every kept page, and every record in
+// IndexedDB naming people (session.js), is dropped when a response shows that session ended or another user signed
+// in, and offline when the session's cookie is gone (a closed browser, a lapsed session), before any kept page is
+// served. Never cached: anything but GET, /api/, fragments.
 
-import { flush, forgetPages, SYNC_TAG } from "/static/js/outbox.js";
+import { flush, SYNC_TAG } from "/static/js/outbox.js";
+import { forgetPersonalDataNotOf, forgetSession } from "/static/js/session.js";
 
+/** This script runs as a service worker: its global scope, typed as one. */
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 const VERSION = "__VERSION__";
 const SHELL = ["__SHELL__"];
 const STATIC_CACHE = `rollcall-static-${VERSION}`;
@@ -23,7 +27,7 @@ const OWNER_HEADER = "X-Rollcall-Owner";
 const OWNER_COOKIE = "rollcall_offline";
 const SIGNED_OUT = "-";
 
-self.addEventListener("install", (event) => {
+sw.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(STATIC_CACHE);
@@ -33,41 +37,44 @@ self.addEventListener("install", (event) => {
   );
 });
 
-self.addEventListener("activate", (event) => {
+sw.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       const keep = new Set([STATIC_CACHE, PAGES_CACHE]);
       for (const name of await caches.keys()) {
         if (name.startsWith("rollcall-") && !keep.has(name)) await caches.delete(name);
       }
-      await self.clients.claim();
+      await sw.clients.claim();
     })(),
   );
 });
 
-self.addEventListener("message", (event) => {
+sw.addEventListener("message", (event) => {
   const type = event.data && event.data.type;
-  if (type === "skip-waiting") self.skipWaiting();
-  else if (type === "signed-out") event.waitUntil(forgetPages());
+  if (type === "skip-waiting") sw.skipWaiting();
+  else if (type === "signed-out") event.waitUntil(forgetSession());
   else if (type === "warm") event.waitUntil(warmPages(event.data.owner));
 });
 
-self.addEventListener("sync", (event) => {
+// Background Sync's event (not in TypeScript's worker types): an ExtendableEvent with the registration's tag.
+sw.addEventListener("sync", (/** @type {any} */ sync) => {
+  const event = /** @type {ExtendableEvent & {tag: string}} */ (sync);
   if (event.tag === SYNC_TAG) {
     event.waitUntil(
       flush().then((outcome) => {
-        // Throwing asks the browser to try again later; a missing session will not fix itself, so don't.
-        if (outcome.state === "offline" || outcome.state === "error") throw new Error(outcome.state);
+        // Throwing asks the browser to try again later (also for events waiting for their next try); a missing
+        // session will not fix itself, so don't.
+        if (["offline", "error", "later"].includes(outcome.state)) throw new Error(outcome.state);
       }),
     );
   }
 });
 
-self.addEventListener("fetch", (event) => {
+sw.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin) return;
+  if (url.origin !== sw.location.origin) return;
   if (url.pathname.startsWith("/api/") || url.pathname === "/sw.js") return;
   if (request.mode === "navigate") {
     event.respondWith(networkFirst(request, url));
@@ -97,7 +104,10 @@ async function networkFirst(request, url) {
   }
 }
 
-/** A page the server allows to keep, served to a signed-in session, as it is (no redirect, no error). */
+/**
+ * A page the server allows to keep, served to a signed-in session, as it is (no redirect, no error).
+ * @param {Response} response
+ */
 function keepable(response) {
   const owner = response.headers.get(OWNER_HEADER);
   return (
@@ -125,8 +135,11 @@ async function keep(href, response) {
 async function followSession(response) {
   if (response.type !== "basic") return;
   const owner = response.headers.get(OWNER_HEADER);
-  if (response.status === 401 || owner === SIGNED_OUT) await forgetPages();
-  else if (owner) await forgetPagesNotOf(owner);
+  if (response.status === 401 || owner === SIGNED_OUT) await forgetSession();
+  else if (owner) {
+    await forgetPagesNotOf(owner);
+    await forgetPersonalDataNotOf(owner);
+  }
 }
 
 /** @param {string} owner */
@@ -137,7 +150,7 @@ async function forgetPagesNotOf(owner) {
   for (const key of await cache.keys()) {
     const page = await cache.match(key);
     if (!page || page.headers.get(OWNER_HEADER) !== owner) {
-      await forgetPages();
+      await forgetSession();
       return;
     }
   }
@@ -173,7 +186,7 @@ async function keptPage(url) {
   const owner = await browserOwner();
   if (owner === undefined) return page.headers.get(OWNER_HEADER) ? page : undefined;
   if (owner === null || page.headers.get(OWNER_HEADER) !== owner) {
-    await forgetPages();
+    await forgetSession();
     return undefined;
   }
   return page;
@@ -199,7 +212,7 @@ async function warmPages(owner) {
   const current = owner || (await browserOwner());
   for (const path of WARM_PAGES) {
     try {
-      const url = new URL(path, self.location.origin).href;
+      const url = new URL(path, sw.location.origin).href;
       const kept = (await caches.has(PAGES_CACHE)) ? await (await caches.open(PAGES_CACHE)).match(url) : undefined;
       if (kept && current && kept.headers.get(OWNER_HEADER) === current) continue;
       const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });

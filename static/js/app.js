@@ -1,13 +1,15 @@
 // Boot: things every page needs. Kept small; feature scripts load only on their pages.
 
-import { CHANNEL, SYNC_TAG, clearSession, flush, forgetPages, getMeta, pendingCount, setSession } from "./outbox.js";
+import { onOutboxChange, pendingCount, requestFlush } from "./outbox.js";
+import { clearSession, forgetPersonalDataNotOf, forgetSession, setSession } from "./session.js";
+import { getMeta } from "./store.js";
 
 /** Show htmx's 4xx/5xx answers that were not swapped, so an action never fails silently. */
 function reportHtmxErrors() {
   document.body.addEventListener("htmx:responseError", (event) => {
-    const status = event.detail.xhr.status;
+    const status = /** @type {CustomEvent<{xhr: XMLHttpRequest}>} */ (event).detail.xhr.status;
     if (status === 422) return; // swapped inline as form errors
-    if (status === 401) forgetPages().catch(() => {}); // the session ended: its kept pages go with it
+    if (status === 401) forgetEverything(); // the session ended: what it kept goes with it
     const text = status === 403 ? "Your role does not allow this."
       : status === 404 ? "That is no longer there."
       : status === 429 ? "Too many attempts; wait a minute."
@@ -17,7 +19,11 @@ function reportHtmxErrors() {
   document.body.addEventListener("htmx:sendError", () => showToast("No connection. Try again when you are online."));
 }
 
-/** A short message at the bottom of the screen. */
+let toastTimer = 0;
+/**
+ * A short message at the bottom of the screen.
+ * @param {string} text
+ */
 export function showToast(text) {
   let box = document.getElementById("toast");
   if (!box) {
@@ -29,8 +35,9 @@ export function showToast(text) {
   }
   box.textContent = text;
   box.hidden = false;
-  clearTimeout(box._timer);
-  box._timer = setTimeout(() => { box.hidden = true; }, 5000);
+  const shown = box;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { shown.hidden = true; }, 5000);
 }
 
 // Offline: service worker, outbox badge and flushing, update and install prompts, sign-out clean-up ----------
@@ -78,25 +85,19 @@ export async function flushSoon() {
   // A signed-out page (sign-in form) has no session to send with; the offline page uses the stored one.
   if (document.body.hasAttribute("data-user") && !pageUser()) return null;
   if (!(await getMeta("user").catch(() => ""))) return null;
-  const outcome = await flush().catch(() => null);
+  const outcome = await requestFlush().catch(() => null);
   if (outcome && outcome.state === "signin") showSignIn();
   await refreshBadge();
   return outcome;
 }
 
-/** Ask the browser to flush from the worker later, even if this page is closed (Background Sync). */
-export async function scheduleBackgroundSync() {
-  if (!("serviceWorker" in navigator)) return;
-  try {
-    const reg = await navigator.serviceWorker.ready;
-    const sync = /** @type {any} */ (reg).sync;
-    if (sync) await sync.register(SYNC_TAG);
-  } catch {
-    // Not offered here (or refused): the page's own triggers still flush.
-  }
-}
-
-/** A bar at the top of the content with a message and an optional action. */
+/**
+ * A bar at the top of the content with a message and an optional action: a link (its address) or a button.
+ * @param {string} id
+ * @param {string} text
+ * @param {string} [actionLabel]
+ * @param {string | (() => void)} [action]
+ */
 function banner(id, text, actionLabel, action) {
   let bar = document.getElementById(id);
   if (!bar) {
@@ -116,7 +117,7 @@ function banner(id, text, actionLabel, action) {
     button.textContent = actionLabel;
     button.className = "button primary";
     if (typeof action === "string") button.setAttribute("href", action);
-    else button.addEventListener("click", action);
+    else if (action) button.addEventListener("click", action);
     bar.append(button);
   }
   bar.hidden = false;
@@ -140,7 +141,7 @@ async function registerServiceWorker() {
     return; // No module workers here: the app works online, the outbox still queues in this page.
   }
   let requested = false;
-  const offerUpdate = (worker) =>
+  const offerUpdate = (/** @type {ServiceWorker} */ worker) =>
     banner("update-banner", "Update available.", "Reload", () => {
       requested = true;
       worker.postMessage({ type: "skip-waiting" });
@@ -184,7 +185,21 @@ function offerInstall() {
   });
 }
 
-/** Sign-out forgets cached pages, htmx's history copies and the session; unsent events stay for their author. */
+/**
+ * A session is over on this phone: its kept pages, the records naming people (session.js), htmx's copies of pages
+ * and this tab's scratch go; unsent events stay for their author.
+ */
+async function forgetEverything() {
+  try {
+    localStorage.removeItem("htmx-history-cache");
+    sessionStorage.clear();
+  } catch {
+    // Storage refused (a privacy mode): nothing was kept there either.
+  }
+  await forgetSession().catch(() => {});
+}
+
+/** Sign-out forgets what the session kept (see forgetEverything) and its token. */
 function cleanUpOnSignOut() {
   document.addEventListener("submit", async (event) => {
     const form = /** @type {HTMLFormElement} */ (event.target);
@@ -192,10 +207,8 @@ function cleanUpOnSignOut() {
     event.preventDefault();
     form.dataset.cleaned = "1";
     try {
-      localStorage.removeItem("htmx-history-cache");
-      sessionStorage.clear();
       await clearSession();
-      await forgetPages();
+      await forgetEverything();
       const reg = "serviceWorker" in navigator ? await navigator.serviceWorker.getRegistration() : null;
       if (reg && reg.active) reg.active.postMessage({ type: "signed-out" });
     } finally {
@@ -205,7 +218,10 @@ function cleanUpOnSignOut() {
 }
 
 let setAsideCount = 0;
-/** Say that the server could not take something recorded here, and where the list of such events is. */
+/**
+ * Say that the server could not take something recorded here, and where the list of such events is.
+ * @param {number} count
+ */
 function showSetAside(count) {
   setAsideCount += count;
   const what = setAsideCount === 1 ? "1 thing recorded on this phone" : `${setAsideCount} things recorded on this phone`;
@@ -215,26 +231,29 @@ function showSetAside(count) {
 }
 
 function listenToOutbox() {
-  try {
-    const channel = new BroadcastChannel(CHANNEL);
-    channel.addEventListener("message", (event) => {
-      if (event.data && event.data.type === "signin") showSignIn();
-      if (event.data && event.data.type === "set-aside") showSetAside(event.data.count || 1);
-      refreshBadge();
-    });
-  } catch {
-    // Without BroadcastChannel the badge still follows this page's own flushes.
-  }
+  onOutboxChange((message) => {
+    if (message.type === "signin") {
+      // The page's own storage is not the worker's to clear: the outbox has dropped its part already.
+      forgetEverything();
+      showSignIn();
+    }
+    if (message.type === "set-aside") showSetAside(message.count || 1);
+    refreshBadge();
+  });
 }
 
 async function bootOffline() {
   const user = pageUser();
   const signedOutPage = document.body.hasAttribute("data-user") && !user;
   const previous = await getMeta("user").catch(() => "");
-  // Pages kept for offline use belong to one session: a signed-out page, or another person's, ends it.
-  if (signedOutPage || (user && previous && previous !== user)) await forgetPages().catch(() => {});
+  const owner = sessionOwner();
+  // What the phone keeps belongs to one session: a signed-out page, another person's, or (offline) a session whose
+  // cookie is gone (the browser was closed) ends it.
+  const offlineWithoutSession = document.body.hasAttribute("data-offline-page") && !owner;
+  if (signedOutPage || offlineWithoutSession || (user && previous && previous !== user)) await forgetEverything();
+  else if (user && owner) await forgetPersonalDataNotOf(owner).catch(() => {});
   if (user) {
-    await setSession({ user, csrf: pageCsrf() }).catch(() => {});
+    await setSession({ user, csrf: pageCsrf(), owner }).catch(() => {});
   }
   listenToOutbox();
   cleanUpOnSignOut();

@@ -3,24 +3,12 @@
 // server's answers come back on its channel, and the server's record of the audit then replaces what the phone
 // worked out on its own.
 
-import { flushSoon, refreshBadge, scheduleBackgroundSync } from "./app.js";
-import {
-  CHANNEL,
-  dismissRejected,
-  enqueue,
-  findAsset,
-  findRoom,
-  foldCode,
-  getMeta,
-  packInfo,
-  pendingCount,
-  refreshPack,
-  rejectedList,
-  roomAssets,
-  setMeta,
-  valueOf,
-  waiting,
-} from "./outbox.js";
+import { foldCode, scannedValue } from "./codes.js";
+import { enqueue, onOutboxChange, pendingCount, waiting } from "./outbox.js";
+import { findAsset, findRoom, packInfo, refreshPack, roomAssets } from "./pack.js";
+import { renderRejected } from "./rejected.js";
+import { signalScan } from "./signal.js";
+import { getMeta, setMeta } from "./store.js";
 
 const app = /** @type {HTMLElement} */ (document.getElementById("audit-app"));
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
@@ -28,12 +16,17 @@ const AUDIT_URL = app.dataset.auditUrl || "/api/v1/audits/";
 const CURRENT_KEY = "rollcall-audit-current";
 
 /**
- * @typedef {{tag_code: string, asset_tag: string, serial: string, model: string, home_room: string | null, status: string, campus: string}} PackAsset
+ * @typedef {import("./pack.js").PackAsset} PackAsset
+ * @typedef {import("./store.js").RejectedEvent} RejectedEvent
  * @typedef {{code: string, name: string, campus: string}} Where
  * @typedef {{id: string, value: string, tag: string | null, model: string, home: string | null, at: string, kind: string}} Scan
  * @typedef {{uuid: string, room: string, roomLabel: string, campus: string, startedAt: string, closedAt: string | null,
  *   startId: string, closeId: string | null, scans: Scan[], conditions: Record<string, string>, moved: Record<string, boolean>,
- *   server: any}} AuditState
+ *   server: ServerAudit | null}} AuditState
+ * @typedef {{asset_tag: string, model: string, duplicate?: boolean, condition?: string | null, home_room?: string | null}} ServerDevice
+ * @typedef {{audit: string, status: string, expected: number, found: ServerDevice[], missing: ServerDevice[],
+ *   unexpected: ServerDevice[], unknown: Array<{code: string}>}} ServerAudit
+ * @typedef {{tag: string, model: string, dup?: boolean, condition?: string | null, home?: string | null, known?: boolean}} Line
  */
 
 /** @type {AuditState | null} */
@@ -42,8 +35,6 @@ let state = null;
 let expected = [];
 /** This audit's events still in the outbox (the server's record is shown only when none wait). */
 let auditWaiting = 0;
-/** This audit's events the server refused, from the outbox's rejected list. @type {any[]} */
-let rejectedHere = [];
 
 // Storage: the audit's own state sits in the outbox database's meta store, next to the events it produced --------
 
@@ -74,7 +65,7 @@ async function loadExpected() {
 async function roomFor(text) {
   const room = await findRoom(text).catch(() => undefined);
   if (room) return { code: room.code, name: room.name, campus: room.campus };
-  const raw = valueOf(text);
+  const raw = scannedValue(text);
   const folded = foldCode(raw);
   const upper = raw.toUpperCase();
   const option = [...$("start-room").options].find(
@@ -85,24 +76,20 @@ async function roomFor(text) {
 
 // Outbox state and the server's answers --------------------------------------------------------------------
 
-/** After an event is recorded: keep the state, update the counts, and send (now, or later by Background Sync). */
+/** After an event is recorded (the outbox sends it, now or later by Background Sync): keep the state, update the counts. */
 function afterEnqueue() {
   auditWaiting += 1;
   save();
   showNet();
-  refreshBadge();
-  scheduleBackgroundSync();
-  flushSoon();
 }
 
-/** Count this audit's waiting events and collect its refused ones. */
+/** Count this audit's waiting events. */
 async function readOutbox() {
   if (!state) return;
   const uuid = state.uuid;
-  const [queued, refused] = await Promise.all([waiting().catch(() => []), rejectedList().catch(() => [])]);
+  const queued = await waiting().catch(() => []);
   if (!state || state.uuid !== uuid) return;
   auditWaiting = queued.filter((e) => e.data && e.data.audit === uuid).length;
-  rejectedHere = refused.filter((e) => e.data && e.data.audit === uuid);
 }
 
 /** How many events wait (all of this user's, like the header badge), or why they cannot be sent. */
@@ -165,7 +152,6 @@ async function startAudit(where) {
     scans: [], conditions: {}, moved: {}, server: null,
   };
   auditWaiting = 0;
-  rejectedHere = [];
   localStorage.setItem(CURRENT_KEY, uuid);
   history.replaceState(null, "", `#audit=${uuid}`);
   await loadExpected();
@@ -196,7 +182,7 @@ function recordScan(value, detectedAt) {
 async function scanOne(value, t0) {
   if (!state || state.closedAt) return false;
   const s = state;
-  const code = valueOf(value);
+  const code = scannedValue(value);
   const asset = /** @type {PackAsset | undefined} */ (await findAsset(value).catch(() => undefined));
   const tag = asset ? asset.asset_tag : null;
   const before = tag ? s.scans.some((x) => x.tag === tag) : s.scans.some((x) => !x.tag && foldCode(x.value) === foldCode(code));
@@ -267,7 +253,7 @@ function view() {
     return {
       source: "server",
       expected: srv.expected,
-      found: srv.found.map((d) => ({ tag: d.asset_tag, model: d.model, dup: d.duplicate, condition: d.condition })),
+      found: srv.found.map((/** @type {ServerDevice} */ d) => ({ tag: d.asset_tag, model: d.model, dup: d.duplicate, condition: d.condition })),
       missing: srv.missing.map((d) => ({ tag: d.asset_tag, model: d.model })),
       unexpected: srv.unexpected.map((d) => ({ tag: d.asset_tag, model: d.model, home: d.home_room, dup: d.duplicate, known: true })),
       unknown: srv.unknown.map((u) => u.code),
@@ -277,7 +263,10 @@ function view() {
   /** @type {Map<string, Scan[]>} */
   const byTag = new Map();
   for (const scan of s.scans) if (scan.tag) byTag.set(scan.tag, [...(byTag.get(scan.tag) || []), scan]);
-  const found = [], missing = [], unexpected = [], unknown = [];
+  /** @type {Line[]} */
+  const found = [], missing = [], unexpected = [];
+  /** @type {string[]} */
+  const unknown = [];
   for (const a of expected) {
     const seen = byTag.get(a.asset_tag);
     if (seen) found.push({ tag: a.asset_tag, model: a.model, dup: seen.length > 1, condition: s.conditions[a.asset_tag] || null });
@@ -293,6 +282,10 @@ function view() {
   return { source: "phone", expected: expected.length, found, missing, unexpected, unknown, closed: Boolean(s.closedAt) };
 }
 
+/**
+ * @param {string} text
+ * @param {string} [cls]
+ */
 function li(text, cls = "") {
   const el = document.createElement("li");
   el.className = cls;
@@ -302,6 +295,7 @@ function li(text, cls = "") {
   return el;
 }
 
+/** @param {string} text */
 function muted(text) {
   const span = document.createElement("span");
   span.className = "muted";
@@ -309,6 +303,10 @@ function muted(text) {
   return span;
 }
 
+/**
+ * @param {string} text
+ * @param {string} cls
+ */
 function small(text, cls) {
   const span = document.createElement("span");
   span.className = `badge ${cls}`;
@@ -316,7 +314,10 @@ function small(text, cls) {
   return span;
 }
 
-/** What a refused event was, in the page's words. */
+/**
+ * What a refused event was, in the page's words.
+ * @param {RejectedEvent} item
+ */
 function describe(item) {
   const s = /** @type {AuditState} */ (state);
   if (item.id === s.startId) return "Start";
@@ -326,6 +327,19 @@ function describe(item) {
   if (item.type === "audit.condition") return `${tag} condition`;
   if (item.type === "audit.move") return `Move ${tag}`;
   return "Change";
+}
+
+/**
+ * This audit's events the server refused, from the outbox's rejected list.
+ * @param {AuditState} s
+ */
+async function showRejected(s) {
+  const shown = await renderRejected($("list-rejected"), {
+    className: "line-rejected",
+    only: (item) => Boolean(item.data && item.data.audit === s.uuid),
+    describe: (item) => ({ title: describe(item) }),
+  });
+  if (state === s) $("rejected-box").hidden = shown === 0;
 }
 
 function render() {
@@ -386,18 +400,7 @@ function render() {
   }));
   $("list-unknown").replaceChildren(...v.unknown.map((code) => li(code, "mono")));
 
-  $("rejected-box").hidden = rejectedHere.length === 0;
-  $("list-rejected").replaceChildren(...rejectedHere.map((item) => {
-    const el = li(describe(item), "line-rejected");
-    el.append(muted(item.reason || "refused"));
-    const dismiss = document.createElement("button");
-    dismiss.type = "button";
-    dismiss.className = "link";
-    dismiss.dataset.dismiss = item.id;
-    dismiss.textContent = "Dismiss";
-    el.append(" ", dismiss);
-    return el;
-  }));
+  showRejected(s);
 
   $("close-audit").hidden = v.closed;
   $("audit-code").disabled = v.closed;
@@ -424,12 +427,8 @@ function hashParams() {
 }
 
 function listenToOutbox() {
-  try {
-    // Results (from this page's flushes or the worker's Background Sync), new events and sign-in prompts.
-    new BroadcastChannel(CHANNEL).addEventListener("message", () => update());
-  } catch {
-    // Without BroadcastChannel the page still follows its own actions; a reload shows the rest.
-  }
+  // Results (from this page's flushes or the worker's Background Sync), new events and sign-in prompts.
+  onOutboxChange(() => update());
 }
 
 async function boot() {
@@ -453,7 +452,7 @@ async function boot() {
   }
   update();
 
-  $("start-form").addEventListener("submit", async (e) => {
+  $("start-form").addEventListener("submit", async (/** @type {SubmitEvent} */ e) => {
     e.preventDefault();
     const typed = $("start-tag").value.trim();
     const where = await roomFor(typed || $("start-room").value);
@@ -466,12 +465,12 @@ async function boot() {
     err.hidden = true;
     startAudit(where);
   });
-  $("audit-scan-form").addEventListener("submit", (e) => {
+  $("audit-scan-form").addEventListener("submit", (/** @type {SubmitEvent} */ e) => {
     e.preventDefault();
     const input = $("audit-code");
     const value = input.value.trim();
     input.value = "";
-    if (value) recordScan(value);
+    if (value) recordScan(value).then(signalScan, () => signalScan(false));
   });
   $("close-audit").addEventListener("click", closeAudit);
   $("new-audit").addEventListener("click", () => {
@@ -481,14 +480,10 @@ async function boot() {
     history.replaceState(null, "", location.pathname);
     show();
   });
-  app.addEventListener("click", async (e) => {
+  app.addEventListener("click", (e) => {
     const target = /** @type {HTMLElement} */ (e.target);
     if (target.dataset.condition && target.dataset.tag) setCondition(target.dataset.tag, target.dataset.condition);
     if (target.dataset.move) moveHere(target.dataset.move);
-    if (target.dataset.dismiss) {
-      await dismissRejected(target.dataset.dismiss);
-      update();
-    }
   });
   addEventListener("online", () => showNet());
   addEventListener("offline", () => showNet());

@@ -1,6 +1,10 @@
 // Camera scanning: one rear-camera stream per page, QR tags and Code 128 / Code 39 serial stickers.
 // Loaded with a dynamic import() only by pages that scan. Uses the browser's own BarcodeDetector when it reads
-// every format we need, else the vendored ZXing WebAssembly build (served from our origin, never a CDN).
+// every format we need, else the vendored ZXing WebAssembly build (served from our origin, never a CDN). What a
+// scan names is codes.js's scannedValue, the same as typing it; each new one beeps and vibrates (signal.js).
+
+import { scannedValue } from "./codes.js";
+import { signalScan, unlockAudio } from "./signal.js";
 
 /** The symbologies on our stickers: QR tags we print, Code 128 / Code 39 on manufacturers' serial labels. */
 export const FORMATS = ["qr_code", "code_128", "code_39"];
@@ -10,21 +14,6 @@ export const REPEAT_MS = 2000;
 const VENDOR = new URL("./vendor/", import.meta.url);
 const PONYFILL = new URL("barcode-detector-3.2.2/ponyfill.js", VENDOR).href;
 const WASM_DIR = new URL("zxing-wasm-3.1.3/", VENDOR).href;
-
-/**
- * The tag code, asset tag or serial a scanned value names: our QR tags hold BASE_URL/t/<code>; anything else
- * (a bare code, a serial from a barcode) is taken as it is. The server folds case and look-alike characters.
- * @param {string} raw
- * @returns {string}
- */
-export function valueFromScan(raw) {
-  const text = (raw || "").trim();
-  const at = text.lastIndexOf("/t/");
-  if (at >= 0 && /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
-    return text.slice(at + 3).split(/[?#/]/)[0];
-  }
-  return text;
-}
 
 /**
  * A detector for FORMATS: the native one when it supports them all, the ZXing wasm ponyfill otherwise.
@@ -70,43 +59,6 @@ export function prepareDetector() {
     });
   }
   return prepared;
-}
-
-/** A short beep through WebAudio; the context is made on the first user gesture (autoplay rules). */
-class Beeper {
-  constructor() {
-    /** @type {AudioContext | null} */
-    this.ctx = null;
-  }
-
-  /** Create or resume the audio context; call from a click handler. */
-  unlock() {
-    const Ctx = window.AudioContext || /** @type {any} */ (window).webkitAudioContext;
-    if (!Ctx) return;
-    this.ctx = this.ctx || new Ctx();
-    if (this.ctx.state === "suspended") this.ctx.resume().catch(() => {});
-  }
-
-  /** @param {number} [hz] */
-  beep(hz = 1046) {
-    const ctx = this.ctx;
-    if (!ctx || ctx.state !== "running") return;
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.type = "square";
-    osc.frequency.value = hz;
-    gain.gain.setValueAtTime(0.08, ctx.currentTime);
-    gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + 0.09);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start();
-    osc.stop(ctx.currentTime + 0.1);
-  }
-}
-
-/** Sound and vibration for a new scan (each optional in the browser). */
-export function signalScan(beeper, ok = true) {
-  beeper.beep(ok ? 1046 : 330);
-  if (navigator.vibrate) navigator.vibrate(ok ? 60 : [40, 60, 40]);
 }
 
 /**
@@ -155,13 +107,13 @@ export class CameraScanner {
     this.torchOn = false;
     /** @type {Map<string, number>} when each value was last seen, for the repeat window */
     this.seen = new Map();
-    this.beeper = new Beeper();
+    this.startButton = button("Start camera", "camera-start");
+    this.torchButton = button("Torch", "camera-torch");
+    this.stopButton = button("Stop camera", "camera-stop");
+    this.message = document.createElement("p");
+    this.video = document.createElement("video");
     this.build();
     addEventListener("pagehide", () => this.stop());
-    // Audio may only start after a gesture; the first touch or key anywhere on the page is enough.
-    const unlock = () => this.beeper.unlock();
-    addEventListener("pointerdown", unlock, { once: true });
-    addEventListener("keydown", unlock, { once: true });
     if (options.autoStart) this.start();
   }
 
@@ -170,18 +122,13 @@ export class CameraScanner {
     this.root.innerHTML = "";
     const bar = document.createElement("div");
     bar.className = "camera-bar";
-    this.startButton = button("Start camera", "camera-start");
-    this.torchButton = button("Torch", "camera-torch");
     this.torchButton.hidden = true;
     this.torchButton.setAttribute("aria-pressed", "false");
-    this.stopButton = button("Stop camera", "camera-stop");
     this.stopButton.hidden = true;
     bar.append(this.startButton, this.torchButton, this.stopButton);
-    this.message = document.createElement("p");
     this.message.className = "camera-message";
     this.message.setAttribute("role", "status");
     this.message.setAttribute("aria-live", "polite");
-    this.video = document.createElement("video");
     this.video.className = "camera-video";
     this.video.muted = true;
     this.video.playsInline = true;
@@ -190,7 +137,7 @@ export class CameraScanner {
     this.video.hidden = true;
     this.root.append(bar, this.message, this.video);
     this.startButton.addEventListener("click", () => {
-      this.beeper.unlock();
+      unlockAudio();
       this.start();
     });
     this.stopButton.addEventListener("click", () => this.stop());
@@ -316,11 +263,11 @@ export class CameraScanner {
         // camera-start is always marked first; the guard keeps an odd browser from breaking scanning.
       }
     }
-    const value = valueFromScan(raw);
+    const value = scannedValue(raw);
     this.root.dispatchEvent(new CustomEvent("camera:scan", { detail: { value, raw, format } }));
     Promise.resolve(this.onScan(value, { raw, format, detectedAt })).then(
-      (ok) => signalScan(this.beeper, ok !== false),
-      () => signalScan(this.beeper, false),
+      (ok) => signalScan(ok !== false),
+      () => signalScan(false),
     );
   }
 }
@@ -334,7 +281,10 @@ function button(text, cls) {
   return b;
 }
 
-/** Resolve on the next decoded video frame (or animation frame where that callback is missing). */
+/**
+ * Resolve on the next decoded video frame (or animation frame where that callback is missing).
+ * @param {HTMLVideoElement} video
+ */
 function nextFrame(video) {
   return new Promise((resolve) => {
     if (typeof video.requestVideoFrameCallback === "function" && !video.paused) {

@@ -3,7 +3,9 @@
 // working: people come from a cached list (names and IDs only), checkouts and check-ins go into the outbox as
 // loan.checkout / loan.checkin events, and what the server refuses later comes back here with its reason.
 
-import { CHANNEL, enqueue, getMeta, rejectedList, dismissRejected, setMeta, waiting } from "./outbox.js";
+import { enqueue, onOutboxChange, waiting } from "./outbox.js";
+import { renderRejected } from "./rejected.js";
+import { getMeta, setMeta } from "./store.js";
 import { flushSoon, refreshBadge } from "./app.js";
 
 const LOAN_TYPES = new Set(["loan.checkout", "loan.checkin"]);
@@ -224,29 +226,22 @@ async function showOfflineWork() {
   if (!section || !list) return;
   const user = await getMeta("user").catch(() => "");
   const pending = (await waiting(user || null).catch(() => [])).filter((e) => LOAN_TYPES.has(e.type));
-  const refused = (await rejectedList().catch(() => [])).filter((e) => LOAN_TYPES.has(e.type));
-  list.replaceChildren();
-  for (const event of refused) {
-    const li = document.createElement("li");
-    li.className = "offline-event rejected";
-    li.textContent = `${describe(event)} — not recorded: ${event.reason}`;
-    const dismiss = document.createElement("button");
-    dismiss.type = "button";
-    dismiss.className = "link";
-    dismiss.textContent = "Dismiss";
-    dismiss.addEventListener("click", async () => { await dismissRejected(event.id); showOfflineWork(); refocus(); });
-    li.append(" ", dismiss);
-    list.append(li);
-  }
+  const refused = await renderRejected(list, {
+    only: (e) => LOAN_TYPES.has(e.type),
+    describe: (e) => ({ title: describe(e) }),
+    className: "offline-event",
+    reasonPrefix: "— not recorded: ",
+    onDismiss: () => { showOfflineWork(); refocus(); },
+  });
   for (const event of pending) {
     const li = document.createElement("li");
     li.className = "offline-event";
     li.textContent = `${describe(event)} — waiting to be sent`;
     list.append(li);
   }
-  section.hidden = !(pending.length || refused.length);
+  section.hidden = !(pending.length || refused);
   const heading = section.querySelector("h2");
-  if (heading) heading.textContent = refused.length ? "Refused when it was sent" : "Waiting for a connection";
+  if (heading) heading.textContent = refused ? "Refused when it was sent" : "Waiting for a connection";
 }
 
 function describe(event) {
@@ -277,19 +272,13 @@ function wireOffline() {
   let lastSent = null;
   form.addEventListener("htmx:configRequest", (event) => { lastSent = entryFrom(/** @type {any} */ (event).detail.parameters); });
   form.addEventListener("htmx:sendError", () => { if (lastSent) actOffline(lastSent).finally(refocus); });
-  try {
-    const channel = new BroadcastChannel(CHANNEL);
-    channel.addEventListener("message", (event) => {
-      const message = event.data || {};
-      if (message.type === "results" && message.results.some((r) => r.status !== "rejected")) {
-        // Applied events changed the lists: refresh the "out now" list from the server.
-        document.body.dispatchEvent(new CustomEvent("loans-changed"));
-      }
-      showOfflineWork();
-    });
-  } catch {
-    // No BroadcastChannel: the desk refreshes its list on the next load.
-  }
+  onOutboxChange((message) => {
+    if (message.type === "results" && message.results.some((r) => r.status === "applied" || r.status === "duplicate")) {
+      // Applied events changed the lists: refresh the "out now" list from the server.
+      document.body.dispatchEvent(new CustomEvent("loans-changed"));
+    }
+    showOfflineWork();
+  });
   window.addEventListener("online", () => { cachePeople(); showOfflineWork(); });
   cachePeople();
   showOfflineWork();

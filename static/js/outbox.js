@@ -1,15 +1,21 @@
 // The offline outbox: each field action is an event kept in IndexedDB until POST /api/v1/sync acknowledges it.
-// Shared by the pages (app.js, scan.js and other features) and the service worker (Background Sync), so it never
-// touches the DOM. Also keeps the offline pack (a campus's rooms and devices) for lookups without a signal.
+// Shared by the pages and the service worker (Background Sync), so it never touches the DOM. Its records live in
+// store.js; the offline pack (rooms and devices for lookups without a signal) is pack.js.
 //
-// For other features: `await enqueue("loan.checkout", {asset, person})` records an event (it is in IndexedDB when
-// the promise resolves, so the page may say "recorded"), then call `flush()`. Listen on the BroadcastChannel
-// CHANNEL for {type: "results", results} to show what the server said about each event id. An event the server
-// cannot take (a request refused as a whole, or failing again alone while others go through) is set aside into the
-// rejected list with the server's reason, so it never holds up the events behind it ({type: "set-aside"}).
+// For a feature: `await enqueue("loan.checkout", {asset, person})` records an event (it is in IndexedDB when the
+// promise resolves, so the page may say "recorded"); enqueue itself asks for Background Sync and schedules a flush,
+// so every page's events are sent the same way. `onOutboxChange(message => ...)` hears every change, from any tab
+// or the worker: {type: "results", results} says what the server said about each event id, {type: "set-aside"}
+// that an event was put in the rejected list, {type: "signin"} that the session ended, {type: "changed"} anything
+// else. An event the server cannot take (a request refused as a whole, or failing again alone while others go
+// through) is set aside into the rejected list with the server's reason, so it never holds up the events behind it;
+// one the server failed on internally, promising to take it later, stays and is tried again with backoff.
 
-const DB_NAME = "rollcall";
-const DB_VERSION = 1;
+import { forgetSession } from "./session.js";
+import { addEvent, committed, deleteRejected, done, getMeta, openDb, rejectedEvents, setMeta, waiting } from "./store.js";
+
+export { waiting } from "./store.js";
+
 /** Events per request; the server takes at most 500 events or 1 MB. */
 const BATCH = 200;
 const MAX_BYTES = 900_000;
@@ -29,123 +35,95 @@ const RETRY_MS = 1000;
  */
 const BLIND_TRIES = 3;
 const BLIND_PIECES = 16;
+/**
+ * An event the server answered `rejected` with `retry` (it failed on it internally, and said it would take it
+ * later) stays in the outbox and is sent again after 30 s, 2 min, then 8 min; failing the fourth time, it is set
+ * aside. A fault that passes (a restart, a lock) is over by then; one that does not is the event's own.
+ */
+export const SERVER_FAILS = 4;
+const LATER_MS = 30_000;
 /** A request the server has not answered in this long is given up like a lost connection (the events wait). */
 const SYNC_TIMEOUT_MS = 60_000;
 /** A 429 is waited out (its Retry-After, at most this long) and tried again a few times before the flush stops. */
 const RATE_LIMIT_TRIES = 3;
 const RATE_LIMIT_MAX_WAIT_MS = 30_000;
-/** Refused events kept on the phone for the person to read; older ones beyond this are dropped (and counted). */
+/**
+ * Refused events kept on the phone for the person to read: past this many the oldest are dropped (and counted),
+ * and from REJECTED_WARN_AT on the list warns that this will happen.
+ */
 export const MAX_REJECTED = 200;
+export const REJECTED_WARN_AT = 150;
 export const CHANNEL = "rollcall-outbox";
 export const SYNC_TAG = "rollcall-outbox";
+const FLUSH_LOCK = "rollcall-outbox-flush";
 
-/** @typedef {{seq?: number, id: string, type: string, at: string, data: Object<string, any>, user: string}} OutboxEvent */
-/** @typedef {{id: string, status: "applied" | "duplicate" | "rejected", reason?: string, info?: Object<string, any>}} SyncResult */
+/** @typedef {import("./store.js").OutboxEvent} OutboxEvent */
+/** @typedef {import("./store.js").RejectedEvent} RejectedEvent */
+/**
+ * The server's answer for one event; "retry" is the phone's own word for a `rejected` answer that promised a later
+ * try (info.retry), whose event stays in the outbox.
+ * @typedef {{id: string, status: "applied" | "duplicate" | "rejected" | "retry", reason?: string,
+ *   info?: Record<string, any>}} SyncResult
+ */
+/**
+ * What the outbox tells the pages.
+ * @typedef {{type: "changed"} | {type: "signin"} | {type: "results", results: SyncResult[]}
+ *   | {type: "set-aside", count: number, reason: string}} OutboxMessage
+ */
+/** @typedef {{tries: number, at: number, reason: string}} Later */
 
-/** @type {Promise<IDBDatabase> | null} */
-let dbPromise = null;
+// Telling the pages ------------------------------------------------------------------------------------------
 
-/** Open (and on first use create) the database. */
-export function openDb() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = () => {
-        const db = req.result;
-        const outbox = db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
-        outbox.createIndex("id", "id", { unique: true });
-        db.createObjectStore("rejected", { keyPath: "id" });
-        db.createObjectStore("meta");
-        const assets = db.createObjectStore("assets", { keyPath: "tag_code" });
-        assets.createIndex("asset_tag", "asset_tag");
-        assets.createIndex("serial", "serial");
-        assets.createIndex("campus", "campus");
-        const rooms = db.createObjectStore("rooms", { keyPath: "code" });
-        rooms.createIndex("tag_code", "tag_code");
-        rooms.createIndex("campus", "campus");
-        db.createObjectStore("packs", { keyPath: "campus" });
-      };
-      req.onsuccess = () => {
-        const db = req.result;
-        // Another tab (or a newer worker) wants to upgrade: step aside rather than block it.
-        db.onversionchange = () => {
-          db.close();
-          dbPromise = null;
-        };
-        resolve(db);
-      };
-      req.onerror = () => {
-        dbPromise = null;
-        reject(req.error);
-      };
-    });
+/** @type {Set<(message: OutboxMessage) => void>} */
+const listeners = new Set();
+/** @type {BroadcastChannel | null} */
+let channel = null;
+
+/** @param {OutboxMessage} message */
+function tell(message) {
+  for (const listener of listeners) {
+    try {
+      listener(message);
+    } catch (error) {
+      // One page's broken handler must not keep the others from hearing.
+      reportError(error);
+    }
   }
-  return dbPromise;
 }
 
 /**
- * @template T
- * @param {IDBRequest<T>} req
- * @returns {Promise<T>}
+ * Call `callback` with every message about the outbox, from this page, other tabs and the worker. One channel per
+ * page, however many parts of it listen. Returns a function that stops listening.
+ * @param {(message: OutboxMessage) => void} callback
+ * @returns {() => void}
  */
-function done(req) {
-  return new Promise((resolve, reject) => {
-    // Reading a result copies it out of the database, which can throw (data nested deeper than a worker's stack
-    // allows); thrown inside the callback it would leave the promise, and a flush holding the lock, hanging.
-    req.onsuccess = () => {
-      try {
-        resolve(req.result);
-      } catch (error) {
-        reject(error);
-      }
-    };
-    req.onerror = () => reject(req.error);
-  });
-}
-
-/** @param {IDBTransaction} tx */
-function committed(tx) {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve(undefined);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
-  });
-}
-
-/** @param {string} key */
-export async function getMeta(key) {
-  const db = await openDb();
-  return done(db.transaction("meta").objectStore("meta").get(key));
-}
-
-/** @param {string} key @param {any} value */
-export async function setMeta(key, value) {
-  const db = await openDb();
-  const tx = db.transaction("meta", "readwrite");
-  if (value === undefined || value === null) tx.objectStore("meta").delete(key);
-  else tx.objectStore("meta").put(value, key);
-  return committed(tx);
-}
-
-/** Who is signed in on this page and the CSRF token the sync request needs (the worker reads them too). */
-export async function setSession({ user, csrf }) {
-  await setMeta("user", user);
-  await setMeta("csrf", csrf);
-  await setMeta("needs_signin", null);
-}
-
-/** Forget the session (sign-out); queued events stay and are sent when their author signs in again. */
-export async function clearSession() {
-  await setMeta("csrf", null);
-}
-
-/** Drop every page the worker kept: they belong to the session that fetched them, which has ended. */
-export async function forgetPages() {
-  if (typeof caches === "undefined") return;
-  for (const name of await caches.keys()) {
-    if (name.startsWith("rollcall-pages-")) await caches.delete(name);
+export function onOutboxChange(callback) {
+  listeners.add(callback);
+  if (!channel && typeof BroadcastChannel !== "undefined") {
+    channel = new BroadcastChannel(CHANNEL);
+    channel.addEventListener("message", (event) => {
+      if (event.data && typeof event.data.type === "string") tell(event.data);
+    });
   }
+  return () => {
+    listeners.delete(callback);
+  };
 }
+
+/** @param {OutboxMessage} message */
+function announce(message) {
+  if (typeof BroadcastChannel === "undefined") {
+    // No channel between contexts: this page at least hears its own news.
+    tell(message);
+    return;
+  }
+  // A channel of its own to post on: this page's listening channel, being another object, hears it too.
+  const out = new BroadcastChannel(CHANNEL);
+  out.postMessage(message);
+  out.close();
+}
+
+// Recording ----------------------------------------------------------------------------------------------------
 
 /** A stable id for this browser, sent with every batch. */
 export async function clientId() {
@@ -157,73 +135,71 @@ export async function clientId() {
   return id;
 }
 
-function announce(message) {
-  try {
-    const channel = new BroadcastChannel(CHANNEL);
-    channel.postMessage(message);
-    channel.close();
-  } catch {
-    // Browsers without BroadcastChannel still update their own page through the returned values.
-  }
-}
-
 /**
- * Record an event; when the promise resolves it is safely in IndexedDB.
+ * Record an event; when the promise resolves it is safely in IndexedDB. Background Sync is asked for (the worker
+ * sends it even if the page closes) and a flush is scheduled (this page sends it as soon as it can).
  * @param {string} type
- * @param {Object<string, any>} data
+ * @param {Record<string, any>} data
  * @returns {Promise<OutboxEvent>}
  */
 export async function enqueue(type, data) {
   const user = (await getMeta("user")) || "";
   /** @type {OutboxEvent} */
   const event = { id: crypto.randomUUID(), type, at: new Date().toISOString(), data, user };
-  const db = await openDb();
-  const tx = db.transaction("outbox", "readwrite");
-  tx.objectStore("outbox").add(event);
-  await committed(tx);
+  await addEvent(event);
   askForPersistence();
   announce({ type: "changed" });
+  registerBackgroundSync();
+  requestFlush().catch(() => {});
   return event;
 }
 
 let persistenceAsked = false;
 function askForPersistence() {
-  if (persistenceAsked || !(navigator.storage && navigator.storage.persist)) return;
+  // Pages have persist(); a worker's StorageManager does not.
+  const storage = /** @type {StorageManager & {persist?: () => Promise<boolean>}} */ (navigator.storage);
+  if (persistenceAsked || !(storage && storage.persist)) return;
+  const persist = storage.persist.bind(storage);
   persistenceAsked = true;
   // Unsent work must survive storage pressure; the browser may still say no.
-  navigator.storage.persisted().then((yes) => yes || navigator.storage.persist()).catch(() => {});
+  storage.persisted().then((yes) => yes || persist()).catch(() => {});
 }
 
-/**
- * Events waiting to be sent, oldest first (only those recorded by `user` when given, leaving out `skip`'s ids).
- * @param {string | null} [user]
- * @param {number} [limit]
- * @param {Set<string> | null} [skip]
- * @returns {Promise<OutboxEvent[]>}
- */
-export async function waiting(user = null, limit = Infinity, skip = null) {
-  const db = await openDb();
-  const store = db.transaction("outbox").objectStore("outbox");
-  /** @type {OutboxEvent[]} */
-  const out = [];
-  return new Promise((resolve, reject) => {
-    const req = store.openCursor();
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      try {
-        const cursor = req.result;
-        if (!cursor || out.length >= limit) return resolve(out);
-        // A service worker's smaller stack may fail to copy deeply nested data out: the value reads as null (or
-        // throws, see done()). Such an event is left for the page, which can read it, to send or set aside.
-        const event = cursor.value;
-        if (event && (user === null || event.user === user) && !(skip && skip.has(event.id))) out.push(event);
-        cursor.continue();
-      } catch (error) {
-        reject(error);
-      }
-    };
-  });
+/** Ask the browser to flush from the worker later, even if every page is closed (where it has Background Sync). */
+async function registerBackgroundSync() {
+  try {
+    const container = navigator.serviceWorker;
+    // `ready` never settles where no worker was registered: ask only when there is one.
+    if (!container || !(await container.getRegistration())) return;
+    const sync = /** @type {{register?: (tag: string) => Promise<void>} | undefined} */ (
+      /** @type {any} */ (await container.ready).sync
+    );
+    if (sync && sync.register) await sync.register(SYNC_TAG);
+  } catch {
+    // Not offered here (or refused): the page's own triggers still flush.
+  }
 }
+
+/** @type {Promise<FlushOutcome> | null} */
+let queued = null;
+/**
+ * Flush as soon as the outbox is free: a flush running now (here, in another tab or in the worker) may have read
+ * the queue, or met the network, before the latest change, so this one waits its turn rather than answering
+ * "busy". At most one waits; whoever asks meanwhile shares its outcome.
+ * @returns {Promise<FlushOutcome>}
+ */
+export function requestFlush() {
+  if (!queued) {
+    const next = flush({ wait: true, onStart: () => (queued = null) });
+    queued = next;
+    next.catch(() => {
+      if (queued === next) queued = null;
+    });
+  }
+  return queued;
+}
+
+// Reading ------------------------------------------------------------------------------------------------------
 
 /** How many events wait for the signed-in user. */
 export async function pendingCount() {
@@ -237,25 +213,25 @@ export async function rejectedTrimmed() {
   return (await getMeta("rejected_trimmed")) || 0;
 }
 
-/** The events the server refused, with its reasons. */
-export async function rejectedList() {
-  const db = await openDb();
-  const items = (await done(db.transaction("rejected").objectStore("rejected").getAll())).filter(Boolean);
-  return items.sort((a, b) => (a.rejected_at < b.rejected_at ? 1 : -1));
+/**
+ * The events the server refused, with its reasons, newest first.
+ * @returns {Promise<RejectedEvent[]>}
+ */
+export function rejectedList() {
+  return rejectedEvents();
 }
 
 /** @param {string} id */
 export async function dismissRejected(id) {
-  const db = await openDb();
-  const tx = db.transaction("rejected", "readwrite");
-  tx.objectStore("rejected").delete(id);
-  await committed(tx);
+  await deleteRejected(id);
   announce({ type: "changed" });
 }
 
+// Settling the server's answers ----------------------------------------------------------------------------------
+
 /**
  * Apply the server's answers: applied and duplicate events leave the outbox, rejected ones move to the list, which
- * keeps only the newest MAX_REJECTED.
+ * keeps only the newest MAX_REJECTED. Events without a result (or with a "retry" one) stay.
  * @param {OutboxEvent[]} sent
  * @param {SyncResult[]} results
  */
@@ -272,6 +248,7 @@ async function settle(sent, results) {
     if (result.status === "applied" || result.status === "duplicate") {
       outbox.delete(/** @type {number} */ (event.seq));
     } else if (result.status === "rejected") {
+      /** @type {RejectedEvent} */
       const entry = { ...event, seq: undefined, reason: result.reason || "Refused.", rejected_at: new Date().toISOString() };
       try {
         rejected.put(entry);
@@ -287,9 +264,12 @@ async function settle(sent, results) {
   await committed(tx);
 }
 
-/** The top-level strings, numbers and booleans of an event's data (its tag, room, note...). */
+/**
+ * The top-level strings, numbers and booleans of an event's data (its tag, room, note...).
+ * @param {Record<string, any>} data
+ */
 function plainFields(data) {
-  /** @type {Object<string, any>} */
+  /** @type {Record<string, any>} */
   const out = {};
   for (const [key, value] of Object.entries(data || {})) {
     if (["string", "number", "boolean"].includes(typeof value)) out[key] = value;
@@ -304,6 +284,7 @@ function plainFields(data) {
  * @param {IDBObjectStore} meta
  */
 async function trimRejected(rejected, meta) {
+  /** @type {RejectedEvent[]} */
   const all = (await done(rejected.getAll())).filter(Boolean);
   if (all.length <= MAX_REJECTED) return;
   all.sort((a, b) => (a.rejected_at < b.rejected_at ? -1 : a.rejected_at > b.rejected_at ? 1 : 0));
@@ -313,7 +294,12 @@ async function trimRejected(rejected, meta) {
   meta.put(before + drop.length, "rejected_trimmed");
 }
 
-/** @param {OutboxEvent[]} events */
+// Sending --------------------------------------------------------------------------------------------------------
+
+/**
+ * @param {OutboxEvent[]} events
+ * @param {string} client
+ */
 function body(events, client) {
   return JSON.stringify({
     client_id: client,
@@ -321,7 +307,11 @@ function body(events, client) {
   });
 }
 
-/** The request's size in bytes; Infinity for events this browser cannot write out as JSON (too deep). */
+/**
+ * The request's size in bytes; Infinity for events this browser cannot write out as JSON (too deep).
+ * @param {OutboxEvent[]} events
+ * @param {string} client
+ */
 function sizeOf(events, client) {
   try {
     return new TextEncoder().encode(body(events, client)).length;
@@ -418,10 +408,11 @@ async function post(batch, { client, csrf }) {
 
 /**
  * @typedef {{client: string, csrf: string, results: SyncResult[], delivered: boolean, healthy: boolean,
- *   misses: number, suspects: Record<string, string>}} FlushContext
+ *   misses: number, suspects: Record<string, string>, later: Record<string, Later>}} FlushContext
  * `delivered`: the server applied something in this flush; `healthy`: it answered an empty batch, so it is up and
  * failing on these events; `misses`: pieces it failed on before applying anything; `suspects`: event id → the
- * server's reason when it failed on that event alone (kept in meta between flushes).
+ * server's reason when it failed on that event alone; `later`: event id → its failed tries and when to send it
+ * again (both kept in meta between flushes).
  */
 
 /**
@@ -469,16 +460,49 @@ async function deliver(batch, ctx, tries = SERVER_TRIES) {
 }
 
 /**
+ * A `rejected` answer the server means to take later: it failed on the event internally.
+ * @param {SyncResult} result
+ */
+function promisesRetry(result) {
+  return result.status === "rejected" && Boolean(result.info && result.info.retry === true);
+}
+
+/**
+ * Settle a batch the server answered. An answer promising a later try keeps its event in the outbox until its time
+ * comes (counting the tries); after SERVER_FAILS of them it is set aside like a refusal.
  * @param {OutboxEvent[]} batch
  * @param {SyncResult[]} results
  * @param {FlushContext} ctx
  */
 async function accept(batch, results, ctx) {
-  await settle(batch, results);
+  const now = Date.now();
+  /** @type {SyncResult[]} */
+  const told = [];
+  let gaveUp = 0;
+  for (const result of results) {
+    if (!promisesRetry(result)) {
+      delete ctx.later[result.id];
+      told.push(result);
+      continue;
+    }
+    const tries = ((ctx.later[result.id] && ctx.later[result.id].tries) || 0) + 1;
+    const reason = result.reason || "The server could not apply this event.";
+    if (tries >= SERVER_FAILS) {
+      delete ctx.later[result.id];
+      const why = `The server could not apply this event (${tries} tries); set aside so the rest could be sent.`;
+      told.push({ id: result.id, status: "rejected", reason: why });
+      gaveUp += 1;
+    } else {
+      ctx.later[result.id] = { tries, at: now + LATER_MS * 4 ** (tries - 1), reason };
+      told.push({ id: result.id, status: "retry", reason });
+    }
+  }
+  await settle(batch, told);
   for (const event of batch) delete ctx.suspects[event.id];
-  ctx.results.push(...results);
-  ctx.delivered = true;
-  announce({ type: "results", results });
+  ctx.results.push(...told);
+  if (told.some((r) => r.status !== "retry")) ctx.delivered = true;
+  announce({ type: "results", results: told });
+  if (gaveUp) announce({ type: "set-aside", count: gaveUp, reason: "The server failed on it several times." });
 }
 
 /**
@@ -492,6 +516,7 @@ async function setAside(event, reason, ctx) {
   const result = { id: event.id, status: "rejected", reason };
   await settle([event], [result]);
   delete ctx.suspects[event.id];
+  delete ctx.later[event.id];
   ctx.results.push(result);
   announce({ type: "results", results: [result] });
   announce({ type: "set-aside", count: 1, reason });
@@ -519,43 +544,85 @@ async function retrySuspects(events, ctx) {
 }
 
 /**
- * Send waiting events in batches until none wait or something stops us. One flush at a time per browser
- * (Web Locks), so a page and the worker do not send the same batch twice (the server would only say duplicate).
- * @returns {Promise<{sent: number, state: "idle" | "offline" | "signin" | "error" | "busy" | "nouser", results: SyncResult[]}>}
+ * @typedef {"idle" | "later" | "offline" | "signin" | "error" | "busy" | "nouser"} FlushState
+ * `later`: nothing more can be sent now, but events wait for the time of their next try.
+ * @typedef {{sent: number, state: FlushState, results: SyncResult[]}} FlushOutcome
  */
-export async function flush() {
+
+/**
+ * Send waiting events in batches until none wait or something stops us. One flush at a time per browser
+ * (Web Locks), so a page and the worker do not send the same batch twice (the server would only say duplicate):
+ * while another runs this one answers "busy", or with `wait` queues behind it.
+ * @param {{wait?: boolean, onStart?: () => void}} [options]
+ * @returns {Promise<FlushOutcome>}
+ */
+export async function flush({ wait = false, onStart = () => {} } = {}) {
+  const run = () => {
+    onStart();
+    return flushNow();
+  };
   if (navigator.locks && navigator.locks.request) {
-    return navigator.locks.request("rollcall-outbox-flush", { ifAvailable: true }, async (lock) =>
-      lock ? flushNow() : { sent: 0, state: "busy", results: [] },
+    if (wait) return navigator.locks.request(FLUSH_LOCK, run);
+    return navigator.locks.request(FLUSH_LOCK, { ifAvailable: true }, async (lock) =>
+      lock ? run() : { sent: 0, state: /** @type {FlushState} */ ("busy"), results: [] },
     );
   }
-  return flushNow();
+  return run();
 }
 
+/**
+ * Ids to leave out of this round: the suspects, and events whose next try has not come yet.
+ * @param {FlushContext} ctx
+ */
+function notNow(ctx) {
+  const now = Date.now();
+  const skip = new Set(Object.keys(ctx.suspects));
+  for (const [id, later] of Object.entries(ctx.later)) if (later.at > now) skip.add(id);
+  return skip;
+}
+
+/** @returns {Promise<FlushOutcome>} */
 async function flushNow() {
-  const [user, csrf, client, suspects] = await Promise.all([
+  const [user, csrf, client, suspects, later] = await Promise.all([
     getMeta("user"),
     getMeta("csrf"),
     clientId(),
     getMeta("suspects"),
+    getMeta("retries"),
   ]);
   /** @type {FlushContext} */
-  const ctx = { client, csrf: csrf || "", results: [], delivered: false, healthy: false, misses: 0, suspects: { ...(suspects || {}) } };
+  const ctx = {
+    client,
+    csrf: csrf || "",
+    results: [],
+    delivered: false,
+    healthy: false,
+    misses: 0,
+    suspects: { ...(suspects || {}) },
+    later: { ...(later || {}) },
+  };
   if (!user) return { sent: 0, state: "nouser", results: ctx.results };
   /** @param {"idle" | "offline" | "signin" | "error"} state */
   const stop = async (state) => {
+    // Forget the bookkeeping of events no longer queued (sent, set aside, or dismissed).
+    const queued = await waiting().catch(() => null);
+    const ids = queued ? new Set(queued.map((e) => e.id)) : null;
+    const laterLeft = Object.fromEntries(Object.entries(ctx.later).filter(([id]) => !ids || ids.has(id)));
     await setMeta("suspects", Object.keys(ctx.suspects).length ? ctx.suspects : null);
+    await setMeta("retries", Object.keys(laterLeft).length ? laterLeft : null);
     if (state === "signin") {
       await setMeta("needs_signin", true);
-      // The session the kept pages were fetched under is over: they go before anyone can open them offline.
-      await forgetPages().catch(() => {});
+      // The session the kept pages and lists were fetched under is over: they go before anyone can open them.
+      await forgetSession().catch(() => {});
       announce({ type: "signin" });
     }
     announce({ type: "changed" });
-    return { sent: ctx.results.length, state, results: ctx.results };
+    /** @type {FlushState} */
+    const final = state === "idle" && Object.keys(laterLeft).length ? "later" : state;
+    return { sent: ctx.results.length, state: final, results: ctx.results };
   };
   for (let round = 0; round < 100; round++) {
-    let batch = await waiting(user, BATCH, new Set(Object.keys(ctx.suspects)));
+    let batch = await waiting(user, BATCH, notNow(ctx));
     if (batch.length) {
       while (batch.length > 1 && sizeOf(batch, client) > MAX_BYTES) {
         batch = batch.slice(0, Math.ceil(batch.length / 2));
@@ -575,157 +642,4 @@ async function flushNow() {
     if (ctx.results.length === before) return stop("error");
   }
   return stop("idle");
-}
-
-// Offline pack ----------------------------------------------------------------------------------------------
-
-/**
- * Store a campus's pack, replacing what was kept for it.
- * @param {{campus: {code: string, name: string}, rooms: Array<Object>, assets: Array<Object>}} pack
- * @param {{etag: string | null, bytes: number}} meta
- */
-export async function savePack(pack, { etag, bytes }) {
-  const code = pack.campus.code;
-  const db = await openDb();
-  const tx = db.transaction(["assets", "rooms", "packs"], "readwrite");
-  const assets = tx.objectStore("assets");
-  const rooms = tx.objectStore("rooms");
-  for (const [store] of [[assets], [rooms]]) {
-    const req = store.index("campus").openKeyCursor(IDBKeyRange.only(code));
-    req.onsuccess = () => {
-      const cursor = req.result;
-      if (!cursor) return;
-      store.delete(cursor.primaryKey);
-      cursor.continue();
-    };
-  }
-  for (const room of pack.rooms) rooms.put({ ...room, campus: code });
-  for (const asset of pack.assets) assets.put({ ...asset, campus: code });
-  tx.objectStore("packs").put({
-    campus: code,
-    name: pack.campus.name,
-    etag,
-    bytes,
-    rooms: pack.rooms.length,
-    assets: pack.assets.length,
-    fetched_at: new Date().toISOString(),
-  });
-  await committed(tx);
-}
-
-/** @param {string} code */
-export async function packInfo(code) {
-  const db = await openDb();
-  return done(db.transaction("packs").objectStore("packs").get(code));
-}
-
-/** @param {string} code */
-export async function touchPack(code) {
-  const info = await packInfo(code);
-  if (!info) return;
-  const db = await openDb();
-  const tx = db.transaction("packs", "readwrite");
-  tx.objectStore("packs").put({ ...info, fetched_at: new Date().toISOString() });
-  await committed(tx);
-}
-
-/**
- * Fetch a campus's pack (If-None-Match the copy we have) and keep it. Returns what changed.
- * @param {string} code
- * @returns {Promise<"updated" | "unchanged" | "offline" | "signin" | "error">}
- */
-export async function refreshPack(code) {
-  const info = await packInfo(code);
-  /** @type {Record<string, string>} */
-  const headers = { Accept: "application/json" };
-  if (info && info.etag) headers["If-None-Match"] = info.etag;
-  let response;
-  try {
-    response = await fetch(`/api/v1/offline-pack?campus=${encodeURIComponent(code)}`, {
-      credentials: "same-origin",
-      headers,
-      cache: "no-store",
-    });
-  } catch {
-    return "offline";
-  }
-  if (response.status === 304) {
-    await touchPack(code);
-    return "unchanged";
-  }
-  if (response.status === 401) {
-    await forgetPages().catch(() => {});
-    return "signin";
-  }
-  if (!response.ok) return "error";
-  const text = await response.text();
-  await savePack(JSON.parse(text), { etag: response.headers.get("ETag"), bytes: text.length });
-  return "updated";
-}
-
-/** Fold a typed or scanned code like the server does: case, look-alike letters, spaces and dashes. */
-export function foldCode(text) {
-  return (text || "")
-    .replace(/[\s\-_.]+/g, "")
-    .toUpperCase()
-    .replace(/O/g, "0")
-    .replace(/[IL]/g, "1")
-    .replace(/U/g, "V");
-}
-
-/** The value a scanned text names: our QR tags hold BASE_URL/t/<code>. */
-export function valueOf(text) {
-  const raw = (text || "").trim();
-  const at = raw.lastIndexOf("/t/");
-  return at >= 0 ? raw.slice(at + 3).split(/[?#/]/)[0] : raw;
-}
-
-/** @param {IDBIndex | IDBObjectStore} source @param {string} key */
-function getFrom(source, key) {
-  return done(source.get(key));
-}
-
-/**
- * The device a scanned value names in the kept packs (tag code, asset tag or serial), or undefined.
- * @param {string} text
- */
-export async function findAsset(text) {
-  const raw = valueOf(text);
-  if (!raw) return undefined;
-  const db = await openDb();
-  const store = db.transaction("assets").objectStore("assets");
-  const folded = foldCode(raw);
-  return (
-    (folded.length === 10 && (await getFrom(store, folded))) ||
-    (await getFrom(store.index("asset_tag"), raw)) ||
-    (await getFrom(store.index("asset_tag"), raw.toUpperCase())) ||
-    (await getFrom(store.index("serial"), raw.toUpperCase())) ||
-    (await getFrom(store.index("serial"), raw)) ||
-    undefined
-  );
-}
-
-/**
- * The room a scanned value names in the kept packs (room code or the room sticker's tag code), or undefined.
- * @param {string} text
- */
-export async function findRoom(text) {
-  const raw = valueOf(text);
-  if (!raw) return undefined;
-  const db = await openDb();
-  const store = db.transaction("rooms").objectStore("rooms");
-  return (await getFrom(store, raw.toUpperCase())) || (await getFrom(store.index("tag_code"), foldCode(raw))) || undefined;
-}
-
-/**
- * The devices whose home room is `code` in the kept packs (empty when the room's campus pack is not kept).
- * @param {string} code
- */
-export async function roomAssets(code) {
-  const db = await openDb();
-  const tx = db.transaction(["rooms", "assets"]);
-  const room = await done(tx.objectStore("rooms").get(code));
-  if (!room) return [];
-  const assets = await done(tx.objectStore("assets").index("campus").getAll(room.campus));
-  return assets.filter((a) => a.home_room === code);
 }

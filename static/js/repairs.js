@@ -2,8 +2,7 @@
 // the outbox as a `claim.receive` or `claim.ship` event and sent when the connection is back. After each answer the
 // field empties and keeps the cursor for the next scan (keyboard-wedge scanners type and press Enter).
 
-import { flushSoon } from "./app.js";
-import { CHANNEL, enqueue } from "./outbox.js";
+import { enqueue, onOutboxChange } from "./outbox.js";
 
 /** @param {HTMLFormElement} form */
 function codeField(form) {
@@ -49,20 +48,17 @@ async function recordOffline(form) {
   await enqueue(`claim.${action}`, { tag: code });
   say(`${code}: recorded without a signal; it will be sent when you are back online.`, "pending");
   readyForNextScan(form);
-  flushSoon();
 }
 
 /** Tell the person what the server said about scans sent from the outbox. */
 function listenForResults() {
-  if (!("BroadcastChannel" in window)) return;
-  const channel = new BroadcastChannel(CHANNEL);
-  channel.addEventListener("message", (event) => {
-    const msg = event.data || {};
-    if (msg.type !== "results") return;
-    for (const result of msg.results || []) {
-      const tag = result.info && result.info.asset_tag;
+  onOutboxChange((message) => {
+    if (message.type !== "results") return;
+    for (const result of message.results) {
+      const info = result.info || {};
       if (result.status === "rejected" && result.reason) say(result.reason, "error");
-      else if (tag) say(`${tag}: ${result.info.status} (sent from the outbox).`, "ok");
+      else if (result.status === "retry") say("The server could not take a scan yet; it will be tried again.", "pending");
+      else if (info.asset_tag) say(`${info.asset_tag}: ${info.status} (sent from the outbox).`, "ok");
     }
   });
 }

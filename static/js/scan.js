@@ -6,21 +6,12 @@
 // #scan-form, or call `submitCode(value, "camera")`, or dispatch
 // `document.dispatchEvent(new CustomEvent("rollcall:code", {detail: {code, source: "camera"}}))`.
 
-import { flushSoon, refreshBadge, scheduleBackgroundSync, showToast } from "./app.js";
-import {
-  CHANNEL,
-  dismissRejected,
-  enqueue,
-  findAsset,
-  findRoom,
-  foldCode,
-  MAX_REJECTED,
-  packInfo,
-  refreshPack,
-  rejectedList,
-  rejectedTrimmed,
-  valueOf,
-} from "./outbox.js";
+import { showToast } from "./app.js";
+import { foldCode, scannedValue } from "./codes.js";
+import { enqueue, onOutboxChange } from "./outbox.js";
+import { findAsset, findRoom, packInfo, refreshPack } from "./pack.js";
+import { renderRejected } from "./rejected.js";
+import { signalScan } from "./signal.js";
 
 const ROOM_KEY = "rollcall.scan.room";
 
@@ -32,29 +23,12 @@ const noteInput = /** @type {HTMLInputElement} */ (document.getElementById("scan
 const log = /** @type {HTMLOListElement} */ (document.getElementById("scan-log"));
 const logEmpty = document.getElementById("scan-log-empty");
 
-/** @type {AudioContext | null} */
-let audio = null;
-
-/** A short tone (higher for a known device) and a vibration: the scan registered. */
-function signal(ok) {
-  try {
-    audio = audio || new AudioContext();
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.frequency.value = ok ? 1320 : 440;
-    gain.gain.value = 0.08;
-    osc.connect(gain).connect(audio.destination);
-    osc.start();
-    osc.stop(audio.currentTime + (ok ? 0.08 : 0.25));
-  } catch {
-    // No audio here; vibration and the on-screen line still say it registered.
-  }
-  if (navigator.vibrate) navigator.vibrate(ok ? 60 : [60, 60, 60]);
-}
-
-/** The room option whose code or sticker tag the text names, if the page lists it. */
+/**
+ * The room option whose code or sticker tag the text names, if the page lists it.
+ * @param {string} text
+ */
 function roomOption(text) {
-  const raw = valueOf(text);
+  const raw = scannedValue(text);
   const folded = foldCode(raw);
   return [...roomSelect.options].find(
     (o) => o.value && (o.value === raw.toUpperCase() || (o.dataset.tag && o.dataset.tag === folded)),
@@ -92,30 +66,43 @@ function addLine({ title, detail, state, eventId, tone }) {
 
 /**
  * Record a scanned or typed value: a room's tag switches the room; anything else is a device seen in the room.
+ * Resolves to whether it was good (a room, or a device the pack knows or cannot judge). It beeps and vibrates
+ * with that answer unless `signal` is false: the camera signals its own scans, so each scan signals once.
  * @param {string} value
  * @param {string} [source]
+ * @param {boolean} [signal]
+ * @returns {Promise<boolean>}
  */
-export async function submitCode(value, source = "field") {
+export async function submitCode(value, source = "field", signal = true) {
+  const ok = await record(value, source);
+  if (ok !== null && signal) signalScan(ok);
+  return Boolean(ok);
+}
+
+/**
+ * @param {string} value
+ * @param {string} source
+ * @returns {Promise<boolean | null>} null when there was nothing to record
+ */
+async function record(value, source) {
   const text = (value || "").trim();
-  if (!text) return;
+  if (!text) return null;
   const option = roomOption(text);
   const packRoom = option ? null : await findRoom(text).catch(() => undefined);
   if (option || packRoom) {
-    const code = option ? option.value : packRoom.code;
-    if (!option) {
+    const code = option ? option.value : /** @type {import("./pack.js").PackRoom} */ (packRoom).code;
+    if (!option && packRoom) {
       roomSelect.add(new Option(`${packRoom.code} ${packRoom.name}`, packRoom.code));
     }
     chooseRoom(code);
-    signal(true);
     addLine({ title: code, detail: "Room chosen; scan its devices now.", state: "", tone: "room" });
-    return;
+    return true;
   }
   const room = roomSelect.value;
   if (!room) {
-    signal(false);
     showToast("Pick a room first (or scan the room's tag).");
     roomSelect.focus();
-    return;
+    return false;
   }
   /** @type {Record<string, string>} */
   const data = { tag: text, room };
@@ -134,14 +121,14 @@ export async function submitCode(value, source = "field") {
   } else {
     addLine({ title: text, detail: "Recorded; the device is named when this is sent.", state: "recorded", eventId: event.id });
   }
-  signal(Boolean(asset) || !packKept);
   input.dispatchEvent(new CustomEvent("rollcall:scanned", { bubbles: true, detail: { event, asset, source } }));
-  await refreshBadge();
-  scheduleBackgroundSync();
-  flushSoon();
+  return Boolean(asset) || !packKept;
 }
 
-/** Show the server's answer on the line of each event. */
+/**
+ * Show the server's answer on the line of each event.
+ * @param {import("./outbox.js").SyncResult[]} results
+ */
 function showResults(results) {
   for (const result of results) {
     const li = log.querySelector(`[data-event="${CSS.escape(result.id)}"]`);
@@ -152,6 +139,10 @@ function showResults(results) {
     if (result.status === "rejected") {
       li.classList.add("rejected");
       if (state) state.textContent = `not accepted: ${result.reason || ""}`;
+      continue;
+    }
+    if (result.status === "retry") {
+      if (state) state.textContent = "the server could not take it yet; trying again later";
       continue;
     }
     if (state) state.textContent = "sent";
@@ -170,44 +161,22 @@ function showResults(results) {
 }
 
 /** The list of refused events with their reasons, each dismissable. */
-async function renderRejected() {
+async function showRejected() {
   const section = document.getElementById("rejected");
   const list = document.getElementById("rejected-list");
   if (!section || !list) return;
-  const items = await rejectedList().catch(() => []);
-  list.replaceChildren(
-    ...items.map((item) => {
-      const li = document.createElement("li");
-      li.className = "scan-line rejected";
-      const strong = document.createElement("strong");
-      strong.textContent = item.data && item.data.tag ? item.data.tag : item.type;
-      const where = document.createElement("span");
-      where.className = "detail";
-      where.textContent = `${item.type}${item.data && item.data.room ? " in " + item.data.room : ""} · ${new Date(item.at).toLocaleString()}`;
-      const reason = document.createElement("span");
-      reason.className = "reason";
-      reason.textContent = item.reason;
-      const dismiss = document.createElement("button");
-      dismiss.type = "button";
-      dismiss.className = "link";
-      dismiss.textContent = "Dismiss";
-      dismiss.addEventListener("click", async () => {
-        await dismissRejected(item.id);
-        renderRejected();
-      });
-      li.append(strong, " ", where, " ", reason, " ", dismiss);
-      return li;
+  const shown = await renderRejected(list, {
+    className: "scan-line",
+    note: document.getElementById("rejected-trimmed"),
+    describe: (item) => ({
+      title: item.data && item.data.tag ? String(item.data.tag) : item.type,
+      detail: `${item.type}${item.data && item.data.room ? " in " + item.data.room : ""} · ${new Date(item.at).toLocaleString()}`,
     }),
-  );
-  const trimmed = await rejectedTrimmed().catch(() => 0);
-  const note = document.getElementById("rejected-trimmed");
-  if (note) {
-    note.textContent = trimmed ? `This phone keeps the newest ${MAX_REJECTED}; ${trimmed} older ones were dropped.` : "";
-    note.hidden = !trimmed;
-  }
-  section.hidden = items.length === 0;
+  });
+  section.hidden = shown === 0;
 }
 
+/** @param {string} iso */
 function ago(iso) {
   const minutes = Math.round((Date.now() - new Date(iso).getTime()) / 60000);
   if (minutes < 1) return "just now";
@@ -269,20 +238,14 @@ function boot() {
     const detail = /** @type {CustomEvent} */ (event).detail || {};
     submitCode(detail.code || "", detail.source || "camera");
   });
-  try {
-    new BroadcastChannel(CHANNEL).addEventListener("message", (event) => {
-      if (event.data && event.data.type === "results") {
-        showResults(event.data.results);
-        renderRejected();
-      }
-    });
-  } catch {
-    // Without BroadcastChannel the lines stay at "recorded"; the badge still shows what waits.
-  }
-  renderRejected();
+  onOutboxChange((message) => {
+    if (message.type === "results") showResults(message.results);
+    if (message.type === "results" || message.type === "changed") showRejected();
+  });
+  showRejected();
   bootPacks();
   // The camera (static/js/camera.js) is loaded only on scanning pages; each new code goes the same way as typing.
-  import("./camera.js").then((camera) => camera.mountCameras({ onScan: (value) => void submitCode(value, "camera") }));
+  import("./camera.js").then((camera) => camera.mountCameras({ onScan: (value) => submitCode(value, "camera", false) }));
 }
 
 boot();

@@ -1,16 +1,22 @@
-"""A shared Chromebook offline: pages about people are never kept for offline use, and the pages that are kept
-belong to the session that fetched them (gone when it lapses, on sign-out, or when someone else signs in)."""
+"""A shared Chromebook offline: pages about people are never kept for offline use, and what is kept belongs to the
+session that fetched it (gone when it lapses, on sign-out, or when someone else signs in): the pages, and the records
+in IndexedDB that name people, such as the loans desk's people list; the outbox's pending events stay."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import sqlalchemy as sa
 from playwright.sync_api import BrowserContext, Page, expect
 
+from app.extensions import db
+from app.models import AssetStatus, Role, User, Via
+from app.services import loans
 from app.views import pwa
 from app.web.offline import OWNER_COOKIE
 from tests import factories
-from tests.browser.conftest import sign_in, wait_until
+from tests.browser.conftest import PHONE, sign_in, wait_until
 from tests.browser.test_offline import ready_offline
 
 STUDENT = ("Zoe Martinez", "LHS100001")
@@ -146,3 +152,168 @@ def test_someone_else_signing_in_drops_the_last_persons_pages(app, phone, phone_
     assert phone.evaluate("document.body.dataset.user") == other
     wait_until(phone, f"({KEPT_PAGES})().then((kept) => kept.includes('/scan'))")
     nothing_personal_cached(phone, email)
+
+
+# The loans desk keeps its campus's people in IndexedDB for checkout without a signal; what a session leaves there
+# must go with it, except the outbox's pending events (work not yet sent, which waits for its author).
+DATABASE = """async () => {
+  const db = await new Promise((ok, no) => {
+    const r = indexedDB.open("rollcall");
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => no(r.error);
+  });
+  const read = (req) => new Promise((ok, no) => {
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => no(req.error);
+  });
+  const out = {};
+  for (const name of db.objectStoreNames) {
+    const store = db.transaction(name).objectStore(name);
+    const [keys, values] = await Promise.all([read(store.getAllKeys()), read(store.getAll())]);
+    out[name] = keys.map((key, i) => [key, values[i]]);
+  }
+  db.close();
+  return out;
+}"""
+ADA = ("Ada Byron", "LHS100009")
+
+
+def names_kept(words: tuple[str, ...]) -> str:
+    """A page expression: true while a store of the phone's database other than the outbox holds any of the words."""
+    return f"""({DATABASE})().then((stores) => {{
+  const text = JSON.stringify(Object.entries(stores).filter(([name]) => name !== "outbox"));
+  return {json.dumps(list(words))}.some((word) => text.includes(word));
+}})"""
+
+
+def people_kept(page: Page) -> None:
+    """Wait until the desk has its campus's people on the phone (for checkout without a signal)."""
+    wait_until(page, names_kept(STUDENT))
+
+
+def desk_world(app) -> None:
+    """A district with two loaners at LHS, one of them already lent to Ada (so lending it again is refused)."""
+    with app.app_context():
+        world = factories.make_district()
+        lhs = world["lhs"]
+        factories.make_asset(lhs, asset_tag="LHS-L01", serial="LOANER0001", status=AssetStatus.loaner)
+        taken = factories.make_asset(lhs, asset_tag="LHS-L02", serial="LOANER0002", status=AssetStatus.loaner)
+        ada = factories.make_person(lhs, ADA[0], external_id=ADA[1])
+        by = factories.make_user(Role.librarian, "LHS")
+        db.session.flush()
+        loans.check_out(taken, ada, by=by, due=None, via=Via.web)
+        db.session.commit()
+
+
+def at_the_desk(page: Page, staff_user) -> tuple[str, str]:
+    """A librarian at the desk, with the campus's people kept on the phone."""
+    email, password = staff_user("librarian", "LHS")
+    sign_in(page, email, password, next_path="/loans")
+    people_kept(page)
+    return email, password
+
+
+def lend_offline(page: Page, person: str, device: str) -> None:
+    field = page.locator("#desk-code")
+    field.fill(person)
+    field.press("Enter")
+    expect(page.locator("#desk-panel")).to_contain_text("Now scan the loaner")
+    field.fill(device)
+    field.press("Enter")
+    expect(page.locator("#desk-panel")).to_contain_text(f"Recorded offline: {device}")
+
+
+def refused_loan_kept(page: Page, context: BrowserContext) -> None:
+    """Lend Ada's loaner offline: back online, the refusal (naming Ada) is kept on the phone for the desk to show."""
+    context.set_offline(True)
+    lend_offline(page, STUDENT[1], "LHS-L02")
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator(".offline-event.rejected")).to_contain_text(f"already on loan to {ADA[0]}")
+
+
+def nothing_about_people_but_the_queue(page: Page, *words: str) -> list:
+    """No store of the phone's database names anyone, except the outbox's pending events; those are returned."""
+    stores = page.evaluate(DATABASE)
+    for name, records in stores.items():
+        if name == "outbox":
+            continue
+        text = json.dumps(records)
+        for word in words:
+            assert word not in text, f"{word!r} is kept in IndexedDB store {name!r}: {text[:300]}"
+    return [value for _key, value in stores["outbox"]]
+
+
+def test_sign_out_deletes_the_desks_people_and_keeps_the_queue(app, browser, live_server, staff_user):
+    desk_world(app)
+    # No worker here, and the sync endpoint away: the checkout recorded offline is still waiting at sign-out.
+    context = browser.new_context(base_url=live_server, service_workers="block", **PHONE)
+    try:
+        context.route("**/api/v1/sync", lambda route: route.fulfill(status=503, body="away", content_type="text/plain"))
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        email, _ = at_the_desk(page, staff_user)
+        context.set_offline(True)
+        lend_offline(page, STUDENT[1], "LOANER0001")
+        context.set_offline(False)
+        expect(page.locator("#pending-badge")).to_have_text("1")
+
+        page.get_by_label("Account").click()
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/login**")
+        waiting = nothing_about_people_but_the_queue(page, *STUDENT, *ADA)
+        assert [(e["type"], e["data"]["person"], e["user"]) for e in waiting] == [("loan.checkout", STUDENT[1], email)]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_a_session_found_ended_deletes_what_names_people(app, phone, phone_context, staff_user):
+    desk_world(app)
+    email, _ = at_the_desk(phone, staff_user)
+    ready_offline(phone)
+    refused_loan_kept(phone, phone_context)
+    phone_context.set_offline(True)
+    lend_offline(phone, STUDENT[1], "LOANER0001")
+    with app.app_context():
+        db.session.scalar(sa.select(User).where(User.email == email)).end_sessions()
+        db.session.commit()
+
+    # Back online, the outbox's flush finds the session ended.
+    phone_context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(phone.locator("#signin-banner")).to_contain_text("Your session has ended")
+    wait_until(phone, f"({KEPT_PAGES})().then((kept) => kept.length === 0)")
+    waiting = nothing_about_people_but_the_queue(phone, *STUDENT, *ADA)
+    assert [(e["type"], e["data"]["asset"]) for e in waiting] == [("loan.checkout", "LOANER0001")]
+    expect(phone.locator("#pending-badge")).to_have_text("1")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_someone_else_signing_in_deletes_the_last_persons_people(app, phone, phone_context, staff_user):
+    desk_world(app)
+    first, _ = at_the_desk(phone, staff_user)
+    refused_loan_kept(phone, phone_context)
+    phone_context.set_offline(True)
+    lend_offline(phone, STUDENT[1], "LOANER0001")
+    # The librarian walks away without signing out; the browser is closed, and an aide signs in on it.
+    phone.close()
+    close_the_browser(phone_context)
+    phone_context.set_offline(False)
+    other = staff_user("aide", "LHS")[0]
+    login = phone_context.request.get("/login")
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', login.text()).group(1)
+    signed = phone_context.request.post(
+        "/login", form={"email": other, "password": factories.PASSWORD, "csrf_token": token}
+    )
+    assert signed.ok and "/login" not in signed.url
+
+    page = phone_context.new_page()
+    page.goto("/scan")
+    assert page.evaluate("document.body.dataset.user") == other
+    wait_until(page, f"{names_kept(STUDENT + ADA)}.then((kept) => !kept)")
+    waiting = nothing_about_people_but_the_queue(page, *STUDENT, *ADA)
+    # The librarian's checkout still waits for them; the aide's badge counts only the aide's own.
+    assert [(e["type"], e["user"]) for e in waiting] == [("loan.checkout", first)]
+    expect(page.locator("#pending-badge")).to_have_text("0")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -30,6 +30,18 @@ ENQUEUE_DEEP = """async ([depth]) => {
   const outbox = await import("/static/js/outbox.js");
   return (await outbox.enqueue("scan", { tag: "LHS-1001", room: "LHS-101", extra: nested })).id;
 }"""
+# Events put straight into the outbox's store, without the flush enqueue schedules, so that the worker goes first.
+STORE = """async ([depth, data]) => {
+  if (depth) {
+    let inner = [];
+    data.extra = inner;
+    for (let i = 1; i < depth; i++) { const next = []; inner.push(next); inner = next; }
+  }
+  const store = await import("/static/js/store.js");
+  const id = crypto.randomUUID();
+  await store.addEvent({ id, type: "scan", at: new Date().toISOString(), data, user: await store.getMeta("user") });
+  return id;
+}"""
 DEPTH = 3000
 REJECTED = """async () => (await (await import("/static/js/outbox.js")).rejectedList())
   .map((e) => ({ id: e.id, reason: e.reason }))"""
@@ -128,25 +140,38 @@ def test_a_poison_event_is_set_aside_and_the_rest_go_through(
 QUEUE_MANY = """async ([count, data]) => {
   const outbox = await import("/static/js/outbox.js");
   for (let i = 0; i < count; i++) await outbox.enqueue("scan", data);
-  return outbox.MAX_REJECTED;
+  return [outbox.MAX_REJECTED, outbox.REJECTED_WARN_AT];
 }"""
 
 
 def test_the_rejected_list_stays_bounded_and_says_what_it_dropped(app, phone, phone_context, district, staff_user):
     email, password = staff_user("aide", "LHS")
     sign_in(phone, email, password, next_path="/scan")
-    phone_context.set_offline(True)
-    # Each refused by the server on its own: the room is not on this aide's campus.
-    limit = phone.evaluate(QUEUE_MANY, [205, {"tag": "JMS-2000", "room": "JMS-201"}])
-    phone_context.set_offline(False)
-    phone.evaluate("window.dispatchEvent(new Event('online'))")
-    expect(phone.locator("#pending-badge")).to_have_text("0", timeout=30_000)
     rejected = phone.locator("#rejected-list li")
+    note = phone.locator("#rejected-trimmed")
+
+    def refused_offline(count: int) -> tuple[int, int]:
+        phone_context.set_offline(True)
+        # Each refused by the server on its own: the room is not on this aide's campus.
+        bounds = phone.evaluate(QUEUE_MANY, [count, {"tag": "JMS-2000", "room": "JMS-201"}])
+        phone_context.set_offline(False)
+        phone.evaluate("window.dispatchEvent(new Event('online'))")
+        expect(phone.locator("#pending-badge")).to_have_text("0", timeout=30_000)
+        return bounds
+
+    # Nearly full: the list warns before anything is dropped.
+    limit, warn_at = refused_offline(160)
+    assert warn_at <= 160 < limit
+    expect(rejected).to_have_count(160)
+    expect(note).to_have_text(
+        f"This phone keeps the newest {limit} of these (160 now): dismiss the ones you have dealt with, "
+        "or the oldest are dropped first."
+    )
+    # Past the bound: the oldest go, and the list says how many.
+    refused_offline(45)
     expect(rejected).to_have_count(limit)
     expect(rejected.first).to_contain_text("Room JMS-201 is not on your campuses")
-    expect(phone.locator("#rejected-trimmed")).to_have_text(
-        f"This phone keeps the newest {limit}; {205 - limit} older ones were dropped."
-    )
+    expect(note).to_have_text(f"This phone keeps the newest {limit}; {205 - limit} older ones were dropped.")
     assert observed(app) == []
 
 
@@ -253,8 +278,8 @@ def test_the_worker_never_holds_the_outbox_over_an_event_it_cannot_read(
     sign_in(phone, email, password, next_path="/scan")
     wait_until(phone, WORKER_ACTIVE, timeout=60)
     # Queued without the page's own flush on each action (its timer waits a few seconds): the worker goes first.
-    poison = phone.evaluate(ENQUEUE_DEEP, [DEPTH])
-    phone.evaluate(ENQUEUE, ["scan", {"tag": "LHS-1000", "room": "LHS-101"}])
+    poison = phone.evaluate(STORE, [DEPTH, {"tag": "LHS-1001", "room": "LHS-101"}])
+    phone.evaluate(STORE, [0, {"tag": "LHS-1000", "room": "LHS-101"}])
     assert phone.evaluate(WORKER_SYNC)
     # Whoever flushes first, the page gets its turn and everything is dealt with.
     wait_until(phone, "import('/static/js/outbox.js').then((m) => m.flush()).then((o) => o.state === 'idle')", 30)
