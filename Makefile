@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8000
 export ROLLCALL_ENV ?= demo
 
-.PHONY: run test test-deps lint typecheck mypy-baseline bench install clean
+.PHONY: run test test-deps lint lint-js typecheck mypy-baseline bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,17 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 	@$(MAKE) --no-print-directory typecheck
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory lint-js; \
+	else echo "lint-js skipped: npm is not installed" >&2; fi
+
+# checkJs: TypeScript, pinned in tests/js (tooling only, the app needs no Node.js), checks the JSDoc types of
+# static/js and static/sw.js against tests/js/tsc-baseline.txt, which only shrinks (tests/js/check.mjs).
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-js: tests/js/node_modules/.installed
+	node tests/js/check.mjs
 
 # mypy over app/ (settings in pyproject.toml) against mypy-baseline.txt, the errors it had when it came in: a new
 # error fails, and so does a recorded one that has gone, until `make mypy-baseline` records the smaller list.
