@@ -46,7 +46,7 @@ def test_desk_page(client, pool, login_as):
     page = client.get("/loans").get_data(as_text=True)
     assert 'id="desk-code"' in page and "data-scan-field" in page and "Lincoln High" in page
     assert 'id="desk-panel"' in page and "No loaners are out." in page
-    assert "/static/js/desk.js" in page
+    assert "/static/js/loans.js" in page
 
 
 @pytest.mark.parametrize("headers", [hx(), {}], ids=["htmx", "plain"])
