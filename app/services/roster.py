@@ -155,7 +155,12 @@ def _read_orgs(data: bytes | IO[bytes], report: ImportReport) -> dict[str, _Org]
         report.errors.append(RowError(1, f"orgs.csv: {exc}"))
         return {}
     orgs: dict[str, _Org] = {}
-    for row in table.rows:
+    try:
+        rows = list(table.rows)  # orgs.csv is one line per school
+    except HeaderError as exc:
+        report.errors.append(RowError(1, f"orgs.csv: {exc}"))
+        return {}
+    for row in rows:
         sid = row.get("sourcedId")
         if not sid:
             report.errors.append(RowError(row.line, "orgs.csv: sourcedId is empty", "sourcedId"))
@@ -431,8 +436,12 @@ def plan(files: RosterFiles, *, campus: Campus | None = None, campus_ids: set[in
         return report, [], []
     campuses = {c.code.upper(): c for c in db.session.scalars(sa.select(Campus))}
     planner = _Planner(report, _Resolver(orgs, campuses, campus), campus, campus_ids)
-    for row in table.rows:
-        planner.row(row)
+    try:
+        for row in table.rows:
+            planner.row(row)
+    except HeaderError as exc:  # a line no CSV reader takes, met part way: nothing of the file is used
+        report.errors.append(RowError(1, str(exc)))
+        return report, [], []
     planner.notes()
     return report, planner.inserts, planner.updates
 
