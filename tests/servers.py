@@ -48,6 +48,21 @@ def fresh_database(folder: Path, label: str) -> Iterator[str]:
         admin.dispose()
 
 
+def wait_until_healthy(base: str, proc: subprocess.Popen, timeout: float, output) -> None:
+    """Poll base/healthz until it answers 200; AssertionError quoting output() if the server exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"rollcall serve did not come up: {output()}")
+        time.sleep(0.2)  # the poll interval, not a stand-in for readiness: the loop ends on /healthz's answer
+
+
 @contextmanager
 def rollcall_server(
     env: dict[str, str], log_path: Path, *, workers: int = 2, timeout: float = 60
@@ -78,18 +93,8 @@ def rollcall_server(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise AssertionError(f"rollcall serve did not come up: {Path(log_path).read_text()[-2000:]}")
-            time.sleep(0.2)
+        log.flush()
+        wait_until_healthy(base, proc, timeout, lambda: Path(log_path).read_text()[-2000:])
         yield base, proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

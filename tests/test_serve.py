@@ -7,15 +7,13 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -58,17 +56,7 @@ def serving(env: dict[str, str], out: Path, *, workers: int = 1) -> Iterator[sub
     """`rollcall serve`, answering /healthz before the block runs; its stdout and stderr go to two files."""
     proc, base = _serve(env, workers, out)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"rollcall serve did not come up: {out.with_suffix('.stderr').read_text()}")
-            time.sleep(0.2)
+        wait_until_healthy(base, proc, 60, lambda: out.with_suffix(".stderr").read_text())
         yield proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
