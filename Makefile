@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8000
 export ROLLCALL_ENV ?= demo
 
-.PHONY: run test test-deps lint lint-js typecheck mypy-baseline bench install clean
+.PHONY: run test test-deps lint lint-js typecheck mypy-baseline bench install clean translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-run: $(VENV)/.installed
+# Message catalogues (app/translations/*/LC_MESSAGES/messages.po) compiled for Flask-Babel; English needs none.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d app/translations
+
+# After changing marked strings: rewrite the template from the code and merge it into each catalogue.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --project=Rollcall --no-location --sort-output \
+	  -o app/translations/messages.pot .
+	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+run: $(VENV)/.installed translations
 	$(BIN)/rollcall db upgrade
 	$(BIN)/rollcall seed-demo
 	@echo "Rollcall is on http://$(BIND)/  (Ctrl-C stops it)"
@@ -34,7 +44,7 @@ test-deps: $(VENV)/.installed-dev
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
 
-test: test-deps
+test: test-deps translations
 	ROLLCALL_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

@@ -64,6 +64,7 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
         ),
         "BASE_URL": base_url,
         "DISTRICT_NAME": env.get("ROLLCALL_DISTRICT_NAME", "Maple Valley Unified"),
+        "TIMEZONE": env.get("ROLLCALL_TIMEZONE", "America/Los_Angeles"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": env.get("ROLLCALL_LOGIN_RATE_LIMIT", "10 per minute"),
         "SESSION_COOKIE_SECURE": secure,
@@ -107,6 +108,8 @@ class Config:
     WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
     DISTRICT_NAME = "Maple Valley Unified"
+    # The district's time zone: district-wide lists show times in it (a campus's own pages use the campus's).
+    TIMEZONE = "America/Los_Angeles"
     BASE_URL = "http://127.0.0.1:8000"
 
 

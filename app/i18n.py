@@ -1,0 +1,69 @@
+"""Languages and time zones: Flask-Babel picks the reader's language and the district's zone for each request.
+
+The public pages (a student's damage report, its status link, a scanned tag) are written for students and
+families, in English and Spanish; the language comes from ?lang= (remembered in the session), else the
+browser's Accept-Language. Staff pages are English for now, their strings marked for translation.
+Catalogues live in app/translations and are compiled by `make translations` (part of `make run` and
+`make test`); a catalogue that isn't compiled shows English.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import Babel
+
+babel = Babel()
+
+# Languages of the pages students and families read, in the order the language switch shows them.
+PUBLIC_LANGUAGES = {"en": "English", "es": "Español"}
+# Languages staff pages are translated into.
+STAFF_LANGUAGES = ("en",)
+DEFAULT_LANGUAGE = "en"
+# Blueprints whose pages are public (no sign-in) and read by students and families.
+PUBLIC_BLUEPRINTS = frozenset({"reports", "tags"})
+
+
+def is_public_page() -> bool:
+    return has_request_context() and request.blueprint in PUBLIC_BLUEPRINTS
+
+
+def public_language() -> str:
+    """?lang= (remembered in the session), else the session's choice, else the browser's Accept-Language."""
+    asked = request.args.get("lang", "")
+    if asked in PUBLIC_LANGUAGES:
+        session["lang"] = asked
+        return asked
+    kept = session.get("lang")
+    if kept in PUBLIC_LANGUAGES:
+        return kept
+    return request.accept_languages.best_match(list(PUBLIC_LANGUAGES), default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    if is_public_page():
+        return public_language()
+    return request.accept_languages.best_match(STAFF_LANGUAGES, default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
+
+
+def district_zone() -> ZoneInfo:
+    """The district's time zone (settings: ROLLCALL_TIMEZONE); UTC when the setting names no known zone."""
+    return zone_named(current_app.config.get("TIMEZONE") or "UTC")
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def select_timezone() -> str:
+    return district_zone().key
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
