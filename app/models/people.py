@@ -40,7 +40,11 @@ class Person(db.Model):
 
     campus: Mapped[Campus | None] = relationship()
 
-    __table_args__ = (sa.Index("ix_people_name_lower", sa.func.lower(name)),)
+    # Cards print IDs in one case and people type them in another: the desk and the API look them up in any case.
+    __table_args__ = (
+        sa.Index("ix_people_name_lower", sa.func.lower(name)),
+        sa.Index("ix_people_external_id_lower", sa.func.lower(external_id)),
+    )
 
     def __str__(self) -> str:
         return self.name

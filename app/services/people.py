@@ -9,12 +9,30 @@ from app.models import Person, PersonKind, User
 from app.services.assets import visible_to
 
 
-def find_person(text: str) -> Person | None:
-    """A person by their student or staff ID, or by exact email."""
+def id_is(text: str) -> sa.ColumnElement[bool]:
+    """Person.external_id equals text in any case (a card says "lhs100001" as well as "LHS100001")."""
+    return sa.func.lower(Person.external_id) == text.strip().lower()
+
+
+def find_person_by_id(text: str) -> Person | None:
+    """A person by their student or staff ID, in any case (the exact spelling first)."""
     text = (text or "").strip()
     if not text:
         return None
-    return db.session.scalar(sa.select(Person).where(sa.or_(Person.external_id == text, Person.email == text.lower())))
+    exact = db.session.scalar(sa.select(Person).where(Person.external_id == text))
+    if exact is not None:
+        return exact
+    return db.session.scalar(sa.select(Person).where(id_is(text)).order_by(Person.id).limit(1))
+
+
+def find_person(text: str) -> Person | None:
+    """A person by their student or staff ID (any case), or by exact email."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return find_person_by_id(text) or db.session.scalar(
+        sa.select(Person).where(Person.email == text.lower()).order_by(Person.id).limit(1)
+    )
 
 
 def search_people(user: User, q: str = "", campus_id: int | None = None, kind: PersonKind | None = None) -> sa.Select:
@@ -25,7 +43,7 @@ def search_people(user: User, q: str = "", campus_id: int | None = None, kind: P
         stmt = stmt.where(
             sa.or_(
                 sa.func.lower(Person.name).like(f"%{needle}%"),
-                Person.external_id == q.strip(),
+                id_is(q),
                 Person.email == needle,
             )
         )

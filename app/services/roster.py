@@ -233,7 +233,8 @@ def _existing() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         rec = dict(row)
         if rec["sourced_id"]:
             by_sid[rec["sourced_id"]] = rec
-        by_eid[rec["external_id"]] = rec
+        # IDs are read in any case at the desk, so two people may not hold one ID in different cases.
+        by_eid[rec["external_id"].lower()] = rec
     return by_sid, by_eid
 
 
@@ -365,10 +366,11 @@ class _Planner:
     def holder(self, row: Row, eid: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
         """The person a row's identifier (the ID a student carries) is on: the row's own record, one entered by
         hand before the roster came (adopted rather than duplicated), or None. Refused when the ID is taken."""
-        if eid in self.seen_eid:
-            raise _Refused(f"identifier {eid!r} is also on line {self.seen_eid[eid]}", "identifier")
-        self.seen_eid[eid] = row.line
-        holder = self.by_eid.get(eid)
+        key = eid.lower()
+        if key in self.seen_eid:
+            raise _Refused(f"identifier {eid!r} is also on line {self.seen_eid[key]}", "identifier")
+        self.seen_eid[key] = row.line
+        holder = self.by_eid.get(key)
         if current is None and holder is not None and not holder["sourced_id"]:
             current = holder
         if holder is not None and (current is None or holder["id"] != current["id"]):

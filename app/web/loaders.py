@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Asset, Campus, Person, Room
+from app.services.people import find_person_by_id
 
 
 def get_asset_or_404(asset_tag: str) -> Asset:
@@ -36,7 +37,7 @@ def get_campus_or_404(code: str) -> Campus:
 
 def get_person_or_404(external_id: str) -> Person:
     """The person with this student or staff ID on one of the user's campuses; 404 otherwise."""
-    person = db.session.scalar(sa.select(Person).where(Person.external_id == external_id))
+    person = find_person_by_id(external_id)
     if person is None or not current_user.can_see_campus(person.campus_id):
         abort(404)
     return person
