@@ -9,10 +9,14 @@ Catalogues live in app/translations and are compiled by `make translations` (par
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
+
+if TYPE_CHECKING:
+    from app.models import Campus
 
 babel = Babel()
 
@@ -52,6 +56,13 @@ def select_locale() -> str:
 def district_zone() -> ZoneInfo:
     """The district's time zone (settings: ROLLCALL_TIMEZONE); UTC when the setting names no known zone."""
     return zone_named(current_app.config.get("TIMEZONE") or "UTC")
+
+
+def campus_zone(campus: Campus | None) -> ZoneInfo:
+    """The campus's time zone (UTC when its setting names no known zone); the district's when no campus applies."""
+    if campus is None:
+        return district_zone()
+    return zone_named(campus.timezone)
 
 
 def zone_named(name: str | None) -> ZoneInfo:

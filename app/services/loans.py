@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.i18n import campus_zone
 from app.models import (
     Asset,
     AssetStatus,
@@ -37,14 +37,6 @@ REFUSED = {
     AssetStatus.retired: "is retired",
 }
 DAMAGE = {Condition.damaged, Condition.broken}
-
-
-def campus_zone(campus: Campus) -> ZoneInfo:
-    """The campus's time zone (UTC when its setting names no known zone)."""
-    try:
-        return ZoneInfo(campus.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def due_on(campus: Campus, day: date) -> datetime:
