@@ -18,7 +18,7 @@ from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from app.security import CSP, SAFE_METHODS
 from app.services.events import register_all
 from app.views import register_blueprints
-from app.web import can, guard
+from app.web import can, guard, times
 from app.web.errors import json_error, register_error_handlers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     htmx.init_app(app)
     i18n.init_app(app)
+    times.init_app(app)
     with app.app_context():
         _tune_sqlite(db.engine, app.config["SQLITE_CACHE_KB"])
 
