@@ -402,15 +402,18 @@ function render() {
 
   showRejected(s);
 
+  const hadFocus = app.contains(document.activeElement);
   $("close-audit").hidden = v.closed;
   $("audit-code").disabled = v.closed;
   $("new-audit").hidden = !v.closed;
   const link = $("server-link");
   link.hidden = !s.server;
   link.href = `/audits/${s.server ? s.server.audit : ""}`;
+  keepFocus(hadFocus);
 }
 
 function show() {
+  const hadFocus = app.contains(document.activeElement);
   $("audit-start").hidden = Boolean(state);
   $("audit-run").hidden = !state;
   if (state) {
@@ -418,6 +421,19 @@ function show() {
     document.querySelectorAll("[data-room-label]").forEach((el) => { el.textContent = label; });
     render();
   }
+  keepFocus(hadFocus);
+}
+
+/**
+ * A keyboard user whose button was just hidden (Start audit, Close audit) goes on from the next place to act,
+ * not from the top of the page.
+ * @param {boolean} hadFocus
+ */
+function keepFocus(hadFocus) {
+  const active = document.activeElement;
+  if (!hadFocus || (active && active !== document.body && active.checkVisibility())) return;
+  const field = /** @type {HTMLInputElement} */ ($("audit-code"));
+  (!state ? $("start-room") : field.disabled ? $("new-audit") : field).focus();
 }
 
 // Wiring ------------------------------------------------------------------------------------------------------

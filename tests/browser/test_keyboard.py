@@ -1,0 +1,201 @@
+"""The main flows at 390×844 with the keyboard alone: Tab, Shift+Tab, arrows, Space, Enter and typing, no clicks."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+
+from app.extensions import db
+from app.models import Asset, AssetStatus, Campus, Loan, Observation, Ticket
+from tests import factories
+
+# What has the focus, in words a failure message can show.
+FOCUSED = """(() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return "<body>";
+  const name = e.getAttribute("aria-label") || (e.labels && e.labels[0] && e.labels[0].textContent) || e.textContent;
+  return `<${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}> ${(name || "").trim().slice(0, 40)}`;
+})()"""
+# Keyboard focus must be seen: the browser's ring or ours, on the focused element itself.
+FOCUS_SHOWN = """(() => {
+  const e = document.activeElement;
+  if (!e || e === document.body || !e.matches(":focus-visible")) return false;
+  const style = getComputedStyle(e);
+  const box = e.getBoundingClientRect();
+  return (style.outlineStyle !== "none" || style.boxShadow !== "none") && box.width > 0 && box.height > 0;
+})()"""
+
+
+@pytest.fixture
+def world(app, district):
+    with app.app_context():
+        lhs = db.session.get(Campus, district["lhs"])
+        factories.make_asset(lhs, asset_tag="LHS-L01", serial="LOANER0001", status=AssetStatus.loaner)
+        db.session.commit()
+        code = db.session.scalar(sa.select(Asset.tag_code).where(Asset.asset_tag == "LHS-1000"))
+    return {**district, "code": code}
+
+
+def focused(page: Page) -> str:
+    return page.evaluate(FOCUSED)
+
+
+def is_focused(page: Page, selector: str) -> bool:
+    return page.evaluate("(s) => !!document.activeElement && document.activeElement.matches(s)", selector)
+
+
+def tab_to(page: Page, selector: str, *, back: bool = False, most: int = 40) -> None:
+    """Press Tab (Shift+Tab when back) until the element matching selector has the focus, showing it."""
+    seen = []
+    for _ in range(most):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        seen.append(focused(page))
+        if is_focused(page, selector):
+            assert page.evaluate(FOCUS_SHOWN), f"{seen[-1]} has the focus but shows no focus ring"
+            return
+    raise AssertionError(f"Tab never reached {selector}; it went through: {seen}")
+
+
+def type_and_enter(page: Page, text: str) -> None:
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def keyboard_sign_in(page: Page, email: str, password: str, next_path: str) -> None:
+    """Sign in with the keyboard alone: the email field has the focus when the page opens."""
+    page.goto(f"/login?next={next_path}")
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.keyboard.type(email)
+    tab_to(page, "input[type=password]")
+    type_and_enter(page, password)
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def wait_for(predicate, timeout: float = 15.0) -> None:
+    """Poll a server-side predicate (the database) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+        db.session.remove()
+        return n
+
+
+def test_sign_in_skip_link_and_sign_out(phone: Page, world, staff_user):
+    email, password = staff_user("tech", "LHS")
+    keyboard_sign_in(phone, email, password, "/assets")
+    # The first Tab on a page is the skip link, seen when focused; it takes the focus past the header.
+    phone.keyboard.press("Tab")
+    skip = phone.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    phone.keyboard.press("Enter")
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.getElementById('main').contains(document.activeElement)"), focused(phone)
+    # The account menu opens from the keyboard and signs out.
+    tab_to(phone, ".menu summary", back=True)
+    phone.keyboard.press("Enter")
+    tab_to(phone, "form[data-logout] button")
+    phone.keyboard.press("Enter")
+    phone.wait_for_url(re.compile("/login"))
+    expect(phone.get_by_label("Email")).to_be_focused()
+
+
+def test_scan_page_pick_a_room_and_scan(phone: Page, app, world, staff_user):
+    email, password = staff_user("aide", "LHS")
+    keyboard_sign_in(phone, email, password, "/scan")
+    expect(phone.locator("#scan-code")).to_be_focused()
+    # The room list is before the field: back to it, and type-ahead picks the room.
+    tab_to(phone, "#scan-room", back=True)
+    phone.keyboard.type("LHS-101")
+    expect(phone.locator("#scan-room")).to_have_value("LHS-101")
+    tab_to(phone, "#scan-code")
+    type_and_enter(phone, "LHS-1000")
+    expect(phone.locator("#scan-log li").first).to_contain_text("LHS-1000")
+    # The field keeps the focus for the next scan.
+    expect(phone.locator("#scan-code")).to_be_focused()
+    type_and_enter(phone, "LHS-1001")
+    expect(phone.locator("#scan-log li")).to_have_count(2)
+    wait_for(lambda: count(app, Observation) == 2)
+
+
+def test_desk_lend_and_take_back(phone: Page, app, world, staff_user):
+    email, password = staff_user("librarian", "LHS")
+    keyboard_sign_in(phone, email, password, "/loans")
+    field = phone.locator("#desk-code")
+    expect(field).to_be_focused()
+    panel = phone.locator("#desk-panel")
+    type_and_enter(phone, "LHS100001")
+    expect(panel).to_contain_text("Now scan the loaner for Zoe")
+    expect(field).to_be_focused()
+    type_and_enter(phone, "LOANER0001")
+    expect(panel).to_contain_text("Lent LHS-L01 to Zoe Martinez")
+    expect(field).to_be_focused()
+    assert count(app, Loan, Loan.returned_at.is_(None)) == 1
+
+    # The return condition is a radio group: Tab into it, arrows pick "damaged", the cursor comes back.
+    tab_to(phone, "input[name=condition]:checked")
+    phone.keyboard.press("ArrowDown")
+    phone.keyboard.press("ArrowDown")
+    expect(phone.locator("input[name=condition][value=damaged]")).to_be_checked()
+    tab_to(phone, "#desk-code", back=True)
+    type_and_enter(phone, "LOANER0001")
+    expect(panel).to_contain_text("Zoe Martinez returned LHS-L01 (damaged)")
+    expect(field).to_be_focused()
+    assert count(app, Loan, Loan.returned_at.is_(None)) == 0
+
+
+def test_student_report_by_keyboard(phone: Page, app, world):
+    phone.goto(f"/t/{world['code']}")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Report a problem with this device")
+    # Sent empty first: the errors come back and the focus is not lost.
+    tab_to(phone, "form button[type=submit]")
+    phone.keyboard.press("Enter")
+    expect(phone.locator(".error").first).to_be_visible()
+    # A category by Space, the description typed, sent with Enter on the button.
+    tab_to(phone, "input[name=category]")
+    phone.keyboard.press("Space")
+    expect(phone.locator("input[name=category]:checked")).to_have_count(1)
+    tab_to(phone, "#description")
+    phone.keyboard.type("The hinge snapped when it fell off the desk.")
+    tab_to(phone, "form button[type=submit]")
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#ticket-number")).to_have_text(re.compile(r"^T-\d{6}$"))
+    assert count(app, Ticket) == 1
+    tab_to(phone, "#status-link")
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#ticket-status")).to_be_visible()
+
+
+def test_audit_by_keyboard(phone: Page, app, world, staff_user):
+    email, password = staff_user("aide", "LHS")
+    keyboard_sign_in(phone, email, password, "/audits/live")
+    expect(phone.locator("#audit-app")).to_have_attribute("data-ready", "1")
+    tab_to(phone, "#start-room")
+    phone.keyboard.type("LHS-101")
+    expect(phone.locator("#start-room")).to_have_value("LHS-101")
+    tab_to(phone, "#start-form button[type=submit]")
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_role("heading", name="Audit of LHS-101")).to_be_visible()
+    # The focus goes to the scan field of the audit, not back to the top of the page.
+    expect(phone.locator("#audit-code")).to_be_focused()
+    type_and_enter(phone, "LHS-1000")
+    expect(phone.locator("#n-found")).to_have_text("1")
+    expect(phone.locator("#audit-code")).to_be_focused()
+    tab_to(phone, "button[aria-label='LHS-1000 damaged']")
+    phone.keyboard.press("Space")
+    expect(phone.get_by_role("button", name="LHS-1000 damaged")).to_have_attribute("aria-pressed", "true")
+    tab_to(phone, "#close-audit")
+    phone.once("dialog", lambda d: d.accept())
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#audit-state")).to_contain_text("closed")
+    assert focused(phone) != "<body>", "closing the audit dropped the focus"
