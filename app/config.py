@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,21 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# "Keep me signed in on this device": one school week unless ROLLCALL_REMEMBER_DAYS says otherwise.
+REMEMBER_DAYS_DEFAULT = 7
+REMEMBER_DAYS_MAX = 366
+
+
+def remember_duration(value: str) -> timedelta:
+    """ROLLCALL_REMEMBER_DAYS read as the lifetime of a remembered sign-in; a clear error for anything else."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= REMEMBER_DAYS_MAX:
+        raise ValueError(
+            f"ROLLCALL_REMEMBER_DAYS must be a whole number of days from 1 to {REMEMBER_DAYS_MAX}: {value!r}"
+        )
+    return timedelta(days=int(text))
+
+
 def from_env(environ: os._Environ | dict | None = None) -> dict:
     """Build the settings of a running server from environment variables."""
     env = os.environ if environ is None else environ
@@ -69,6 +85,7 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
         "LOGIN_RATE_LIMIT": env.get("ROLLCALL_LOGIN_RATE_LIMIT", "10 per minute"),
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_DURATION": remember_duration(env.get("ROLLCALL_REMEMBER_DAYS") or str(REMEMBER_DAYS_DEFAULT)),
         # Optional settings: unset means the built-in defaults. Report limits use Flask-Limiter's syntax
         # (";" between limits); the hourly rate costs technicians' time on repair tickets.
         **{
@@ -104,6 +121,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # A remembered sign-in lasts this long from signing in, used or not (its user_sessions row ends with it);
+    # never extended by use, so a lost phone's session has an end.
+    REMEMBER_COOKIE_DURATION = timedelta(days=REMEMBER_DAYS_DEFAULT)
+    REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12

@@ -122,7 +122,8 @@ def password_method(password_hash: str) -> str:
 
 class UserSession(db.Model):
     """One signed-in browser or phone. The cookie holds a random key whose digest is stored here; deleting the row
-    (signing out, a password change) ends that session for good, even for a copied cookie."""
+    (signing out, a password change) ends that session for good, even for a copied cookie. A session signed in with
+    "keep me signed in" has remember_until: its remember cookie names this same row and lives until then."""
 
     __tablename__ = "user_sessions"
 
@@ -132,14 +133,16 @@ class UserSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_agent: Mapped[str] = mapped_column(sa.String(255), default="")
+    # Remembered sessions survive a closed browser and idle nights; None: a browser session that idles out.
+    remember_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="sessions")
 
     @classmethod
-    def start(cls, user: User, user_agent: str = "") -> tuple[UserSession, str]:
+    def start(cls, user: User, user_agent: str = "", remember_until: datetime | None = None) -> tuple[UserSession, str]:
         """A new session for user; returns the row and the id the cookie carries (its key is never stored)."""
         key = secrets.token_urlsafe(32)
-        row = cls(user=user, key_hash=hash_token(key), user_agent=user_agent[:255])
+        row = cls(user=user, key_hash=hash_token(key), user_agent=user_agent[:255], remember_until=remember_until)
         return row, f"{user.id}:{key}"
 
 

@@ -197,16 +197,26 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User, *, user_agent: str = "", idle_limit: timedelta | None = None) -> str:
+def start_session(
+    user: User, *, user_agent: str = "", idle_limit: timedelta | None = None, remember_for: timedelta | None = None
+) -> str:
     """Sign user in on one browser or phone: a user_sessions row, and the id its cookie carries (also set as
-    user.session_id, which Flask-Login's login_user reads). Sessions of theirs idle past idle_limit are removed."""
+    user.session_id, which Flask-Login's login_user reads). remember_for keeps the session that long whether used or
+    not ("keep me signed in"). Sessions of theirs that have lapsed (idle past idle_limit, or remembered past their
+    time) are removed."""
+    now = utcnow()
     if idle_limit is not None:
         db.session.execute(
             sa.delete(UserSession).where(
-                UserSession.user_id == user.id, UserSession.last_seen_at < utcnow() - idle_limit
+                UserSession.user_id == user.id,
+                sa.or_(
+                    sa.and_(UserSession.remember_until.is_(None), UserSession.last_seen_at < now - idle_limit),
+                    UserSession.remember_until < now,
+                ),
             )
         )
-    row, session_id = UserSession.start(user, user_agent)
+    remember_until = now + remember_for if remember_for else None
+    row, session_id = UserSession.start(user, user_agent, remember_until=remember_until)
     db.session.add(row)
     db.session.flush()
     user.session_id = session_id
@@ -215,14 +225,18 @@ def start_session(user: User, *, user_agent: str = "", idle_limit: timedelta | N
 
 def session_for(session_id: str, *, idle_limit: timedelta) -> UserSession | None:
     """The live session a cookie names, or None: unknown (signed out, ended by a password change), idle for longer
-    than idle_limit, or its user disabled."""
+    than idle_limit (a remembered one: past its remember_until instead), or its user disabled."""
     user_id, _, key = session_id.partition(":")
     if not key:
         return None
     row = db.session.scalar(sa.select(UserSession).where(UserSession.key_hash == hash_token(key)))
     if row is None or str(row.user_id) != user_id or not row.user.active:
         return None
-    if utcnow() - row.last_seen_at > idle_limit:
+    now = utcnow()
+    if row.remember_until is not None:
+        if now >= row.remember_until:
+            return None
+    elif now - row.last_seen_at > idle_limit:
         return None
     row.user.session_id = session_id
     return row

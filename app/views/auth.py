@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.auth import current_session
+from app.auth import current_session, seed_csrf
 from app.extensions import db, limiter
 from app.models import ApiToken, User, Via, utcnow
 from app.services import users as user_service
@@ -22,6 +24,7 @@ bp = Blueprint("auth", __name__)
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email.")])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
+    remember = BooleanField("Keep me signed in on this device")
 
 
 class PasswordForm(FlaskForm):
@@ -51,22 +54,44 @@ def login():
             if previous is not None:
                 # Signing in over a session replaces it: the old cookie must not live on in a copy.
                 user_service.end_session(previous)
-            _sign_in(user)
+            _sign_in(user, remember=bool(form.remember.data))
             user.last_login_at = utcnow()
 
         ok, _ = submit(form, sign_in)
         if ok:
             return redirect(safe_next(next_url))
-        return render("auth/login.html", form=form, next=next_url, errors=form_errors(form), status=422)
-    return render("auth/login.html", form=form, next=next_url, errors={})
+        return render(
+            "auth/login.html",
+            form=form,
+            next=next_url,
+            errors=form_errors(form),
+            remember_days=_remember_for().days,
+            status=422,
+        )
+    return render("auth/login.html", form=form, next=next_url, errors={}, remember_days=_remember_for().days)
 
 
-def _sign_in(user: User) -> None:
-    """A new session row for this browser, named in its cookie."""
-    user_service.start_session(
-        user, user_agent=request.user_agent.string, idle_limit=current_app.permanent_session_lifetime
+def _remember_for() -> timedelta:
+    """How long "keep me signed in" lasts (REMEMBER_COOKIE_DURATION: a timedelta, or seconds)."""
+    duration = current_app.config["REMEMBER_COOKIE_DURATION"]
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
+def _sign_in(user: User, *, remember: bool) -> None:
+    """A new session row for this browser, named in its cookie; remembered, in the remember cookie too, so a closed
+    browser comes back signed in to the same row (and ends with it)."""
+    remember_for = _remember_for() if remember else None
+    session_id = user_service.start_session(
+        user,
+        user_agent=request.user_agent.string,
+        idle_limit=current_app.permanent_session_lifetime,
+        remember_for=remember_for,
     )
-    login_user(user)
+    login_user(user, remember=remember, duration=remember_for)
+    seed_csrf(session_id)
+    if not remember and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        # A remember cookie left from an earlier sign-in must not outlive this browser session.
+        session["_remember"] = "clear"
 
 
 @bp.post("/logout")
@@ -93,9 +118,12 @@ def password():
         def change() -> int:
             if not user.check_password(form.current.data):
                 raise Invalid("That is not your current password.", field="current")
+            row = current_session()
+            remembered = row is not None and row.remember_until is not None
             revoked = user_service.change_password(user, form.password.data, by=user, via=Via.web)
-            # Every session ended, this one too: this browser goes on in a new one, under a new key.
-            _sign_in(user)
+            # Every session ended, this one too: this browser goes on in a new one, under a new key (remembered if
+            # it was, so its remember cookie names the new row and not the ended one).
+            _sign_in(user, remember=remembered)
             return revoked
 
         ok, revoked = submit(form, change)

@@ -2,8 +2,9 @@
 
 A kept page outlives the request that fetched it: on a shared Chromebook the next person could open it offline.
 So the worker keeps only pages the server marks (`offline_page`), and each response says whose session it was
-served to (`X-Rollcall-Owner`), with a cookie that lives exactly as long as the session cookie, so that offline the
-worker can still tell that the session ended (a closed browser drops both) and forget the pages.
+served to (`X-Rollcall-Owner`), with a cookie that lives exactly as long as the session cookie (a remembered
+session's: its remember cookie), so that offline the worker can still tell that the session ended (a closed browser
+drops both) and forget the pages.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, make_response, request, session
+from flask import Response, current_app, g, make_response, request, session
 from flask_login import current_user
 
 OFFLINE_HEADER = "X-Rollcall-Offline"
@@ -61,5 +62,10 @@ def label_owner(resp: Response) -> Response:
     elif request.cookies.get(OWNER_COOKIE) != owner or session.permanent:
         # Not HttpOnly: the service worker (cookieStore) and the page read it. It carries no secret, only a label.
         expires = current_app.session_interface.get_expiration_time(current_app, session)
+        row = g.get("user_session")
+        if row is not None and row.remember_until is not None:
+            # A remembered session outlives the browser session: its label does too, so a phone restarted without
+            # a signal still opens the pages it kept.
+            expires = row.remember_until
         resp.set_cookie(OWNER_COOKIE, owner, expires=expires, path="/", secure=secure, httponly=False, samesite="Lax")
     return resp
