@@ -19,6 +19,66 @@ function reportHtmxErrors() {
   document.body.addEventListener("htmx:sendError", () => showToast("No connection. Try again when you are online."));
 }
 
+// Focus after htmx swaps -----------------------------------------------------------------------------------------
+
+/** What the swapped content may ask to be focused, in order: its alert or error summary, a field it marked wrong. */
+const FOCUS_ALERT = '[role="alert"], .error-summary, [data-error-summary]';
+const FOCUS_INVALID = '[aria-invalid="true"]';
+const FOCUS_ASKED = "[data-focus], [autofocus]";
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), ' +
+  'textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])';
+
+/**
+ * How to find the focused element again once a swap has replaced it: its tag, name, value and words.
+ * @param {Element} el
+ */
+function focusKey(el) {
+  return [el.tagName, el.getAttribute("name") || "", el.getAttribute("value") || "", (el.textContent || "").trim()].join("|");
+}
+
+/** @param {Element} root @param {string} selector */
+function firstShown(root, selector) {
+  const all = [...(root.matches(selector) ? [root] : []), ...root.querySelectorAll(selector)];
+  return /** @type {HTMLElement | undefined} */ (all.find((el) => el instanceof HTMLElement && el.checkVisibility()));
+}
+
+/** @param {HTMLElement} el */
+function focusOn(el) {
+  if (!el.matches(FOCUSABLE) && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+  el.focus();
+}
+
+/**
+ * After each htmx swap the focus goes somewhere sensible, never to <body>: when the person acted (a submit or a
+ * click), to the new content's alert or error summary, else its first field marked invalid, else a [data-focus] or
+ * [autofocus] element; otherwise it stays where it was, and if the swap took that element away, it moves to the
+ * same control in the new content (or the content itself). A swap the person did not ask for (typing into live
+ * search, polling, a refresh) never takes the focus from a field still on the page, and neither does any swap
+ * from a scan field (the desk's loans.js keeps the cursor there for the scanner).
+ */
+function focusAfterSwaps() {
+  let lost = "";
+  document.body.addEventListener("htmx:beforeSwap", () => {
+    const active = document.activeElement;
+    lost = active && active !== document.body ? focusKey(active) : "";
+  });
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    const root = /** @type {Element} */ (event.target);
+    if (!(root instanceof HTMLElement) || !root.isConnected) return;
+    const detail = /** @type {CustomEvent<{requestConfig?: {triggeringEvent?: Event}}>} */ (event).detail || {};
+    const trigger = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    const asked = Boolean(trigger && (trigger.type === "submit" || trigger.type === "click"));
+    const active = document.activeElement;
+    const kept = active instanceof HTMLElement && active !== document.body && active.isConnected && active.checkVisibility();
+    if (kept && (!asked || active.matches("[data-scan-field]"))) return;
+    const wanted = firstShown(root, FOCUS_ALERT) || firstShown(root, FOCUS_INVALID) || firstShown(root, FOCUS_ASKED);
+    if (wanted) return focusOn(wanted);
+    if (kept) return;
+    const same = lost ? [...root.querySelectorAll(FOCUSABLE)].find((el) => focusKey(el) === lost) : undefined;
+    focusOn(/** @type {HTMLElement} */ (same && same.checkVisibility() ? same : root));
+  });
+}
+
 let toastTimer = 0;
 /**
  * A short message at the bottom of the screen.
@@ -272,6 +332,7 @@ async function bootOffline() {
 
 function boot() {
   reportHtmxErrors();
+  focusAfterSwaps();
   bootOffline();
 }
 

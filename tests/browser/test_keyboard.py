@@ -199,3 +199,91 @@ def test_audit_by_keyboard(phone: Page, app, world, staff_user):
     phone.keyboard.press("Enter")
     expect(phone.locator("#audit-state")).to_contain_text("closed")
     assert focused(phone) != "<body>", "closing the audit dropped the focus"
+
+
+# Focus after htmx swaps (static/js/app.js focusAfterSwaps) ---------------------------------------------------
+
+
+@pytest.fixture
+def ticket_number(app, world) -> str:
+    from app.models import TicketCategory, Via
+    from app.services import tickets as ticket_service
+
+    with app.app_context():
+        asset = db.session.get(Asset, world["lhs_asset"])
+        by = factories.make_user(factories.Role.tech, "LHS")
+        ticket = ticket_service.open_ticket(
+            asset, category=TicketCategory.other, description="Fan is loud.", by=by, via=Via.web
+        )
+        db.session.commit()
+        return ticket.number
+
+
+def test_refused_comment_puts_the_focus_on_the_field_marked_wrong(phone: Page, ticket_number, staff_user):
+    email, password = staff_user("tech", "LHS")
+    keyboard_sign_in(phone, email, password, f"/tickets/{ticket_number}")
+    # The button is replaced by the swap: without somewhere to go, the focus would fall to <body>.
+    tab_to(phone, "#ticket-work form:has(#ticket-comment) button", most=60)
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#ticket-comment-error")).to_be_visible()
+    expect(phone.locator("#ticket-comment")).to_be_focused()
+    # Typing goes straight into it, and the comment is added.
+    phone.keyboard.type("Fan replaced.")
+    tab_to(phone, "#ticket-work form:has(#ticket-comment) button")
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#ticket-timeline")).to_contain_text("Fan replaced.")
+    assert focused(phone) != "<body>"
+
+
+def test_a_swap_that_replaces_the_focused_button_keeps_the_place(phone: Page, ticket_number, staff_user):
+    email, password = staff_user("tech", "LHS")
+    keyboard_sign_in(phone, email, password, f"/tickets/{ticket_number}")
+    tab_to(phone, "#ticket-status-select", most=60)
+    phone.keyboard.type("triaged")
+    expect(phone.locator("#ticket-status-select")).to_have_value("triaged")
+    tab_to(phone, "#ticket-work form:has(#ticket-status-select) button")
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#ticket-status")).to_have_attribute("class", re.compile("tstatus-triaged"))
+    # The same button in the new content, so the next Tab goes on from here.
+    assert focused(phone).startswith("<button>") and "Set status" in focused(phone), focused(phone)
+    assert is_focused(phone, "#ticket-work form:has(#ticket-status-select) button")
+
+
+def test_a_refusal_alert_takes_the_focus(phone: Page, app, world, staff_user):
+    from app.models import Person, Via
+    from app.services import assets as asset_service
+
+    with app.app_context():
+        asset = db.session.get(Asset, world["lhs_asset"])
+        admin = factories.make_user(factories.Role.admin)
+        asset_service.assign(asset, db.session.get(Person, world["student"]), by=admin, via=Via.web)
+        db.session.commit()
+    email, password = staff_user("tech", "LHS")
+    keyboard_sign_in(phone, email, password, "/assets/LHS-1000")
+    expect(phone.get_by_role("button", name="Take back")).to_be_visible()
+    # Someone else takes it back while this page is open.
+    with app.app_context():
+        asset = db.session.get(Asset, world["lhs_asset"])
+        asset_service.unassign(asset, by=factories.make_user(factories.Role.admin), via=Via.web, condition=None)
+        db.session.commit()
+    tab_to(phone, "#asset-actions form:has(#return-condition) button", most=80)
+    phone.keyboard.press("Enter")
+    alert = phone.locator("#asset-actions [role=alert]")
+    expect(alert).to_be_visible()
+    expect(alert).to_be_focused()
+
+
+def test_desk_scan_field_keeps_the_focus_through_a_refusal(phone: Page, world, staff_user):
+    email, password = staff_user("librarian", "LHS")
+    keyboard_sign_in(phone, email, password, "/loans")
+    field = phone.locator("#desk-code")
+    expect(field).to_be_focused()
+    type_and_enter(phone, "NO-SUCH-THING-42")
+    expect(phone.locator("#desk-error")).to_be_visible()
+    expect(field).to_be_focused()
+    # Pressing the Enter button from the keyboard: the alert is shown, and the scanner's field has the cursor again.
+    phone.keyboard.type("NO-SUCH-THING-43")
+    tab_to(phone, "#desk-form .inline button")
+    phone.keyboard.press("Space")
+    expect(phone.locator("#desk-error")).to_contain_text("NO-SUCH-THING-43")
+    expect(field).to_be_focused()
