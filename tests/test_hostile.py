@@ -74,6 +74,7 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
     "report.damage": {"tag": "LHS-1000", "category": "other", "description": "It broke", "reporter": "Erin"},
     "claim.receive": {"tag": "LHS-1000", "rma": None},
     "claim.ship": {"tag": "LHS-1000", "rma": None},
+    "asset.mark_found": {"tag": "LHS-1000"},
 }
 # Findings tolerated until fixed, so that anything new still fails here — none today:
 # (surface, "METHOD path" pattern, part pattern, value pattern, why).

@@ -21,6 +21,7 @@ DOCUMENTED = {
     "report.damage": "tickets.work",
     "claim.receive": "repairs.work",
     "claim.ship": "repairs.work",
+    "asset.mark_found": "assets.edit",
 }
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.services import loans, tickets, warranty
 from app.services.audits import handlers as audits
+from app.services.found import handlers as found
 from app.services.sync import Bulk, register
 from app.services.sync import scan as scans
 
@@ -27,3 +28,5 @@ def register_all() -> None:
     register("report.damage", tickets.apply_report_event, needs="tickets.work")
     register("claim.receive", warranty.apply_receive, needs="repairs.work")
     register("claim.ship", warranty.apply_ship, needs="repairs.work")
+    # "Mark found" on the scan and audit pages: putting a missing device's status back is an inventory change.
+    register("asset.mark_found", found.apply_mark_found, needs="assets.edit")

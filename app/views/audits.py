@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Audit, Room, Via
 from app.services import audits as audit_service
 from app.services.assets import find_asset
-from app.web import committing, is_htmx, permission_required, render, scanning_page
+from app.web import can, committing, is_htmx, permission_required, render, scanning_page
 from app.web.args import page_arg, whole
 from app.web.loaders import get_room_or_404, visible_campuses
 from app.web.offline import offline_page
@@ -74,7 +74,7 @@ def live():
         sa.select(Room).where(Room.campus_id.in_([c.id for c in campuses]), Room.active.is_(True)).order_by(Room.code)
     ).all()
     by_campus = {c: [r for r in rooms if r.campus_id == c.id] for c in campuses}
-    return render("audits/live.html", rooms_by_campus=by_campus)
+    return render("audits/live.html", rooms_by_campus=by_campus, may_mark_found=can("assets.edit"))
 
 
 @bp.get("/due")

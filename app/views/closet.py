@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, request, stream_with_context
+from flask import Blueprint, Response, abort, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.services import closet
-from app.web import permission_required, render
+from app.models import Via
+from app.services import closet, found
+from app.services.assets import find_asset
+from app.web import committing, is_htmx, permission_required, render, safe_next
 from app.web.args import id_arg, page_arg
 from app.web.loaders import visible_campuses
 
@@ -68,7 +70,42 @@ def index():
         ),
         campuses=visible_campuses(),
         seen_by=closet.seen_by,
+        found_rows=found.found_devices(current_user),
+        found_days=found.RECENT_DAYS,
     )
+
+
+@bp.get("/found")
+@permission_required("dashboard")
+def found_list():
+    """Devices found since they went missing; `?brief=1` is the dashboard's card, which names no one."""
+    brief = request.args.get("brief") == "1"
+    rows = found.found_devices(current_user)
+    fragment = "closet/_found_card.html" if brief else "closet/_found.html"
+    return render("closet/found.html", fragment, found_rows=rows, show_who=not brief, found_days=found.RECENT_DAYS)
+
+
+@bp.post("/found")
+@permission_required("assets.edit")
+def mark_found():
+    """ "Mark found": a missing device's status goes back to what it was before it went missing."""
+    tag = request.form.get("asset", "").strip()
+    asset = find_asset(tag) if tag else None
+    error = None
+    if asset is None or not current_user.can_see_campus(asset.campus_id):
+        error = "Choose a device from the list." if not tag else f"No device {tag} on your campuses."
+    else:
+        with committing() as outcome:
+            found.mark_found(asset, by=current_user, via=Via.web)
+        error = outcome.message or None
+    if is_htmx():
+        rows = found.found_devices(current_user)
+        return render(
+            "closet/_found.html", found_rows=rows, show_who=True, found_error=error, status=422 if error else 200
+        )
+    if error:
+        abort(422, error)
+    return redirect(safe_next(request.form.get("next"), url_for("closet.index")), 303)
 
 
 @bp.get("/<name>")

@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import Condition, Room, UnknownScan, Via
 from app.services import sync as sync_service
-from app.web import committing, is_htmx, permission_required, render, scanning_page
+from app.web import can, committing, is_htmx, permission_required, render, scanning_page
 from app.web.loaders import visible_campuses
 from app.web.offline import offline_page
 
@@ -32,6 +32,7 @@ def index():
         campuses=campuses,
         rooms_by_campus=by_campus,
         conditions=list(Condition),
+        may_mark_found=can("assets.edit"),
     )
 
 

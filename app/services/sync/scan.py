@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app import bulk
 from app.extensions import db
 from app.models import AssetStatus, Condition, Room, UnknownScan, User, Via, utcnow
-from app.services import activity
+from app.services import activity, found
 from app.services.observations import Sighting, record_sightings
 from app.services.sync.engine import Context, Rejected, choice, text
 from app.tagcodes import looks_like_code, normalise, scanned_value
@@ -131,6 +131,8 @@ class _Scan(NamedTuple):
     condition: Condition | None
     note: str | None
     audit: str | None
+    # A code that names no device but a room (its door tag, or its code typed): never an unknown device.
+    door: Room | None = None
 
 
 def plan_scan(data: dict[str, Any], ctx: Context) -> _Scan:
@@ -145,13 +147,17 @@ def plan_scan(data: dict[str, Any], ctx: Context) -> _Scan:
         raise Rejected(f"There is no room {room_code}.")
     if not _may_see(ctx.user, room.campus_id, ctx.batch):
         raise Rejected(f"Room {room.code} is not on your campuses; nothing was recorded.")
-    return _Scan(tag, room, find_scanned_asset(tag, ctx.batch), condition, note, audit)
+    asset = find_scanned_asset(tag, ctx.batch)
+    door = find_room(tag, ctx.batch) if asset is None else None
+    return _Scan(tag, room, asset, condition, note, audit, door)
 
 
 def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
     """Store planned scans: an observation for each known device, a review entry for each unknown code.
 
     A device of another campus is recorded as seen here, and the answer names only its tag, model and home campus.
+    A device marked missing is noticed as found (app.services.found) and its answer says so. A room's door tag
+    is neither: nothing is stored, and the answer names the room so the phone can offer to switch to it.
     """
     unknown = [
         {
@@ -163,7 +169,7 @@ def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
             "note": scan.note,
         }
         for scan, ctx in scans
-        if scan.asset is None
+        if scan.asset is None and scan.door is None
     ]
     bulk.insert_many(UnknownScan.__table__, unknown)
     record_sightings(
@@ -189,6 +195,9 @@ def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
     infos = []
     for scan, ctx in scans:
         asset = scan.asset
+        if scan.door is not None:
+            infos.append(_door_info(scan.door, scan.room, ctx))
+            continue
         if asset is None:
             infos.append(
                 {
@@ -200,12 +209,34 @@ def write_scans(scans: list[tuple[_Scan, Context]]) -> list[dict[str, Any]]:
             )
             continue
         device = {"asset_tag": asset.asset_tag, "model": asset.model, "campus": asset.campus_code}
+        notice = found.notice_found(
+            asset, room=scan.room, by=ctx.user, via=ctx.via, at=ctx.at, sighting=False, event_id=ctx.event_id
+        )
+        flags = notice.as_info() if notice is not None else {}
         if not _may_see(ctx.user, asset.campus_id, ctx.batch):
-            infos.append({"asset": device, "room": scan.room.code, "seen_here": True})
+            infos.append({"asset": device, "room": scan.room.code, "seen_here": True, **flags})
             continue
         device.update(status=asset.status.value, home_room=home_codes.get(asset.home_room_id))
-        infos.append({"asset": device, "room": scan.room.code, "seen_here": False})
+        infos.append({"asset": device, "room": scan.room.code, "seen_here": False, **flags})
     return infos
+
+
+def _door_info(door: Room, room: Room, ctx: Context) -> dict[str, Any]:
+    """The answer to a scan of a room's door tag: which room it is, and whether the phone may switch to it."""
+    may_switch = door.active and door.id != room.id and _may_see(ctx.user, door.campus_id, ctx.batch)
+    return {
+        "door": door.code,
+        "room": room.code,
+        "switch": may_switch,
+        "message": door_message(door.code, room.code),
+    }
+
+
+def door_message(door: str, room: str) -> str:
+    """What a scan of a door tag says (static/js/found.js says the same offline)."""
+    if door == room:
+        return f"This is {door}'s door tag — you are already in {door}."
+    return f"This is {door}'s door tag — switch room?"
 
 
 def apply_scan(data: dict[str, Any], ctx: Context) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Asset, Campus, ClaimStatus, ShippingBatch, Via, WarrantyClaim
-from app.services import warranty
+from app.services import found, warranty
 from app.services.errors import Invalid
 from app.views.repairs.blueprint import bp
 from app.views.repairs.common import PER_PAGE, Posted
@@ -183,6 +183,8 @@ def receive():
     scan = warranty.ship_scan if action == "ship" else warranty.receive
     with committing() as outcome:
         claim = scan(code, by=current_user, via=Via.web)
+        # A device reported missing that turns up here is noticed like a scan anywhere else.
+        notice = found.notice_found(claim.asset, room=None, by=current_user, via=Via.web)
     if outcome.refused is not None:
         return render(
             "repairs/receive.html",
@@ -190,4 +192,4 @@ def receive():
             status=422,
             **{**ctx, "error": outcome.message, "code": code},
         )
-    return render("repairs/receive.html", "repairs/_receive_result.html", **{**ctx, "result": claim})
+    return render("repairs/receive.html", "repairs/_receive_result.html", **{**ctx, "result": claim, "found": notice})
