@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 if TYPE_CHECKING:
     from app.models import Campus
@@ -76,5 +76,11 @@ def select_timezone() -> str:
     return district_zone().key
 
 
+def current_language() -> str:
+    """The language this page is in, for <html lang>: what Flask-Babel chose."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.globals["current_language"] = current_language

@@ -90,7 +90,7 @@ def test_public_page_shows_tag_and_model_and_nobody(client, world):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "LHS-1000" in html and "Acer Chromebook 311" in html
-    assert 'accept="image/*"' in html and "capture=" in html
+    assert 'accept="image/*,.heic,.heif"' in html and "capture=" in html
     assert_no_personal_data(html + str(resp.headers), world)
     assert resp.headers["Cache-Control"] == "no-store"
     assert 'name="website"' in html, "the honeypot field is on the form"
@@ -134,11 +134,12 @@ def test_report_with_photo_gets_number_and_private_status_link(app, client, worl
         entry = db.session.scalar(sa.select(Activity).where(Activity.action == "ticket.report"))
         assert entry.via is Via.public and entry.user_id is None and "Zoe" not in entry.summary
 
-    # The status link shows the status and nothing else.
+    # The status link shows the ticket's number, the device's tag, the day and the status; nothing about anyone.
     path = status_url.removeprefix(base)
     page = client.get(path).get_data(as_text=True)
     assert 'data-status="new"' in page
-    for leak in ("LHS-1000", "Chromebook", number, "cracked", "Zoe", "LHS100001", "zoe@"):
+    assert f'id="ticket-number">{number}<' in page and 'id="ticket-asset-tag">LHS-1000<' in page
+    for leak in ("Chromebook", "cracked", "Zoe", "LHS100001", "zoe@", "corner"):
         assert leak not in page, f"{leak!r} on the status page"
     with app.app_context():
         ticket = db.session.scalar(sa.select(Ticket))

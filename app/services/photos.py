@@ -35,8 +35,22 @@ MAX_DECODE_BYTES = 48 * 1024 * 1024
 SCALED_MIN_SIDE = MAX_SIDE * 9 // 10
 # What the budget above comes to in a worker, with the reduced copy, the MAX_SIDE result and the JPEG encoder.
 MEMORY_BUDGET_MB = 120
-# Formats we decode; Pillow refuses anything else (SVG and HTML are not images to it at all). HEIF and AVIF
-# come in only where the installed Pillow can read them.
+
+
+def _register_heif() -> bool:
+    """Teach Pillow HEIC/HEIF, what iPhones and many Android phones take photos in; False where no pillow-heif
+    wheel exists for the platform, and then nothing offers HEIC."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
+HEIC_READABLE = _register_heif()
+# Formats we decode; Pillow refuses anything else (SVG and HTML are not images to it at all). HEIF (through
+# pillow-heif) and AVIF come in only where the installed Pillow can read them.
 ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF")
 SCALABLE_FORMATS = ("JPEG", "MPO")
 JPEG_QUALITY = 85
@@ -104,7 +118,7 @@ def clean_photo(data: bytes, *, field: str = "photo") -> CleanPhoto:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise too_big from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise Invalid("That file is not a photo we can read (use JPEG, PNG, WebP or HEIC).", field=field) from exc
+        raise Invalid(f"That file is not a photo we can read (use {readable_formats()}).", field=field) from exc
     rgb = _flatten(im)
     # Dropping the decoded original before shrinking keeps at most two full-size canvases alive at once.
     del im
@@ -118,6 +132,11 @@ def clean_photo(data: bytes, *, field: str = "photo") -> CleanPhoto:
     out = io.BytesIO()
     clean.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return CleanPhoto(out.getvalue(), clean.width, clean.height)
+
+
+def readable_formats() -> str:
+    """The photo formats to name to people, HEIC only where it can be read."""
+    return "JPEG, PNG, WebP or HEIC" if HEIC_READABLE else "JPEG, PNG or WebP"
 
 
 def decode_cost(mode: str, size: tuple[int, int], *, transparent: bool = False) -> int:

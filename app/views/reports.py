@@ -8,6 +8,9 @@ import math
 import time
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -15,17 +18,54 @@ from limits import parse, parse_many
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import limiter
-from app.models import Asset, TicketCategory, Via
+from app.i18n import campus_zone
+from app.models import Asset, Ticket, TicketCategory, TicketStatus, Via
 from app.services import tags as tag_service
 from app.services import tickets as ticket_service
 from app.services.errors import Invalid
-from app.services.photos import MAX_BYTES, PhotoTooBig, PhotoTooLarge, clean_photo
+from app.services.photos import HEIC_READABLE, MAX_BYTES, PhotoTooBig, PhotoTooLarge, clean_photo
 from app.tagcodes import normalise
-from app.views.reports_i18n import pick_lang, public_context
+from app.views.reports_i18n import language_switch
 from app.web import committing
 from app.web.args import choice
 
 bp = Blueprint("reports", __name__)
+bp.context_processor(language_switch)
+
+# What a student reads about their report, in their language (lazy: the language is the request's).
+CATEGORY_NAMES = {
+    TicketCategory.cracked_screen: _l("Cracked screen"),
+    TicketCategory.keyboard_trackpad: _l("Keyboard or trackpad"),
+    TicketCategory.wont_charge: _l("Won't charge"),
+    TicketCategory.wont_turn_on: _l("Won't turn on"),
+    TicketCategory.liquid: _l("Liquid spilled on it"),
+    TicketCategory.missing_keys: _l("Missing keys"),
+    TicketCategory.camera_sound: _l("Camera or sound"),
+    TicketCategory.other: _l("Something else"),
+}
+STATUS_NAMES = {
+    TicketStatus.new: _l("Received: waiting for a technician"),
+    TicketStatus.triaged: _l("Looked at: a technician has checked the report"),
+    TicketStatus.in_repair: _l("Being repaired"),
+    TicketStatus.waiting_parts: _l("Waiting for parts"),
+    TicketStatus.warranty_claim: _l("Sent for warranty repair"),
+    TicketStatus.resolved: _l("Fixed"),
+    TicketStatus.closed: _l("Closed"),
+}
+# What the student does next, for each status: the loaner desk is the library's.
+NEXT_STEPS = {
+    TicketStatus.new: _l(
+        "A technician will look at your report soon. If you can't use the device, bring it to the library for a loaner."
+    ),
+    TicketStatus.triaged: _l("Bring the device to the library for a loaner while it is repaired."),
+    TicketStatus.in_repair: _l("This page will say when it is fixed. Until then, use a loaner from the library."),
+    TicketStatus.waiting_parts: _l("A part has been ordered. This page will say when it is fixed."),
+    TicketStatus.warranty_claim: _l(
+        "The maker is repairing it, which can take a few weeks. This page will say when it is back."
+    ),
+    TicketStatus.resolved: _l("Pick it up at the library, and bring back your loaner if you have one."),
+    TicketStatus.closed: _l("Nothing more to do. If something is still wrong, report it again."),
+}
 
 # Three limits, each changeable in the app's configuration. A school's students often share one public IP, so the
 # per-IP limit is generous. One person rarely reports one device twice in an hour, so the limit per reporter and
@@ -36,6 +76,13 @@ DEFAULT_IP_LIMIT = "20 per 10 minutes;60 per day"
 DEFAULT_REPORTER_LIMIT = "5 per hour;10 per day"
 DEFAULT_DEVICE_LIMIT = "100 per hour;200 per day"
 REPORTER_FIELDS = ("reporter_name", "reporter_student_id", "reporter_email")
+# The ticket service's refusals of a student's fields (app.services.tickets), as the student reads them.
+REFUSED_FIELDS = {
+    "description": _l("Keep the description under %(limit)s characters.", limit=ticket_service.MAX_DESCRIPTION),
+    "reporter_name": _l("That name is too long."),
+    "reporter_student_id": _l("That student ID is too long."),
+    "reporter_email": _l("That email address does not look right."),
+}
 
 
 def _ip_limit() -> str:
@@ -97,11 +144,19 @@ def _private(resp):
     return resp
 
 
-def render_report_form(
-    asset: Asset, *, errors: dict | None = None, values: dict | None = None, status: int = 200, lang: str | None = None
-):
+def photo_unreadable_message() -> str:
+    """The message for a file that is no photo we read; it offers HEIC only where HEIC photos are read."""
+    if HEIC_READABLE:
+        return _("That file is not a photo we can read. Use a JPEG, PNG, WebP or HEIC picture.")
+    return _("That file is not a photo we can read. Use a JPEG, PNG or WebP picture.")
+
+
+def photo_too_large_message() -> str:
+    return _("That photo is too large; the limit is %(mb)s MB.", mb=MAX_BYTES // (1024 * 1024))
+
+
+def render_report_form(asset: Asset, *, errors: dict | None = None, values: dict | None = None, status: int = 200):
     """The report form for a device: its asset tag and model, and nothing about any person."""
-    lang = lang or pick_lang()
     staff_campus = None
     if current_user.is_authenticated and not current_user.can_see_campus(asset.campus_id):
         # Staff from another campus learn where the device belongs, and nothing more.
@@ -114,11 +169,12 @@ def render_report_form(
                 model_name=str(asset.model),
                 code=asset.tag_code,
                 categories=list(TicketCategory),
+                category_names=CATEGORY_NAMES,
                 errors=errors or {},
                 values=values or {},
                 staff_campus=staff_campus,
                 max_mb=MAX_BYTES // (1024 * 1024),
-                **public_context(lang),
+                heic=HEIC_READABLE,
             ),
             status,
         )
@@ -130,7 +186,6 @@ def render_report_form(
 @limiter.limit(_ip_limit, methods=["POST"])
 @limiter.limit(_reporter_limit, methods=["POST"], key_func=_reporter_key)
 def submit(code: str):
-    lang = pick_lang()
     hit = tag_service.lookup(code)
     if hit is None or hit.asset is None:
         return redirect(url_for("tags.scan", code=code), 303)
@@ -140,18 +195,13 @@ def submit(code: str):
     values["description"] = form.get("description", "")[:5000]
     if form.get("website"):
         # Only bots fill the field people cannot see: thank them and keep nothing.
-        return _private(
-            current_app.make_response(
-                render_template("reports/done.html", number=None, status_url=None, **public_context(lang))
-            )
-        )
-    t = public_context(lang)["t"]
+        return _private(current_app.make_response(render_template("reports/done.html", number=None, status_url=None)))
     errors: dict[str, str] = {}
     category = choice(values["category"], TicketCategory)
     if category is None:
-        errors["category"] = t("err_category")
+        errors["category"] = _("Choose what is wrong.")
     if not values["description"].strip():
-        errors["description"] = t("err_description")
+        errors["description"] = _("Describe what is wrong.")
     photo = None
     upload = request.files.get("photo")
     if upload is not None and upload.filename:
@@ -159,14 +209,17 @@ def submit(code: str):
         try:
             photo = clean_photo(data)
         except PhotoTooLarge:
-            errors["photo"] = t("err_photo_large", mb=str(MAX_BYTES // (1024 * 1024)))
-            return render_report_form(asset, errors=errors, values=values, status=413, lang=lang)
+            errors["photo"] = photo_too_large_message()
+            return render_report_form(asset, errors=errors, values=values, status=413)
         except PhotoTooBig:
-            errors["photo"] = t("err_photo_big")
+            errors["photo"] = _(
+                "That picture is too big for us to open. Take a new photo with the camera, or send the report "
+                "without one."
+            )
         except Invalid:
-            errors["photo"] = t("err_photo_bad")
+            errors["photo"] = photo_unreadable_message()
     if errors:
-        return render_report_form(asset, errors=errors, values=values, status=422, lang=lang)
+        return render_report_form(asset, errors=errors, values=values, status=422)
     retry_after = _device_ceiling_retry_after()
     if retry_after is not None:
         return _refused(retry_after)
@@ -183,7 +236,8 @@ def submit(code: str):
             via=Via.public,
         )
     if outcome.refused:
-        errors = {outcome.refused.field or "description": outcome.message}
+        field = outcome.refused.field or "description"
+        errors = {field: str(REFUSED_FIELDS.get(field, outcome.message))}
         return render_report_form(asset, errors=errors, values=values, status=422)
     # The raw token lives only in the student's own signed session cookie and in the link they are shown.
     session["report_done"] = {"number": ticket.number, "token": token}
@@ -192,29 +246,41 @@ def submit(code: str):
 
 @bp.get("/reports/done")
 def done():
-    lang = pick_lang()
     info = session.get("report_done")
     if not info:
         return redirect(url_for("tags.type_code"))
     status_url = current_app.config["BASE_URL"] + url_for("reports.status", token=info["token"])
     return _private(
-        current_app.make_response(
-            render_template("reports/done.html", number=info["number"], status_url=status_url, **public_context(lang))
-        )
+        current_app.make_response(render_template("reports/done.html", number=info["number"], status_url=status_url))
     )
+
+
+def reported_on(ticket: Ticket):
+    """The day the ticket was filed, in its campus's zone: a student in Honolulu reporting at 7 pm filed it that
+    day, not the next day in UTC."""
+    return ticket.created_at.astimezone(campus_zone(ticket.asset.campus)).date()
 
 
 @bp.get("/reports/status/<token>")
 def status(token: str):
-    lang = pick_lang()
     ticket = ticket_service.find_by_status_token(token)
     if ticket is None:
-        ctx = public_context(lang)
-        body = render_template("tags/unknown.html", errors={}, typed="", status_page=True, **ctx)
+        body = render_template("tags/unknown.html", errors={}, typed="", status_page=True)
         return _private(current_app.make_response((body, 404)))
+    day = reported_on(ticket)
     return _private(
         current_app.make_response(
-            render_template("reports/status.html", ticket_status=ticket.status, token=token, **public_context(lang))
+            render_template(
+                "reports/status.html",
+                number=ticket.number,
+                asset_tag=ticket.asset.asset_tag,
+                reported_iso=day.isoformat(),
+                reported=format_date(day, "long"),
+                ticket_status=ticket.status,
+                status_name=STATUS_NAMES[ticket.status],
+                next_step=NEXT_STEPS[ticket.status],
+                token=token,
+            )
         )
     )
 
@@ -234,8 +300,7 @@ def _refused(retry_after: int | None = None):
     ):
         with committing():
             ticket_service.note_refused_report(hit.asset)
-    ctx = public_context(pick_lang())
-    resp = current_app.make_response((render_template("reports/limited.html", **ctx), 429))
+    resp = current_app.make_response((render_template("reports/limited.html"), 429))
     if retry_after is not None:
         resp.headers["Retry-After"] = str(retry_after)
     return _private(resp)
@@ -248,10 +313,8 @@ def rate_limited(exc: RateLimitExceeded):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge):
-    ctx = public_context(pick_lang())
-    message = ctx["t"]("err_photo_large", mb=str(MAX_BYTES // (1024 * 1024)))
     code = (request.view_args or {}).get("code")
     back_url = url_for("tags.scan", code=code) if code else None
-    body = render_template("reports/too_large.html", message=message, back_url=back_url, **ctx)
+    body = render_template("reports/too_large.html", message=photo_too_large_message(), back_url=back_url)
     resp = current_app.make_response((body, 413))
     return _private(resp)

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.models import Via
 from app.services import tags as tag_service
 from app.tagcodes import looks_like_code
 from app.views.reports import render_report_form
-from app.views.reports_i18n import pick_lang, public_context
+from app.views.reports_i18n import language_switch
 from app.web import committing, permission_required, see_other
 from app.web.loaders import get_asset_or_404, get_room_or_404
 
 bp = Blueprint("tags", __name__)
+bp.context_processor(language_switch)
 
 
 def _unknown(typed: str = "", errors: dict | None = None, status: int = 404):
     """The friendly page for a code nobody has (or had, before it was reissued), with a box to type it again."""
-    lang = pick_lang()
-    body = render_template("tags/unknown.html", typed=typed, errors=errors or {}, **public_context(lang))
+    body = render_template("tags/unknown.html", typed=typed, errors=errors or {})
     resp = current_app.make_response((body, status))
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -40,8 +41,7 @@ def scan(code: str):
     if staff:
         return redirect(url_for("assets.by_room", code=hit.room.code))
     if hit.room is not None:
-        lang = pick_lang()
-        return render_template("tags/room.html", **public_context(lang))
+        return render_template("tags/room.html")
     return render_report_form(hit.asset)
 
 
@@ -49,18 +49,14 @@ def scan(code: str):
 def type_code():
     typed = request.args.get("code", "").strip()[:60]
     if not typed:
-        lang = pick_lang()
-        resp = current_app.make_response(render_template("tags/type.html", typed="", errors={}, **public_context(lang)))
-        return resp
-    t = public_context(pick_lang())["t"]
+        return render_template("tags/type.html", typed="", errors={})
     code = tag_service.code_from_text(typed)
     if code is None or not looks_like_code(code):
-        body = render_template(
-            "tags/type.html", typed=typed, errors={"code": t("err_code")}, **public_context(pick_lang())
-        )
+        error = _("That doesn't look like a sticker code: it has ten letters and numbers.")
+        body = render_template("tags/type.html", typed=typed, errors={"code": error})
         return current_app.make_response((body, 422))
     if tag_service.lookup(code) is None:
-        return _unknown(typed, {"code": t("err_code_unknown")})
+        return _unknown(typed, {"code": _("No device or room has that code.")})
     return redirect(url_for("tags.scan", code=code), 303)
 
 
