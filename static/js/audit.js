@@ -1,9 +1,11 @@
 // The phone audit page: start an audit of a room, scan (camera, wedge or typing), close, see the result — all
 // without a signal. Events go into the shared outbox (static/js/outbox.js) like every other field action; the
 // server's answers come back on its channel, and the server's record of the audit then replaces what the phone
-// worked out on its own.
+// worked out on its own. A device reported missing raises a loud alert; a room's door tag is never an unknown
+// device: it asks whether to switch to auditing that room.
 
 import { foldCode, scannedValue } from "./codes.js";
+import { showDoor, showMarkResults, showMissing } from "./found.js";
 import { enqueue, onOutboxChange, pendingCount, waiting } from "./outbox.js";
 import { findAsset, findRoom, packInfo, refreshPack, roomAssets } from "./pack.js";
 import { renderRejected } from "./rejected.js";
@@ -14,6 +16,7 @@ const app = /** @type {HTMLElement} */ (document.getElementById("audit-app"));
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const AUDIT_URL = app.dataset.auditUrl || "/api/v1/audits/";
 const CURRENT_KEY = "rollcall-audit-current";
+const canMarkFound = app.dataset.canMarkFound === "1";
 
 /**
  * @typedef {import("./pack.js").PackAsset} PackAsset
@@ -184,6 +187,11 @@ async function scanOne(value, t0) {
   const s = state;
   const code = scannedValue(value);
   const asset = /** @type {PackAsset | undefined} */ (await findAsset(value).catch(() => undefined));
+  const door = asset ? null : await roomFor(value);
+  if (door) {
+    offerSwitch(door);
+    return true;
+  }
   const tag = asset ? asset.asset_tag : null;
   const before = tag ? s.scans.some((x) => x.tag === tag) : s.scans.some((x) => !x.tag && foldCode(x.value) === foldCode(code));
   const kind = !asset ? "unknown" : asset.home_room === s.room ? "found" : "unexpected";
@@ -196,6 +204,7 @@ async function scanOne(value, t0) {
     : `${label}: unknown code`;
   if (state === s) {
     feedback(text, before ? "duplicate" : kind);
+    if (asset && asset.status === "missing") showMissing($("audit-alerts"), { tag: asset.asset_tag, room: s.room, canMark: canMarkFound });
     render();
   }
   requestAnimationFrame(() => {
@@ -203,6 +212,51 @@ async function scanOne(value, t0) {
   });
   afterEnqueue();
   return kind !== "unknown";
+}
+
+/**
+ * Another room's door tag scanned during the audit: offer to audit that room instead. The audit of this room stays
+ * open (nothing is marked missing without a close), for this phone or anyone to finish.
+ * @param {Where} where
+ */
+function offerSwitch(where) {
+  if (!state) return;
+  const s = state;
+  const note = where.code === s.room ? "Scan the devices in the room." : `The audit of ${s.room} stays open until someone closes it.`;
+  showDoor($("audit-alerts"), {
+    door: where.code,
+    room: s.room,
+    note,
+    onSwitch: () => {
+      if (state !== s) return;
+      state = null;
+      expected = [];
+      startAudit(where);
+    },
+  });
+}
+
+/**
+ * The server's answers to this audit's scans: a door tag the phone did not know (it is not an unknown code), and
+ * a missing device the pack did not say was missing.
+ * @param {import("./outbox.js").SyncResult[]} results
+ */
+function showAnswers(results) {
+  const s = state;
+  if (!s) return;
+  for (const result of results) {
+    const scan = s.scans.find((x) => x.id === result.id);
+    const info = result.info || {};
+    if (!scan || result.status !== "applied") continue;
+    if (info.door) {
+      scan.kind = "door";
+      save();
+      offerSwitch({ code: info.door, name: info.door, campus: s.campus });
+    } else if (info.missing && info.asset) {
+      showMissing($("audit-alerts"), { tag: info.asset.asset_tag, message: info.found_message, canMark: canMarkFound && !info.seen_here });
+    }
+  }
+  showMarkResults($("audit-alerts"), results);
 }
 
 /** @param {string} text @param {string} tone */
@@ -278,7 +332,7 @@ function view() {
     const last = seen[seen.length - 1];
     unexpected.push({ tag, model: last.model, home: last.home, dup: seen.length > 1, known: true });
   }
-  for (const scan of s.scans) if (!scan.tag && !unknown.includes(scan.value)) unknown.push(scan.value);
+  for (const scan of s.scans) if (!scan.tag && scan.kind !== "door" && !unknown.includes(scan.value)) unknown.push(scan.value);
   return { source: "phone", expected: expected.length, found, missing, unexpected, unknown, closed: Boolean(s.closedAt) };
 }
 
@@ -346,6 +400,9 @@ function render() {
   if (!state) return;
   const s = state;
   const v = view();
+  // The lists below are built anew: a keyboard user on one of their buttons is put back on the new one.
+  const hadFocus = app.contains(document.activeElement);
+  const wasOn = buttonKey(document.activeElement);
   $("n-found").textContent = String(v.found.length);
   $("n-expected").textContent = String(v.expected);
   $("n-missing").textContent = String(v.missing.length);
@@ -402,14 +459,13 @@ function render() {
 
   showRejected(s);
 
-  const hadFocus = app.contains(document.activeElement);
   $("close-audit").hidden = v.closed;
   $("audit-code").disabled = v.closed;
   $("new-audit").hidden = !v.closed;
   const link = $("server-link");
   link.hidden = !s.server;
   link.href = `/audits/${s.server ? s.server.audit : ""}`;
-  keepFocus(hadFocus);
+  keepFocus(hadFocus, wasOn);
 }
 
 function show() {
@@ -425,15 +481,26 @@ function show() {
 }
 
 /**
- * A keyboard user whose button was just hidden (Start audit, Close audit) goes on from the next place to act,
- * not from the top of the page.
+ * A keyboard user whose button was just hidden (Start audit, Close audit) or rebuilt (a condition button) goes on
+ * from the same button or the next place to act, not from the top of the page.
  * @param {boolean} hadFocus
+ * @param {string} [wasOn] the buttonKey of the button that had the focus
  */
-function keepFocus(hadFocus) {
+function keepFocus(hadFocus, wasOn = "") {
   const active = document.activeElement;
-  if (!hadFocus || (active && active !== document.body && active.checkVisibility())) return;
+  if (!hadFocus || (active && active !== document.body && active.isConnected && active.checkVisibility())) return;
+  const again = wasOn ? [...app.querySelectorAll("button")].find((b) => buttonKey(b) === wasOn) : undefined;
   const field = /** @type {HTMLInputElement} */ ($("audit-code"));
-  (!state ? $("start-room") : field.disabled ? $("new-audit") : field).focus();
+  /** @type {HTMLElement} */ (again || (!state ? $("start-room") : field.disabled ? $("new-audit") : field)).focus();
+}
+
+/**
+ * A list button's identity across rebuilds: its device and what it does ("" for anything else).
+ * @param {Element | null} el
+ */
+function buttonKey(el) {
+  if (!(el instanceof HTMLButtonElement) || !el.dataset.tag && !el.dataset.move) return "";
+  return [el.dataset.tag || "", el.dataset.condition || "", el.dataset.move || ""].join("|");
 }
 
 // Wiring ------------------------------------------------------------------------------------------------------
@@ -444,7 +511,10 @@ function hashParams() {
 
 function listenToOutbox() {
   // Results (from this page's flushes or the worker's Background Sync), new events and sign-in prompts.
-  onOutboxChange(() => update());
+  onOutboxChange((message) => {
+    if (message.type === "results") showAnswers(message.results);
+    update();
+  });
 }
 
 async function boot() {

@@ -1,6 +1,8 @@
 // The scan page: pick a room (or scan its tag), then scan devices with the text field. A keyboard-wedge scanner
 // types the code and Enter; a person can type it. Each scan shows the device at once from the offline pack, beeps,
-// vibrates, and goes into the outbox as a `scan` event.
+// vibrates, and goes into the outbox as a `scan` event. A device reported missing raises a loud alert (from the
+// pack, and again from the server's answer); another room's door tag asks whether to switch room. The page says
+// whether it is online, how many scans this session recorded, and which campuses are kept for working offline.
 //
 // Camera hook: anything that reads a code (static/js/camera.js in [data-camera]) may fill #scan-code and submit
 // #scan-form, or call `submitCode(value, "camera")`, or dispatch
@@ -9,11 +11,13 @@
 import { showToast } from "./app.js";
 import { foldCode, scannedValue } from "./codes.js";
 import { enqueue, onOutboxChange } from "./outbox.js";
+import { showDoor, showMarkResults, showMissing } from "./found.js";
 import { findAsset, findRoom, packInfo, refreshPack } from "./pack.js";
 import { renderRejected } from "./rejected.js";
 import { signalScan } from "./signal.js";
 
 const ROOM_KEY = "rollcall.scan.room";
+const COUNT_KEY = "rollcall.scan.count";
 
 const roomSelect = /** @type {HTMLSelectElement} */ (document.getElementById("scan-room"));
 const form = /** @type {HTMLFormElement} */ (document.getElementById("scan-form"));
@@ -22,6 +26,8 @@ const conditionSelect = /** @type {HTMLSelectElement} */ (document.getElementByI
 const noteInput = /** @type {HTMLInputElement} */ (document.getElementById("scan-note"));
 const log = /** @type {HTMLOListElement} */ (document.getElementById("scan-log"));
 const logEmpty = document.getElementById("scan-log-empty");
+const alerts = /** @type {HTMLElement} */ (document.getElementById("scan-alerts"));
+const canMarkFound = document.getElementById("scan-box")?.dataset.canMarkFound === "1";
 
 /**
  * The room option whose code or sticker tag the text names, if the page lists it.
@@ -39,6 +45,43 @@ function roomOption(text) {
 function chooseRoom(code) {
   roomSelect.value = code;
   localStorage.setItem(ROOM_KEY, code);
+}
+
+/**
+ * Make a room the one scans go to, adding it to the list when only the pack (or the server) knew it.
+ * @param {string} code
+ * @param {string} [label]
+ */
+function switchRoom(code, label) {
+  if (![...roomSelect.options].some((o) => o.value === code)) roomSelect.add(new Option(label || code, code));
+  chooseRoom(code);
+  addLine({ title: code, detail: "Room chosen; scan its devices now.", state: "", tone: "room" });
+  input.focus();
+}
+
+/** Scans recorded in this tab since it was opened (kept across reloads, not across tabs). */
+function sessionCount() {
+  return Number(sessionStorage.getItem(COUNT_KEY) || "0");
+}
+
+function showCount() {
+  const n = sessionCount();
+  const el = document.getElementById("scan-count");
+  if (el) el.textContent = `${n} scan${n === 1 ? "" : "s"} this session`;
+}
+
+function countScan() {
+  sessionStorage.setItem(COUNT_KEY, String(sessionCount() + 1));
+  showCount();
+}
+
+/** Online or offline, in words the aide can act on. */
+function showNet() {
+  const el = document.getElementById("scan-net");
+  if (!el) return;
+  const online = navigator.onLine;
+  el.dataset.state = online ? "online" : "offline";
+  el.textContent = online ? "Online" : "Offline — scans are kept on this phone and sent when there is a signal";
 }
 
 /**
@@ -91,11 +134,11 @@ async function record(value, source) {
   const packRoom = option ? null : await findRoom(text).catch(() => undefined);
   if (option || packRoom) {
     const code = option ? option.value : /** @type {import("./pack.js").PackRoom} */ (packRoom).code;
-    if (!option && packRoom) {
-      roomSelect.add(new Option(`${packRoom.code} ${packRoom.name}`, packRoom.code));
-    }
-    chooseRoom(code);
-    addLine({ title: code, detail: "Room chosen; scan its devices now.", state: "", tone: "room" });
+    const label = packRoom ? `${packRoom.code} ${packRoom.name}` : code;
+    // A door tag picks the room when none is chosen; in another room it asks first (a stray scan of the next
+    // room's door must not move every scan after it).
+    if (!roomSelect.value) switchRoom(code, label);
+    else showDoor(alerts, { door: code, room: roomSelect.value, onSwitch: () => switchRoom(code, label) });
     return true;
   }
   const room = roomSelect.value;
@@ -109,13 +152,16 @@ async function record(value, source) {
   if (conditionSelect && conditionSelect.value) data.condition = conditionSelect.value;
   if (noteInput && noteInput.value.trim()) data.note = noteInput.value.trim();
   const event = await enqueue("scan", data);
+  countScan();
   const asset = await findAsset(text).catch(() => undefined);
   const roomCampus = roomSelect.selectedOptions[0]?.dataset.campus;
   const packKept = roomCampus ? await packInfo(roomCampus).catch(() => undefined) : undefined;
   if (asset) {
     const here = asset.home_room === room ? "home room" : asset.home_room ? `belongs in ${asset.home_room}` : "";
     const detail = [asset.model, asset.status.replace("_", " "), here].filter(Boolean).join(" · ");
-    addLine({ title: asset.asset_tag, detail, state: "recorded", eventId: event.id });
+    const missing = asset.status === "missing";
+    addLine({ title: asset.asset_tag, detail, state: "recorded", eventId: event.id, tone: missing ? "missing" : "" });
+    if (missing) showMissing(alerts, { tag: asset.asset_tag, room, canMark: canMarkFound });
   } else if (packKept) {
     addLine({ title: text, detail: "Unknown tag, recorded for review.", state: "recorded", eventId: event.id, tone: "unknown" });
   } else {
@@ -146,7 +192,19 @@ function showResults(results) {
       continue;
     }
     if (state) state.textContent = "sent";
+    if (info.door) {
+      showDoorAnswer(li, info);
+      continue;
+    }
     if (info.unknown && detail) detail.textContent = "Unknown tag, recorded for review.";
+    if (info.missing && info.asset) {
+      li.classList.add("missing");
+      showMissing(alerts, {
+        tag: info.asset.asset_tag,
+        message: info.found_message,
+        canMark: canMarkFound && !info.seen_here,
+      });
+    }
     if (info.asset) {
       const strong = li.querySelector("strong");
       if (strong) strong.textContent = info.asset.asset_tag;
@@ -158,6 +216,25 @@ function showResults(results) {
       }
     }
   }
+}
+
+/**
+ * The server recognised a room's door tag (one the page and the pack did not know): the line says so, and the
+ * prompt offers the switch when the server allows it.
+ * @param {Element} li
+ * @param {Record<string, any>} info
+ */
+function showDoorAnswer(li, info) {
+  li.classList.remove("unknown");
+  li.classList.add("room");
+  const strong = li.querySelector("strong");
+  const detail = li.querySelector(".detail");
+  if (strong) strong.textContent = info.door;
+  if (detail) detail.textContent = info.message || "A room's door tag; nothing was recorded.";
+  const state = li.querySelector(".state");
+  if (state) state.textContent = "door tag";
+  const onSwitch = info.switch ? () => switchRoom(info.door) : undefined;
+  showDoor(alerts, { door: info.door, room: roomSelect.value || info.room, onSwitch });
 }
 
 /** The list of refused events with their reasons, each dismissable. */
@@ -188,14 +265,22 @@ function ago(iso) {
 /** @param {string} code */
 async function showPack(code) {
   const state = document.querySelector(`[data-pack-state="${CSS.escape(code)}"]`);
+  const button = /** @type {HTMLButtonElement | null} */ (document.querySelector(`[data-pack-fetch="${CSS.escape(code)}"]`));
   const info = await packInfo(code).catch(() => undefined);
   if (!state) return;
+  const item = state.closest("[data-pack]");
+  if (item) item.classList.toggle("pack-kept", Boolean(info));
   if (!info) {
     state.textContent = "Not on this phone yet.";
+    if (button) button.textContent = `Make ${button.dataset.packName || code} available offline`;
     return;
   }
   const size = info.bytes > 1024 * 1024 ? `${(info.bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(info.bytes / 1024))} KB`;
-  state.textContent = `On this phone: ${info.assets} devices, ${info.rooms} rooms, ${size}, updated ${ago(info.fetched_at)}.`;
+  state.textContent = `Available offline (updated ${ago(info.fetched_at)}). On this phone: ${info.assets} devices, ${info.rooms} rooms, ${size}.`;
+  if (button) {
+    button.textContent = `Update ${button.dataset.packName || code} now`;
+    button.setAttribute("aria-label", `Update the offline copy of ${button.dataset.packName || code} now`);
+  }
 }
 
 /** @param {string} code */
@@ -239,11 +324,22 @@ function boot() {
     submitCode(detail.code || "", detail.source || "camera");
   });
   onOutboxChange((message) => {
-    if (message.type === "results") showResults(message.results);
+    if (message.type === "results") {
+      showResults(message.results);
+      showMarkResults(alerts, message.results);
+    }
     if (message.type === "results" || message.type === "changed") showRejected();
   });
   showRejected();
+  showNet();
+  showCount();
+  addEventListener("online", showNet);
+  addEventListener("offline", showNet);
   bootPacks();
+  // "updated 5 min ago" stays true while the page is open.
+  setInterval(() => {
+    for (const b of document.querySelectorAll("[data-pack-fetch]")) showPack(/** @type {HTMLElement} */ (b).dataset.packFetch || "");
+  }, 60_000);
   // The camera (static/js/camera.js) is loaded only on scanning pages; each new code goes the same way as typing.
   import("./camera.js").then((camera) => camera.mountCameras({ onScan: (value) => submitCode(value, "camera", false) }));
 }
