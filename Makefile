@@ -26,9 +26,10 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d app/translations
 
 # After changing marked strings: rewrite the template from the code and merge it into each catalogue.
+# pybabel skips directories starting with _ unless told which to skip: templates/_macros holds strings too.
 messages: $(VENV)/.installed
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --project=Rollcall --no-location --sort-output \
-	  -o app/translations/messages.pot .
+	  --ignore-dirs=".* __pycache__ node_modules" -o app/translations/messages.pot .
 	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 run: $(VENV)/.installed translations
