@@ -49,10 +49,14 @@ function wireFocus() {
   form.addEventListener("htmx:configRequest", () => { field.value = ""; });
   document.body.addEventListener("htmx:afterSettle", refocus);
   document.body.addEventListener("loans-changed", resetReturnFields);
-  // Radios and buttons keep the focus only for their click; the scanner types into the scan field.
+  // Radios and buttons keep the focus only for their click; the scanner types into the scan field. Someone on the
+  // keyboard stays put: arrows walk the radios and a date is typed a part at a time (Shift+Tab leads back).
+  let pointed = false;
+  form.addEventListener("pointerdown", () => { pointed = true; });
+  form.addEventListener("keydown", () => { pointed = false; });
   form.addEventListener("change", (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
-    if (target.matches('input[type="radio"], input[type="date"]')) setTimeout(refocus, 0);
+    if (pointed && target.matches('input[type="radio"], input[type="date"]')) setTimeout(refocus, 0);
   });
   document.addEventListener("click", (event) => {
     const target = /** @type {HTMLElement} */ (event.target);

@@ -28,6 +28,17 @@ FOCUS_SHOWN = """(() => {
   const box = e.getBoundingClientRect();
   return (style.outlineStyle !== "none" || style.boxShadow !== "none") && box.width > 0 && box.height > 0;
 })()"""
+# Nothing fixed or sticky (the header, the phone's tab bar, a banner) covers what has the focus.
+FOCUS_COVERED_BY = """(() => {
+  const e = document.activeElement;
+  const box = e.getBoundingClientRect();
+  const x = Math.min(Math.max(box.left + box.width / 2, 0), innerWidth - 1);
+  const y = Math.min(Math.max(box.top + Math.min(box.height / 2, 20), 0), innerHeight - 1);
+  const hit = document.elementFromPoint(x, y);
+  if (!hit || hit === e || e.contains(hit) || hit.contains(e)) return "";
+  if (e.tagName === "INPUT" && hit.tagName === "LABEL" && hit.control === e) return "";
+  return `${hit.tagName.toLowerCase()}${hit.id ? "#" + hit.id : ""}.${hit.className}`;
+})()"""
 
 
 @pytest.fixture
@@ -56,6 +67,8 @@ def tab_to(page: Page, selector: str, *, back: bool = False, most: int = 40) -> 
         seen.append(focused(page))
         if is_focused(page, selector):
             assert page.evaluate(FOCUS_SHOWN), f"{seen[-1]} has the focus but shows no focus ring"
+            covered = page.evaluate(FOCUS_COVERED_BY)
+            assert not covered, f"{seen[-1]} has the focus but {covered} covers it"
             return
     raise AssertionError(f"Tab never reached {selector}; it went through: {seen}")
 
