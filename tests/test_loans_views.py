@@ -147,17 +147,33 @@ def test_lists_receipt_and_campus_scope(app, client, pool, login_as):
     assert "LHS-L01" not in client.get("/loans/out").get_data(as_text=True)
 
 
-def test_people_cache_for_offline_search(client, pool, login_as):
-    login_as("librarian", "LHS")
-    resp = client.get("/loans/people.json?campus=LHS")
+def test_desk_pack_for_offline_decisions(app, client, pool, login_as):
+    user = login_as("librarian", "LHS")
+    with app.app_context():
+        loaner = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "LHS-L01"))
+        zoe = db.session.scalar(sa.select(Person).where(Person.external_id == "LHS100001"))
+        loans.check_out(loaner, zoe, by=db.session.get(type(user), user.id), due=None, via=Via.web)
+        db.session.commit()
+    resp = client.get("/loans/pack.json?campus=LHS")
     body = resp.get_json()
-    assert body["campus"] == "LHS"
+    assert body["campus"] == "LHS" and body["device_fields"] == ["tag_code", "asset_tag", "serial", "status"]
+    devices = {row[1]: row for row in body["devices"]}
+    assert devices["LHS-L02"][2:] == ["LOANER0002", "loaner"] and "JMS-L01" not in devices
+    assert [(loan["asset"], loan["person"], loan["name"]) for loan in body["loans"]] == [
+        ("LHS-L01", "LHS100001", "Zoe Martinez")
+    ]
     assert {"id": "LHS100001", "name": "Zoe Martinez"} in body["people"]
     assert all(set(p) == {"id", "name"} for p in body["people"]), "only names and IDs leave the server"
     assert all(not p["id"].startswith("JMS") for p in body["people"])
-    again = client.get("/loans/people.json?campus=LHS", headers={"If-None-Match": resp.headers["ETag"]})
+    assert "private" in resp.headers["Cache-Control"]
+    again = client.get("/loans/pack.json?campus=LHS", headers={"If-None-Match": resp.headers["ETag"]})
     assert again.status_code == 304
-    assert client.get("/loans/people.json?campus=JMS").status_code == 404
+    with app.app_context():
+        loans.check_in(db.session.merge(loaner), by=db.session.get(type(user), user.id), condition=None, via=Via.web)
+        db.session.commit()
+    changed = client.get("/loans/pack.json?campus=LHS", headers={"If-None-Match": resp.headers["ETag"]})
+    assert changed.status_code == 200 and changed.get_json()["loans"] == [], "a returned loaner changes the pack"
+    assert client.get("/loans/pack.json?campus=JMS").status_code == 404
 
 
 @pytest.mark.parametrize("headers", [hx(), {}], ids=["htmx", "plain"])
@@ -191,7 +207,7 @@ def test_roles(client, pool, login_as, role):
         ("GET", "/loans/out"),
         ("GET", "/loans/overdue"),
         ("GET", "/loans/assign"),
-        ("GET", "/loans/people.json"),
+        ("GET", "/loans/pack.json"),
         ("POST", "/loans/scan"),
         ("POST", "/loans/assign"),
     ]:
@@ -200,7 +216,7 @@ def test_roles(client, pool, login_as, role):
 
 
 def test_anonymous_goes_to_sign_in(client, pool):
-    for path in ("/loans", "/loans/out", "/loans/1/receipt", "/loans/people.json"):
+    for path in ("/loans", "/loans/out", "/loans/1/receipt", "/loans/pack.json"):
         resp = client.get(path)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"]
     assert client.get("/loans", headers=hx()).status_code == 401

@@ -13,17 +13,17 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import Asset, Campus, Condition, Loan, Person, Via, utcnow
 from app.services import assets as asset_service
+from app.services import desk, found
 from app.services import loans as loan_service
 from app.services.errors import Invalid
-from app.services.people import find_person, search_people
-from app.web import committing, note_record_view, permission_required, render
+from app.services.people import find_person
+from app.web import can, committing, note_record_view, permission_required, render
 from app.web.args import choice, page_arg
 from app.web.loaders import visible_campuses
 
 bp = Blueprint("loans", __name__, url_prefix="/loans")
 
 PER_PAGE = 50
-SEARCH_LIMIT = 8
 
 
 def desk_campus() -> Campus:
@@ -98,59 +98,86 @@ def index():
 @bp.post("/scan")
 @permission_required("desk")
 def scan():
-    """One scan or typed entry: pick a person, lend a loaner to the picked person, or take a loaner back."""
+    """One scan or typed entry, decided by the desk's rule table (the phone runs the same one offline)."""
     campus = desk_campus()
     if request.form.get("action") == "clear":
         return _panel(campus, person=None, message=None, error=None)
     picked = request.form.get("pick", "").strip()
-    code = picked or request.form.get("code", "").strip()[:120]
-    selected = _visible_person(request.form.get("person", "")) if request.form.get("person") else None
-    if not code:
-        return _panel(campus, 422, person=selected, error="Scan or type a student ID, a name, or a device.")
+    selected_id = request.form.get("person", "").strip()
+    entry = desk.Scan(
+        campus=campus,
+        code=(picked or request.form.get("code", "")).strip()[:120],
+        picked=bool(picked),
+        selected=desk.desk_person(campus, selected_id) if selected_id else None,
+    )
+    outcome = desk.decide_scan(entry)
+    return DESK_ACTIONS.get(outcome.kind, _refuse)(campus, entry, outcome)
 
-    if selected is None or picked:
-        person = _visible_person(code)
-        if person is not None:
-            with committing():
-                note_record_view(person, "desk")
-            return _panel(campus, person=person, summary=person_summary(person))
 
-    asset = asset_service.find_asset(code)
-    if asset is not None and not current_user.can_see_campus(asset.campus_id):
-        return _panel(campus, 422, person=selected, error=f"{asset.asset_tag} belongs to another campus.")
-    if asset is not None and selected is not None:
-        with committing() as outcome:
-            loan = loan_service.check_out(asset, selected, by=current_user, due=_due_from_form(campus), via=Via.web)
-        if outcome.refused:
-            return _panel(campus, 422, person=selected, error=outcome.message)
-        return _panel(campus, changed=True, person=None, lent=loan)
-    if asset is not None:
-        if loan_service.open_loan(asset) is None:
-            try:
-                loan_service.check_lendable(asset, by=current_user)
-            except Invalid as exc:
-                return _panel(campus, 422, person=None, error=exc.message)
-            return _panel(
-                campus, 422, person=None, error=f"{asset.asset_tag} is not on loan. To lend it, scan the ID first."
-            )
-        with committing() as outcome:
-            loan = loan_service.check_in(
-                asset,
-                by=current_user,
-                condition=choice(request.form.get("condition"), Condition, Condition.good),
-                note=request.form.get("note", ""),
-                via=Via.web,
-            )
-        if outcome.refused:
-            return _panel(campus, 422, person=None, error=outcome.message)
-        return _panel(campus, changed=True, person=None, returned=loan)
+def _refuse(campus: Campus, entry: desk.Scan, outcome: desk.Outcome) -> Response:
+    return _panel(campus, 422, person=entry.selected, error=outcome.message)
 
-    matches = list(db.session.scalars(search_people(current_user, code).where(Person.active).limit(SEARCH_LIMIT + 1)))
-    if len(matches) == 1:
-        return _panel(campus, person=matches[0], summary=person_summary(matches[0]))
-    if matches:
-        return _panel(campus, person=selected, matches=matches[:SEARCH_LIMIT], more=len(matches) > SEARCH_LIMIT)
-    return _panel(campus, 422, person=selected, error=f"Nothing matches “{code}”: no device, ID or name.")
+
+def _pick(campus: Campus, entry: desk.Scan, outcome: desk.Outcome) -> Response:
+    person = entry.person or entry.matches[0]
+    with committing():
+        note_record_view(person, "desk")
+    switched = outcome.message if outcome.kind == "switch" else None
+    return _panel(campus, person=person, summary=person_summary(person), switched=switched)
+
+
+def _ask(campus: Campus, entry: desk.Scan, outcome: desk.Outcome) -> Response:
+    return _panel(campus, person=entry.selected, matches=entry.matches, more=entry.more)
+
+
+def _lend(campus: Campus, entry: desk.Scan, outcome: desk.Outcome) -> Response:
+    assert entry.asset is not None and entry.selected is not None
+    with committing() as done:
+        loan = loan_service.check_out(
+            entry.asset, entry.selected, by=current_user, due=_due_from_form(campus), via=Via.web
+        )
+    if done.refused:
+        return _panel(campus, 422, person=entry.selected, error=done.message)
+    return _panel(campus, changed=True, person=None, lent=loan)
+
+
+def _return(campus: Campus, entry: desk.Scan, outcome: desk.Outcome) -> Response:
+    assert entry.asset is not None
+    with committing() as done:
+        loan = loan_service.check_in(
+            entry.asset,
+            by=current_user,
+            condition=choice(request.form.get("condition"), Condition, Condition.good),
+            note=request.form.get("note", ""),
+            via=Via.web,
+        )
+    if done.refused:
+        return _panel(campus, 422, person=None, error=done.message)
+    return _panel(campus, changed=True, person=None, returned=loan)
+
+
+def _found(campus: Campus, entry: desk.Scan, outcome: desk.Outcome) -> Response:
+    """A device reported missing, scanned at the desk: who found it (and where) goes on its history, loudly."""
+    assert entry.asset is not None
+    with committing():
+        notice = found.notice_found(entry.asset, room=None, by=current_user, via=Via.web)
+    return _panel(
+        campus,
+        person=entry.selected,
+        found_alert=notice.message if notice is not None else outcome.message,
+        may_mark_found=can("assets.edit"),
+        found_asset=entry.asset,
+    )
+
+
+DESK_ACTIONS = {
+    "pick": _pick,
+    "switch": _pick,
+    "ask": _ask,
+    "lend": _lend,
+    "return": _return,
+    "found": _found,
+}
 
 
 def person_summary(person: Person) -> dict:
@@ -212,17 +239,12 @@ def overdue():
     return _list("Overdue loaners", overdue=True)
 
 
-@bp.get("/people.json")
+@bp.get("/pack.json")
 @permission_required("desk")
-def people_cache():
-    """Names and IDs of a campus's active people, for finding a student at the desk with no signal."""
+def pack():
+    """The desk pack: what the desk needs to decide scans with no signal (app.services.desk.desk_pack)."""
     campus = desk_campus()
-    rows = db.session.execute(
-        sa.select(Person.external_id, Person.name)
-        .where(Person.campus_id == campus.id, Person.active.is_(True))
-        .order_by(Person.name, Person.id)
-    ).all()
-    body = json.dumps({"campus": campus.code, "people": [{"id": eid, "name": name} for eid, name in rows]})
+    body = json.dumps(desk.desk_pack(campus), separators=(",", ":"))
     etag = hashlib.sha256(body.encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"'})

@@ -1,11 +1,13 @@
 // The loaner desk: the cursor always goes back to the scan field, so a keyboard-wedge scanner (which types
 // the code and presses Enter) can work the desk without anyone touching the mouse. With no signal the desk keeps
-// working: people come from a cached list (names and IDs only), checkouts and check-ins go into the outbox as
-// loan.checkout / loan.checkin events, and what the server refuses later comes back here with its reason.
+// working: each scan is decided by the same rules as the server's from the desk pack, checkouts and check-ins go
+// into the outbox as loan.checkout / loan.checkin events, and what the server refuses later is said here loudly.
 
-import { enqueue, onOutboxChange, waiting } from "./outbox.js";
+import { enqueue, MAX_REJECTED, onOutboxChange, rejectedList, waiting } from "./outbox.js";
 import { renderRejected } from "./rejected.js";
 import { getMeta, setMeta } from "./store.js";
+import { findAsset } from "./pack.js";
+import { decideScan, findPerson, loadRules, withPending } from "./desk.js";
 import { flushSoon, refreshBadge } from "./app.js";
 
 const LOAN_TYPES = new Set(["loan.checkout", "loan.checkin"]);
@@ -82,68 +84,97 @@ function wireCampusSwitch() {
 }
 
 // Offline ----------------------------------------------------------------------------------------------------
-
-/** @typedef {{id: string, name: string}} CachedPerson */
+// With no signal the desk decides each scan itself, with the same rule table as the server (desk.js), from the
+// desk pack: the campus's devices, its open loans as last seen (plus this phone's unsent ones) and the people
+// the desk may look up. What the server later refuses is said loudly here, with the student's name.
 
 /** @returns {HTMLFormElement | null} */
 function deskForm() {
   return /** @type {HTMLFormElement | null} */ (document.getElementById("desk-form"));
 }
 
-/** Keep the campus's names and IDs on this device so the desk can find a student with no signal. */
-async function cachePeople() {
+function packKey() {
+  const form = deskForm();
+  return form ? `desk-pack:${form.dataset.campus}` : "";
+}
+
+/** Fetch the desk pack when it changed (If-None-Match) and keep it on this device. */
+async function refreshPack() {
   const form = deskForm();
   if (!form || !navigator.onLine) return;
-  const key = `desk-people:${form.dataset.campus}`;
+  const key = packKey();
   const cached = await getMeta(key).catch(() => null);
   try {
-    const response = await fetch(/** @type {string} */ (form.dataset.peopleUrl), {
+    const response = await fetch(/** @type {string} */ (form.dataset.packUrl), {
       credentials: "same-origin",
+      cache: "no-store",
       headers: cached && cached.etag ? { "If-None-Match": cached.etag } : {},
     });
     if (response.status === 304 || !response.ok) return;
-    const body = await response.json();
-    await setMeta(key, { etag: response.headers.get("ETag"), people: body.people });
+    const pack = await response.json();
+    await setMeta(key, { etag: response.headers.get("ETag"), fetched_at: new Date().toISOString(), pack });
+    form.dataset.packReady = "1";
   } catch {
     // No signal right now: the copy from last time stays.
   }
 }
 
-/** @returns {Promise<CachedPerson[]>} */
-async function cachedPeople() {
+/** @returns {Promise<import("./desk.js").DeskPack>} */
+async function cachedPack() {
   const form = deskForm();
-  if (!form) return [];
-  const cached = await getMeta(`desk-people:${form.dataset.campus}`).catch(() => null);
-  return (cached && cached.people) || [];
+  const cached = form ? await getMeta(packKey()).catch(() => null) : null;
+  return (cached && cached.pack) || { campus: form ? form.dataset.campus || "" : "", devices: [], loans: [], people: [] };
 }
 
-/** The panel's content, built from text only (never HTML from input). */
+/** This user's desk events not yet sent, oldest first. */
+async function pendingDesk() {
+  const user = await getMeta("user").catch(() => "");
+  return (await waiting(user || null).catch(() => [])).filter((e) => LOAN_TYPES.has(e.type));
+}
+
+/**
+ * The panel's content, built from text only (never HTML from input).
+ * @param {"info" | "error" | "done" | "alert"} kind
+ * @param {string[]} lines
+ * @param {import("./desk.js").DeskPerson[]} [picks]
+ */
 function showPanel(kind, lines, picks = []) {
   const panel = document.getElementById("desk-panel");
-  if (!panel) return;
+  if (!panel) return null;
   const person = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
   const keep = person ? person.value : "";
   panel.replaceChildren();
-  panel.className = `desk-panel${kind === "error" ? " is-error" : kind === "done" ? " is-done" : ""}`;
+  panel.className = `desk-panel${kind === "info" ? "" : ` is-${kind}`}`;
   const hidden = document.createElement("input");
   hidden.type = "hidden";
   hidden.name = "person";
   hidden.id = "desk-person";
   hidden.value = keep;
   panel.append(hidden);
-  for (const line of lines) {
+  const box = kind === "alert" ? document.createElement("div") : panel;
+  if (kind === "alert") {
+    box.className = "desk-alert";
+    box.id = "desk-alert";
+    box.setAttribute("role", "alert");
+    panel.append(box);
+  }
+  lines.forEach((line, i) => {
     const p = document.createElement("p");
     p.textContent = line;
     if (kind === "error") {
       p.className = "error";
       p.setAttribute("role", "alert");
-      p.id = "desk-error";
+      if (i === 0) p.id = "desk-error";
     } else if (kind === "done") {
       p.className = "done";
       p.setAttribute("role", "status");
+    } else if (kind === "alert" && i === 0) {
+      const strong = document.createElement("strong");
+      strong.textContent = line;
+      p.replaceChildren(strong);
     }
-    panel.append(p);
-  }
+    box.append(p);
+  });
   if (picks.length) {
     const list = document.createElement("ul");
     list.className = "plain-list desk-matches";
@@ -159,51 +190,123 @@ function showPanel(kind, lines, picks = []) {
     }
     panel.append(list);
   }
+  return panel;
 }
 
 /** @param {string} id */
-function pickPerson(id, name) {
+function setSelected(id) {
   const person = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
   if (person) person.value = id;
-  showPanel("info", [`${name} ${id}`, `Now scan the loaner for ${name.split(" ")[0]}. (Offline: it is sent when the signal returns.)`]);
-  const hidden = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
-  if (hidden) hidden.value = id;
+}
+
+const SAVED = "Saved on this phone — sends when online.";
+
+// A short, loud two-tone beep (Web Audio: no sound file to fetch). Browsers let a page make sound only after a
+// key press or a tap, which a desk always has had by the time the server refuses something.
+/** @type {AudioContext | null} */
+let audio = null;
+function unlockAudio() {
+  if (audio || typeof AudioContext === "undefined") return;
+  try {
+    audio = new AudioContext();
+  } catch {
+    audio = null;
+  }
+}
+
+/** @param {HTMLElement | null} where marked data-sound once the beep is played (or could not be) */
+function beep(where) {
+  if (where) where.dataset.sound = "played";
+  if (!audio) return;
+  audio.resume().catch(() => {});
+  const start = audio.currentTime;
+  for (const [offset, pitch] of [[0, 880], [0.18, 660]]) {
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.type = "square";
+    tone.frequency.value = pitch;
+    gain.gain.setValueAtTime(0.2, start + offset);
+    gain.gain.exponentialRampToValueAtTime(0.001, start + offset + 0.16);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(start + offset);
+    tone.stop(start + offset + 0.17);
+  }
 }
 
 /**
- * Do at the desk, without the server, what one scan means: pick a person, lend, or take back.
+ * A device reported missing, scanned at the desk: the loud alert, and Mark found for those who may.
+ * @param {string} message
+ * @param {string} tag the device's tag code
+ */
+function showFound(message, tag) {
+  const form = deskForm();
+  const panel = showPanel("alert", [message, "It cannot be lent while it is marked missing."]);
+  const box = document.getElementById("desk-alert");
+  if (box && form && form.dataset.markFound === "1" && tag) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "primary";
+    button.dataset.markFound = tag;
+    button.textContent = "Mark found";
+    box.append(button);
+  }
+  beep(panel);
+}
+
+/**
+ * Do at the desk, without the server, what one scan means, by the desk's rules.
  * @param {{code: string, pick: string, due: string, condition: string, note: string}} entry
  */
 async function actOffline(entry) {
-  const people = await cachedPeople();
+  const form = deskForm();
   const person = /** @type {HTMLInputElement | null} */ (document.getElementById("desk-person"));
-  const selectedId = person ? person.value : "";
+  const [rules, pack, pending] = await Promise.all([
+    loadRules(form ? form.dataset.rulesUrl : undefined),
+    cachedPack(),
+    pendingDesk(),
+  ]);
   const code = (entry.pick || entry.code).trim();
-  if (!code) return showPanel("error", ["Scan or type a student ID, a name, or a device."]);
-  const fold = code.toUpperCase();
-  const exact = people.find((p) => p.id.toUpperCase() === fold);
-  if (exact && (!selectedId || entry.pick)) return pickPerson(exact.id, exact.name);
-  if (selectedId) {
-    const who = people.find((p) => p.id === selectedId);
-    const data = { asset: code, person: selectedId };
-    if (entry.due) data.due = entry.due;
-    await enqueue("loan.checkout", data);
-    if (person) person.value = "";
-    showPanel("done", [`Recorded offline: ${code} to ${who ? who.name : selectedId}. It is sent when the signal returns.`]);
-    return afterRecord();
+  // A device of another campus is known only from a kept offline pack (the scan page's), if at all.
+  const elsewhere = code ? await findAsset(code).catch(() => undefined) : undefined;
+  const outcome = decideScan(rules, withPending(pack, pending), {
+    code,
+    picked: Boolean(entry.pick),
+    selected: person ? person.value : "",
+  }, elsewhere && elsewhere.campus !== pack.campus ? elsewhere : undefined);
+  const who = outcome.person;
+  switch (outcome.kind) {
+    case "pick":
+    case "switch":
+      if (!who) break;
+      setSelected(who.id);
+      return showPanel(outcome.kind === "switch" ? "done" : "info", [`${who.name} ${who.id}`, outcome.message]);
+    case "ask":
+      return showPanel("info", [outcome.message], outcome.matches);
+    case "found":
+      return showFound(outcome.message, outcome.device ? outcome.device.tag_code : "");
+    case "lend": {
+      const device = /** @type {import("./desk.js").DeskDevice} */ (outcome.device);
+      /** @type {Record<string, string>} */
+      const data = { asset: device.asset_tag, person: outcome.selected ? outcome.selected.id : "" };
+      if (entry.due) data.due = entry.due;
+      await enqueue("loan.checkout", data);
+      setSelected("");
+      showPanel("done", [`${outcome.message} ${SAVED}`]);
+      return afterRecord();
+    }
+    case "return": {
+      const device = /** @type {import("./desk.js").DeskDevice} */ (outcome.device);
+      /** @type {Record<string, string>} */
+      const data = { asset: device.asset_tag, condition: entry.condition || "good" };
+      if (entry.note) data.note = entry.note;
+      await enqueue("loan.checkin", data);
+      showPanel("done", [`${outcome.facts.loan_name} returned ${device.asset_tag} (${data.condition}). ${SAVED}`]);
+      return afterRecord();
+    }
+    default:
+      break;
   }
-  if (!/\d/.test(code)) {
-    const needle = code.toLowerCase();
-    const matches = people.filter((p) => p.name.toLowerCase().includes(needle)).slice(0, 8);
-    if (matches.length === 1) return pickPerson(matches[0].id, matches[0].name);
-    if (matches.length) return showPanel("info", ["Who is it?"], matches);
-    return showPanel("error", [`No one here matches “${code}”.`]);
-  }
-  const data = { asset: code, condition: entry.condition || "good" };
-  if (entry.note) data.note = entry.note;
-  await enqueue("loan.checkin", data);
-  showPanel("done", [`Recorded offline: ${code} returned (${data.condition}). It is sent when the signal returns.`]);
-  return afterRecord();
+  return showPanel("error", [outcome.message]);
 }
 
 async function afterRecord() {
@@ -223,16 +326,77 @@ function entryFrom(source, submitter = null) {
   return { code: get("code"), pick, due: get("due"), condition: get("condition"), note: get("note") };
 }
 
+/**
+ * What a desk event was, in the desk's words, with the student's name from the pack.
+ * @param {{type: string, data: Record<string, any>}} event
+ * @param {import("./desk.js").DeskPack} pack
+ */
+function describe(event, pack) {
+  if (event.type !== "loan.checkout") {
+    return `Return ${event.data.asset}${event.data.condition ? ` (${event.data.condition})` : ""}`;
+  }
+  const who = findPerson(pack.people || [], String(event.data.person || ""));
+  return `Lend ${event.data.asset} to ${who ? `${who.name} (${who.id})` : event.data.person}`;
+}
+
+/**
+ * What to do about a refused desk event, said to the person at the desk.
+ * @param {{type: string, data: Record<string, any>}} event
+ * @param {import("./desk.js").DeskPack} pack
+ */
+function nextStep(event, pack) {
+  if (event.type === "loan.checkout") {
+    const who = findPerson(pack.people || [], String(event.data.person || ""));
+    const name = who ? who.name : String(event.data.person);
+    return { title: `Not lent: ${event.data.asset} to ${name}`, todo: `Take the loaner back from ${name} and lend another.` };
+  }
+  return {
+    title: `Not returned: ${event.data.asset}`,
+    todo: `Keep ${event.data.asset} at the desk and check who has it on the out-now list.`,
+  };
+}
+
+/** Refused desk events this page has already announced (so each is said loudly once). */
+const ALERTED_KEY = "desk-alerted";
+
+/**
+ * Say loudly on the panel that the server refused desk events: who, which device, why, what to do; and beep.
+ * The green "saved" message that stood there goes.
+ * @param {import("./store.js").RejectedEvent[]} items newest first
+ */
+async function announceRefusals(items) {
+  if (!items.length) return;
+  const pack = await cachedPack();
+  const lines = [];
+  for (const item of items) {
+    const { title, todo } = nextStep(item, pack);
+    lines.push(title, item.reason || "Refused.", todo);
+  }
+  const panel = showPanel("alert", lines);
+  const box = document.getElementById("desk-alert");
+  if (box) box.classList.add("desk-refused");
+  beep(panel);
+  const seen = new Set((await getMeta(ALERTED_KEY).catch(() => null)) || []);
+  for (const item of items) seen.add(item.id);
+  await setMeta(ALERTED_KEY, [...seen].slice(-MAX_REJECTED)).catch(() => {});
+}
+
+/** Refused desk events not yet announced on this phone (after a flush by another tab or the worker, say). */
+async function unannouncedRefusals() {
+  const seen = new Set((await getMeta(ALERTED_KEY).catch(() => null)) || []);
+  return (await rejectedList().catch(() => [])).filter((e) => LOAN_TYPES.has(e.type) && !seen.has(e.id));
+}
+
 /** Events of the desk still on this device, and the ones the server refused, each with what it was. */
 async function showOfflineWork() {
   const section = document.getElementById("desk-offline");
   const list = document.getElementById("desk-offline-list");
   if (!section || !list) return;
-  const user = await getMeta("user").catch(() => "");
-  const pending = (await waiting(user || null).catch(() => [])).filter((e) => LOAN_TYPES.has(e.type));
+  const pack = await cachedPack();
+  const pending = await pendingDesk();
   const refused = await renderRejected(list, {
     only: (e) => LOAN_TYPES.has(e.type),
-    describe: (e) => ({ title: describe(e) }),
+    describe: (e) => ({ title: describe(e, pack) }),
     className: "offline-event",
     reasonPrefix: "— not recorded: ",
     onDismiss: () => { showOfflineWork(); refocus(); },
@@ -240,23 +404,38 @@ async function showOfflineWork() {
   for (const event of pending) {
     const li = document.createElement("li");
     li.className = "offline-event";
-    li.textContent = `${describe(event)} — waiting to be sent`;
+    li.textContent = `${describe(event, pack)} — saved on this phone, sends when online`;
     list.append(li);
   }
   section.hidden = !(pending.length || refused);
+  section.classList.toggle("has-refused", Boolean(refused));
   const heading = section.querySelector("h2");
-  if (heading) heading.textContent = refused ? "Refused when it was sent" : "Waiting for a connection";
+  if (heading) heading.textContent = refused ? "Refused when it was sent" : "Saved on this phone";
 }
 
-function describe(event) {
-  return event.type === "loan.checkout"
-    ? `Lend ${event.data.asset} to ${event.data.person}`
-    : `Return ${event.data.asset}${event.data.condition ? ` (${event.data.condition})` : ""}`;
+/** Mark found, from the missing-device alert: an outbox event, sent now or when the signal returns. */
+function wireMarkFound() {
+  document.addEventListener("click", async (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest("[data-mark-found]");
+    if (!(button instanceof HTMLButtonElement)) return;
+    button.disabled = true;
+    await enqueue("asset.mark_found", { tag: button.dataset.markFound });
+    const note = document.createElement("p");
+    note.className = "done";
+    note.setAttribute("role", "status");
+    note.textContent = navigator.onLine ? "Marking it found…" : `Marked found. ${SAVED}`;
+    button.replaceWith(note);
+    refreshBadge();
+    refocus();
+  });
 }
 
 function wireOffline() {
   const form = deskForm();
   if (!form) return;
+  loadRules(form.dataset.rulesUrl).catch(() => {});
+  document.addEventListener("keydown", unlockAudio, { capture: true });
+  document.addEventListener("pointerdown", unlockAudio, { capture: true });
   // Offline, the desk answers itself before htmx tries the network.
   document.addEventListener(
     "submit",
@@ -276,16 +455,30 @@ function wireOffline() {
   let lastSent = null;
   form.addEventListener("htmx:configRequest", (event) => { lastSent = entryFrom(/** @type {any} */ (event).detail.parameters); });
   form.addEventListener("htmx:sendError", () => { if (lastSent) actOffline(lastSent).finally(refocus); });
-  onOutboxChange((message) => {
-    if (message.type === "results" && message.results.some((r) => r.status === "applied" || r.status === "duplicate")) {
-      // Applied events changed the lists: refresh the "out now" list from the server.
-      document.body.dispatchEvent(new CustomEvent("loans-changed"));
+  // The server's alert about a missing device is loud too.
+  document.body.addEventListener("htmx:afterSettle", () => {
+    const panel = document.getElementById("desk-panel");
+    if (panel && document.getElementById("desk-alert") && !panel.dataset.sound) beep(panel);
+  });
+  document.body.addEventListener("loans-changed", () => { refreshPack(); });
+  onOutboxChange(async (message) => {
+    if (message.type === "results") {
+      if (message.results.some((r) => r.status === "applied" || r.status === "duplicate")) {
+        // Applied events changed the lists: refresh the "out now" list and the pack from the server.
+        document.body.dispatchEvent(new CustomEvent("loans-changed"));
+      }
+      const refused = new Set(message.results.filter((r) => r.status === "rejected").map((r) => r.id));
+      if (refused.size) {
+        const items = (await rejectedList().catch(() => [])).filter((e) => refused.has(e.id) && LOAN_TYPES.has(e.type));
+        await announceRefusals(items);
+      }
     }
     showOfflineWork();
   });
-  window.addEventListener("online", () => { cachePeople(); showOfflineWork(); });
-  cachePeople();
+  window.addEventListener("online", () => { refreshPack(); showOfflineWork(); });
+  refreshPack();
   showOfflineWork();
+  unannouncedRefusals().then(announceRefusals).catch(() => {});
 }
 
 function boot() {
@@ -293,6 +486,7 @@ function boot() {
   wirePrint();
   wireCampusSwitch();
   wireOffline();
+  wireMarkFound();
 }
 
 if (document.readyState === "loading") {

@@ -84,7 +84,7 @@ def test_wedge_scanner_checkout_and_checkin(desktop, app, pool, staff_user):
     expect(desktop.locator("#receipt")).to_contain_text("LOANER0001")
 
 
-# True once the desk has stored its campus's people and app.js the signed-in user, in the outbox's database.
+# True once the desk has stored its campus's pack and app.js the signed-in user, in the outbox's database.
 PEOPLE_CACHED = """async () => {
   const db = await new Promise((ok, no) => {
     const r = indexedDB.open('rollcall');
@@ -95,8 +95,8 @@ PEOPLE_CACHED = """async () => {
     const r = db.transaction('meta').objectStore('meta').get(key);
     r.onsuccess = () => ok(r.result);
   });
-  const cached = await read('desk-people:LHS');
-  return !!(cached && cached.people && cached.people.length && await read('user'));
+  const cached = await read('desk-pack:LHS');
+  return !!(cached && cached.pack && cached.pack.people.length && await read('user'));
 }"""
 
 
@@ -118,7 +118,7 @@ def test_phone_offline_checkout_syncs_once(phone, phone_context, app, pool, staf
         asset = db.session.scalar(sa.select(loans.Asset).where(loans.Asset.asset_tag == "LHS-L02"))
         ada = db.session.scalar(sa.select(Person).where(Person.external_id == "LHS100009"))
         db.session.commit()
-    with phone.expect_response(lambda r: "/loans/people.json" in r.url and r.ok):
+    with phone.expect_response(lambda r: "/loans/pack.json" in r.url and r.ok):
         sign_in(phone, email, password, next_path="/loans")
     # The people list is on the phone before the signal goes.
     wait_until(phone, PEOPLE_CACHED)
@@ -134,7 +134,7 @@ def test_phone_offline_checkout_syncs_once(phone, phone_context, app, pool, staf
     expect(panel).to_contain_text("Now scan the loaner for Zoe")
     field.fill("LOANER0001")
     field.press("Enter")
-    expect(panel).to_contain_text("Recorded offline: LOANER0001 to Zoe Martinez")
+    expect(panel).to_contain_text("Lend LHS-L01 to Zoe Martinez. Saved on this phone — sends when online.")
     field.fill("LHS100001")
     field.press("Enter")
     field.fill("LHS-L02")
@@ -150,7 +150,8 @@ def test_phone_offline_checkout_syncs_once(phone, phone_context, app, pool, staf
     wait_for(lambda: ("LHS-L01", "LHS100001") in open_loans(app))
     # The refused one comes back with its reason, on the desk.
     expect(phone.locator(".offline-event.rejected")).to_contain_text(
-        "Lend LHS-L02 to LHS100001 — not recorded: LHS-L02 is already on loan to Ada Byron; check it in first."
+        "Lend LHS-L02 to Zoe Martinez (LHS100001) — not recorded: "
+        "LHS-L02 is already on loan to Ada Byron; check it in first."
     )
     expect(phone.locator("#pending-badge")).to_be_hidden()
     # Reloading flushes again: still exactly one loan from this phone.
