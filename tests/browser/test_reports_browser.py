@@ -43,7 +43,10 @@ def test_phone_report_with_photo_then_tech_moves_it_to_in_repair(app, district, 
     phone.get_by_role("link", name="Check the status").click()
     expect(phone.locator("#ticket-status")).to_have_attribute("data-status", "new")
     status_url = phone.url
-    assert ticket_number not in phone.content() and "LHS-1000" not in phone.content()
+    # The ticket's number and the device's tag, as on the sticker; nothing about the student or the model.
+    expect(phone.locator("#ticket-number")).to_have_text(ticket_number)
+    expect(phone.locator("#ticket-asset-tag")).to_have_text("LHS-1000")
+    assert "Zoe" not in phone.content() and "Chromebook" not in phone.content()
 
     # The tech, on another phone.
     email, password = staff_user("tech", "LHS")
