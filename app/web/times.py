@@ -9,6 +9,7 @@ ISO UTC and never pass through here.
     {{ ticket.created_at|when(ticket.asset.campus) }}   date and time
     {{ assignment.assigned_at|day(asset.campus) }}      the date alone
     {{ entry.at|when(entry.campus_id) }}                a campus id works too; None means the district
+    {{ moment|when_text(campus) }}                      the words alone, for an attribute such as aria-label
 """
 
 from __future__ import annotations
