@@ -9,6 +9,7 @@ from PIL import Image
 
 from app.services import photos
 from tests.photo_samples import camera_jpeg, flat_png, probe
+from tests.test_student_report import heic_photo
 
 BUDGET = photos.MEMORY_BUDGET_MB
 
@@ -22,6 +23,8 @@ def samples(tmp_path_factory):
         "phone_12mp": camera_jpeg(4032, 3024, orientation=6),
         # The largest PNG that is still taken: RGB just under the decode budget.
         "png_at_limit": flat_png(3540, 3540, alpha=False),
+        # An iPhone's 12 MP HEIC, decoded by libheif whole (HEIC has no reduced-scale decode).
+        "heic_12mp": heic_photo(size=(4032, 3024), with_gps=False),
     }
     paths = {}
     for name, data in files.items():
@@ -56,6 +59,12 @@ def test_phone_photo_still_works_upright_and_within_budget(samples):
 def test_worst_accepted_png_stays_within_budget(samples):
     result = probe(samples["png_at_limit"])
     assert result["ok"] and result["size"] == [2048, 2048], result
+    assert result["peak_mb"] < BUDGET, result
+
+
+def test_phone_heic_stays_within_budget(samples):
+    result = probe(samples["heic_12mp"])
+    assert result["ok"] and result["size"] == [2048, 1536], result
     assert result["peak_mb"] < BUDGET, result
 
 
