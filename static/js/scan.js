@@ -272,14 +272,18 @@ async function showPack(code) {
   if (item) item.classList.toggle("pack-kept", Boolean(info));
   if (!info) {
     state.textContent = "Not on this phone yet.";
-    if (button) button.textContent = `Make ${button.dataset.packName || code} available offline`;
+    if (button) {
+      button.textContent = `Make ${button.dataset.packName || code} available offline`;
+      button.removeAttribute("aria-label");
+    }
     return;
   }
   const size = info.bytes > 1024 * 1024 ? `${(info.bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(info.bytes / 1024))} KB`;
   state.textContent = `Available offline (updated ${ago(info.fetched_at)}). On this phone: ${info.assets} devices, ${info.rooms} rooms, ${size}.`;
   if (button) {
     button.textContent = `Update ${button.dataset.packName || code} now`;
-    button.setAttribute("aria-label", `Update the offline copy of ${button.dataset.packName || code} now`);
+    // The name read aloud starts with the words shown, so voice control ("click Update …") finds the button.
+    button.setAttribute("aria-label", `Update ${button.dataset.packName || code} now: the offline copy on this phone`);
   }
 }
 
