@@ -5,7 +5,8 @@
 // and it belongs to the session it was fetched under (X-Rollcall-Owner): every kept page, and every record in
 // IndexedDB naming people (session.js), is dropped when a response shows that session ended or another user signed
 // in, and offline when the session's cookie is gone (a closed browser, a lapsed session), before any kept page is
-// served. Never cached: anything but GET, /api/, fragments.
+// served. The sign-in page alone is kept signed out (it shows no one's data), so a phone restarted without a signal
+// can still say what waits to be sent. Never cached: anything but GET, /api/, fragments.
 
 import { flush, SYNC_TAG } from "/static/js/outbox.js";
 import { forgetPersonalDataNotOf, forgetSession } from "/static/js/session.js";
@@ -17,6 +18,8 @@ const SHELL = ["__SHELL__"];
 const STATIC_CACHE = `rollcall-static-${VERSION}`;
 const PAGES_CACHE = `rollcall-pages-${VERSION}`;
 const OFFLINE_URL = "/offline";
+/** Kept as a signed-out visitor sees it, in the static cache: it belongs to no session (signin.js refreshes its token). */
+const SIGN_IN_URL = "/login";
 /** Pages kept ready for use without a signal, beyond the ones a person has opened. */
 const WARM_PAGES = ["/scan", "/audits/live"];
 /** A slow network loses to the cached copy after this long. */
@@ -32,6 +35,7 @@ sw.addEventListener("install", (event) => {
     (async () => {
       const cache = await caches.open(STATIC_CACHE);
       await cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" })));
+      await keepSignIn(cache);
       await warmPages();
     })(),
   );
@@ -95,13 +99,35 @@ async function networkFirst(request, url) {
   try {
     const first = await Promise.race([network, timeout]);
     if (first !== "timeout") return /** @type {Response} */ (first);
-    const cached = await keptPage(url);
+    const cached = (await keptPage(url)) || (await signInPage(url));
     return cached || (await network);
   } catch {
-    const cached = await keptPage(url);
+    const cached = (await keptPage(url)) || (await signInPage(url));
     if (cached) return cached;
     return (await caches.match(OFFLINE_URL)) || new Response("Offline", { status: 503 });
   }
+}
+
+/**
+ * Keep the sign-in page as anyone signed out gets it (no cookies sent, so never a signed-in redirect).
+ * @param {Cache} cache the static cache being filled
+ */
+async function keepSignIn(cache) {
+  try {
+    const response = await fetch(SIGN_IN_URL, { credentials: "omit", cache: "no-store" });
+    if (response.ok && !response.redirected) await cache.put(SIGN_IN_URL, response);
+  } catch {
+    // Offline while installing: the worker works without it; the next version keeps it.
+  }
+}
+
+/**
+ * The kept sign-in page, for a navigation to it (whatever its ?next=) without a signal.
+ * @param {URL} url
+ */
+async function signInPage(url) {
+  if (url.pathname !== SIGN_IN_URL) return undefined;
+  return caches.match(new URL(SIGN_IN_URL, sw.location.origin).href, { cacheName: STATIC_CACHE });
 }
 
 /**

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
@@ -89,6 +89,9 @@ def _sign_in(user: User, *, remember: bool) -> None:
     )
     login_user(user, remember=remember, duration=remember_for)
     seed_csrf(session_id)
+    # This response labels the new session for the offline pages (app/web/offline.py) and reads its lifetime there.
+    g.user_session = user_service.session_for(session_id, idle_limit=current_app.permanent_session_lifetime)
+    g.authenticated_by = "session"
     if not remember and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
         # A remember cookie left from an earlier sign-in must not outlive this browser session.
         session["_remember"] = "clear"

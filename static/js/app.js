@@ -229,15 +229,46 @@ async function registerServiceWorker() {
   }
 }
 
-/** Offer "Install Rollcall" where the browser allows it. */
+/** "Not now" on the install banner keeps it away this long, on every page and visit (localStorage, per browser). */
+const INSTALL_NOT_NOW_DAYS = 30;
+const INSTALL_NOT_NOW_KEY = "rollcall-install-not-now";
+
+function installDeclined() {
+  try {
+    return Number(localStorage.getItem(INSTALL_NOT_NOW_KEY) || 0) > Date.now();
+  } catch {
+    return false; // Storage refused (a privacy mode): the banner is offered, and "Not now" hides it for this page.
+  }
+}
+
+function declineInstall() {
+  try {
+    localStorage.setItem(INSTALL_NOT_NOW_KEY, String(Date.now() + INSTALL_NOT_NOW_DAYS * 24 * 60 * 60 * 1000));
+  } catch {
+    // As above: hidden on this page only.
+  }
+}
+
+/** Offer "Install Rollcall" where the browser allows it, with "Not now" for a person who does not want it yet. */
 function offerInstall() {
   window.addEventListener("beforeinstallprompt", (event) => {
+    // Always: the browser's own install bar would otherwise come back on every page, "Not now" or not.
     event.preventDefault();
+    if (installDeclined()) return;
     const prompt = /** @type {any} */ (event);
     const bar = banner("install-banner", "Install Rollcall on this phone for quick, offline scanning.", "Install", async () => {
       bar.hidden = true;
       await prompt.prompt();
     });
+    const notNow = document.createElement("button");
+    notNow.type = "button";
+    notNow.className = "button";
+    notNow.textContent = "Not now";
+    notNow.addEventListener("click", () => {
+      declineInstall();
+      bar.hidden = true;
+    });
+    bar.append(notNow);
   });
   window.addEventListener("appinstalled", () => {
     const bar = document.getElementById("install-banner");
