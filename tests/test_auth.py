@@ -271,7 +271,7 @@ def test_password_change_revokes_api_tokens_and_says_so(app, client, staff):
         data={"current": factories.PASSWORD, "password": "a-new-password-1", "confirm": "a-new-password-1"},
     )
     assert resp.status_code == 302
-    assert "your 1 API token(s) were revoked" in client.get("/").get_data(as_text=True)
+    assert "your 1 API token(s) were revoked" in client.get("/", follow_redirects=True).get_data(as_text=True)
     assert script.get("/api/v1/assets", headers=bearer).status_code == 401
     assert client.get("/assets").status_code == 200, "the browser that changed it stays signed in"
     replay = app.test_client()

@@ -48,7 +48,7 @@ EVERYONE = set(ROLES)
 
 # (method, path, roles allowed, status when allowed, whether the path names an LHS record)
 ROUTES = [
-    ("GET", "/", EVERYONE, 200, False),
+    ("GET", "/dashboard", EVERYONE, 200, False),  # "/" is each role's home: tests/test_home.py
     ("GET", "/assets", EVERYONE, 200, False),
     ("GET", "/assets/LHS-1000", EVERYONE, 200, True),
     ("GET", "/assets/new", EDITORS, 200, False),

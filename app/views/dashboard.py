@@ -1,19 +1,34 @@
-"""The landing page: honest numbers about the devices on the user's campuses, each a link to its list."""
+"""`/`, each role's home (app.web.nav decides which), and the dashboard: honest numbers about the devices on the
+user's campuses, each a link to its list."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, current_app, g, redirect, url_for
 from flask_login import current_user
 
 from app.models import AssetStatus
+from app.services import audits as audit_service
 from app.services import closet, dashboard
 from app.services.dashboard import Bar
-from app.web import can, permission_required, render
+from app.web import can, nav, permission_required, render
 from app.web.offline import offline_page
 
 bp = Blueprint("dashboard", __name__)
+
+HOME_ROOMS_DUE = 20  # rooms listed on an aide's home; the rest are one link away
+
+
+@bp.app_context_processor
+def inject_nav():
+    def site_nav() -> nav.Nav:
+        """The signed-in user's navigation for this page (base.html and the tab bar), built once per request."""
+        if "site_nav" not in g:
+            g.site_nav = nav.request_nav(current_user)
+        return g.site_nav
+
+    return {"nav": site_nav}
 
 
 def _link(endpoint: str, **args: Any) -> str | None:
@@ -31,8 +46,32 @@ def _with_links(bars: list[Bar]) -> list[Bar]:
 
 @bp.get("/")
 @permission_required("dashboard")
-@offline_page  # counts and charts, no one's personal data; the installed app opens here
+@offline_page  # rooms and counts, no one's personal data; the installed app opens here
 def index():
+    """The role's home: an aide's rooms due for audit, the dashboard, or a redirect to the desk or the queue."""
+    home = nav.home_place(current_user)
+    if home is nav.HOME:
+        due = audit_service.rooms_due(current_user)
+        return render(
+            "home/aide.html",
+            due=due[:HOME_ROOMS_DUE],
+            due_total=len(due),
+            open_audits=audit_service.open_audits(current_user),
+        )
+    if home is not nav.DASHBOARD:
+        return redirect(url_for(home.endpoint))
+    return _dashboard()
+
+
+@bp.get("/dashboard")
+@permission_required("dashboard")
+@offline_page  # counts and charts, no one's personal data
+def board():
+    """The dashboard, for every role (it is `/` itself for admins and viewers)."""
+    return _dashboard()
+
+
+def _dashboard():
     summary = dashboard.fleet(current_user, unseen_days=closet.DEFAULT_DAYS)
     sbc = dashboard.status_by_campus(current_user, summary)
     rows = [

@@ -32,6 +32,7 @@ def google_devices(app):
 def test_admin_uploads_checks_applies_and_opens_mismatches(phone, google_devices, staff_user, app):
     email, password = staff_user("admin")
     sign_in(phone, email, password)
+    phone.get_by_text("More", exact=True).click()  # a phone's tab bar keeps Imports under "More"
     phone.get_by_role("link", name="Imports").click()
     section = phone.locator("#upload-google-admin")
     section.get_by_label("CSV file").set_input_files(str(GAM))
