@@ -58,12 +58,13 @@ def test_sign_in_page(phone: Page, live_server):
     assert_no_serious_violations(phone, "/login after a refused sign-in")
 
 
-def test_dashboard(phone: Page, world, staff_user):
-    email, password = staff_user("admin")
-    sign_in(phone, email, password, next_path="/")
-    phone.goto("/")
-    expect(phone.get_by_role("heading", level=1)).to_be_visible()
-    assert_no_serious_violations(phone, "the dashboard")
+@pytest.mark.parametrize(("role", "path"), [("admin", "/dashboard"), ("aide", "/"), ("tech", "/"), ("librarian", "/")])
+def test_dashboard_and_each_roles_home(phone: Page, world, staff_user, role, path):
+    email, password = staff_user(role, *([] if role == "admin" else ["LHS"]))
+    sign_in(phone, email, password, next_path=path)
+    phone.goto(path)
+    expect(phone.get_by_role("heading", level=1).first).to_be_visible()
+    assert_no_serious_violations(phone, f"{path} for a {role}")
 
 
 def test_scan_page_before_and_after_a_scan(phone: Page, world, staff_user):
