@@ -63,10 +63,23 @@ function button(label, onClick, cls = "") {
 }
 
 /**
+ * Take an alert away. A keyboard user on one of its buttons goes back to the scan field beside the alerts, rather
+ * than to the top of the page with the button gone.
+ * @param {HTMLElement} el
+ */
+function removeAlert(el) {
+  const hadFocus = el.contains(document.activeElement);
+  const area = el.parentElement && el.parentElement.parentElement;
+  el.remove();
+  const field = area && area.querySelector('input[type="text"]:not([disabled])');
+  if (hadFocus && field instanceof HTMLElement) field.focus();
+}
+
+/**
  * @param {HTMLElement} el
  */
 function dismissButton(el) {
-  return button("Dismiss", () => el.remove());
+  return button("Dismiss", () => removeAlert(el));
 }
 
 /**
@@ -110,7 +123,10 @@ async function markFound(el, tag) {
   el.classList.add("alert-done");
   const detail = el.querySelector(".alert-detail");
   if (detail) detail.textContent = navigator.onLine ? "Marking found…" : "Marked found on this phone; it is sent when there is a signal.";
-  el.querySelector(".alert-actions .primary")?.remove();
+  const mark = el.querySelector(".alert-actions .primary");
+  // The button goes once pressed: its keyboard user stays on the alert, at Dismiss.
+  if (mark && mark === document.activeElement) /** @type {HTMLElement | null} */ (el.querySelector(".alert-actions button:not(.primary)"))?.focus();
+  mark?.remove();
 }
 
 /**
@@ -153,10 +169,10 @@ export function showDoor(box, { door, room, onSwitch, note }) {
   actions.className = "alert-actions";
   if (onSwitch && door !== room) {
     actions.append(button(`Switch to ${door}`, () => {
-      el.remove();
+      removeAlert(el);
       onSwitch();
     }, "primary"));
-    actions.append(button(`Stay in ${room}`, () => el.remove()));
+    actions.append(button(`Stay in ${room}`, () => removeAlert(el)));
   } else {
     actions.append(dismissButton(el));
   }

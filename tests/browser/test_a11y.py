@@ -14,6 +14,7 @@ from app.models import Asset, AssetStatus, Audit, AuditStatus, Campus
 from tests import factories
 from tests.browser.a11y import assert_no_serious_violations
 from tests.browser.conftest import sign_in
+from tests.browser.test_found_browser import mark_missing, open_scan_page, room_tag, scan
 
 
 @pytest.fixture
@@ -136,3 +137,52 @@ def test_student_report_form_done_and_status(phone: Page, world):
     phone.get_by_role("link", name="Check the status").click()
     expect(phone.locator("#ticket-status")).to_be_visible()
     assert_no_serious_violations(phone, "the report's status page")
+
+
+def test_scan_page_alerts_prompts_and_offline(phone: Page, phone_context, app, world, staff_user):
+    mark_missing(app, "LHS-1000")
+    email, password = staff_user("tech", "LHS")
+    open_scan_page(phone, email, password)
+    phone.locator("#scan-room").select_option("LHS-101")
+    scan(phone, "LHS-1000")
+    expect(phone.locator("#scan-alerts .alert-missing")).to_have_count(1)
+    assert_no_serious_violations(phone, "/scan with a missing device's alert")
+    phone_context.set_offline(True)
+    phone.evaluate("window.dispatchEvent(new Event('offline'))")
+    scan(phone, room_tag(app, "LHS-IT"))
+    expect(phone.locator("#scan-alerts .alert-door")).to_contain_text("switch room?")
+    assert_no_serious_violations(phone, "/scan offline with a door tag's prompt")
+    phone_context.set_offline(False)
+
+
+def test_audit_alerts_and_prompts(phone: Page, app, world, staff_user):
+    mark_missing(app, "LHS-1001")
+    email, password = staff_user("tech", "LHS")
+    sign_in(phone, email, password, "/audits/live")
+    expect(phone.locator("#audit-app")).to_have_attribute("data-ready", "1")
+    phone.get_by_label("Room", exact=True).select_option("LHS-101")
+    phone.get_by_role("button", name="Start audit").click()
+    scan(phone, "LHS-1001")
+    expect(phone.locator("#audit-alerts .alert-missing")).to_have_count(1)
+    scan(phone, room_tag(app, "LHS-IT"))
+    expect(phone.locator("#audit-alerts .alert-door")).to_have_count(1)
+    assert_no_serious_violations(phone, "an audit with a missing device's alert and a door tag's prompt")
+
+
+def test_desk_alert_for_a_missing_device(phone: Page, app, world, staff_user):
+    mark_missing(app, "LHS-L01")
+    email, password = staff_user("librarian", "LHS")
+    sign_in(phone, email, password, next_path="/loans")
+    field = phone.locator("#desk-code")
+    field.fill("LOANER0001")
+    field.press("Enter")
+    expect(phone.locator("#desk-panel")).to_contain_text("reported missing")
+    assert_no_serious_violations(phone, "/loans with a missing device's alert")
+
+
+def test_student_report_in_spanish_with_its_error_summary(phone: Page, world):
+    phone.goto(f"/t/{world['code']}?lang=es")
+    expect(phone.locator("html")).to_have_attribute("lang", "es")
+    phone.locator("form button[type=submit]").click()
+    expect(phone.locator(".error").first).to_be_visible()
+    assert_no_serious_violations(phone, "the Spanish report form with errors")

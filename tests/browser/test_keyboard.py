@@ -340,3 +340,29 @@ def test_every_stop_on_the_page_shows_its_focus_and_is_not_covered(phone: Page, 
         phone.goto(f"/t/{world['code']}")
     stops = tab_through(phone)
     assert len(stops) > 3, stops
+
+
+def test_a_missing_device_alert_is_reached_and_acted_on_by_keyboard(phone: Page, app, world, staff_user):
+    from tests.browser.test_found_browser import mark_missing
+
+    mark_missing(app, "LHS-1000")
+    email, password = staff_user("tech", "LHS")
+    keyboard_sign_in(phone, email, password, "/scan")
+    tab_to(phone, "#scan-room", back=True)
+    phone.keyboard.type("LHS-101")
+    tab_to(phone, "#scan-code")
+    type_and_enter(phone, "LHS-1000")
+    alert = phone.locator("#scan-alerts .alert-missing")
+    expect(alert).to_contain_text("reported missing")
+    # The scanner's field keeps the cursor; the alert's button is a few Tabs away.
+    expect(phone.locator("#scan-code")).to_be_focused()
+    tab_to(phone, "#scan-alerts .alert-missing button.primary", back=True)
+    assert "Mark LHS-1000 found" in focused(phone), focused(phone)
+    phone.keyboard.press("Enter")
+    expect(alert).to_contain_text("marked found", timeout=15_000)
+    # The pressed button is gone; the focus waits on the alert's Dismiss, which hands it back to the field.
+    dismiss = phone.get_by_role("button", name="Dismiss")
+    expect(dismiss).to_be_focused()
+    phone.keyboard.press("Enter")
+    expect(alert).to_have_count(0)
+    expect(phone.locator("#scan-code")).to_be_focused()
