@@ -255,3 +255,53 @@ def test_desktop_keeps_the_header_links(desktop, district, staff_user):
         expect(header.get_by_role("link", name=name, exact=True)).to_be_visible()
     expect(header.locator('a[aria-current="page"]')).to_have_text("Tickets")
     assert desktop.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+# Where the focused element sits against the sticky header and the tab bar (null when focus is outside main).
+FOCUS_BOX = """() => {
+  const el = document.activeElement;
+  if (!el || !document.querySelector("main").contains(el)) return null;
+  const r = el.getBoundingClientRect();
+  return { what: el.id || el.tagName, top: r.top, bottom: r.bottom,
+           header: document.querySelector("header").getBoundingClientRect().bottom,
+           bar: document.querySelector("#tabbar").getBoundingClientRect().top };
+}"""
+
+
+def test_tabbing_down_the_desk_never_hides_focus_under_the_bars(phone_at, district, staff_user):
+    page = phone_at("320")
+    email, password = staff_user("librarian", "LHS")
+    sign_in(page, email, password)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Loaner desk")
+    page.locator("header .brand").focus()
+    seen = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        box = page.evaluate(FOCUS_BOX)
+        if box is None:
+            if seen:
+                break  # out of main: into the tab bar
+            continue
+        seen.append(box["what"])
+        assert box["top"] >= box["header"] - 0.5 and box["bottom"] <= box["bar"] + 0.5, box
+    assert "desk-code" in seen and "desk-note" in seen, seen
+
+
+def test_scrolling_to_a_control_leaves_it_above_the_tab_bar(phone_at, district, staff_user):
+    """Safari scrolls a focused control just into view ("nearest"); scroll-padding keeps it clear of the bars."""
+    page = phone_at("320")
+    email, password = staff_user("librarian", "LHS")
+    sign_in(page, email, password)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Loaner desk")
+    last = page.locator("#loan-results .count")
+    page.evaluate("window.scrollTo(0, 0)")
+    assert last.bounding_box()["y"] > 640, "the check needs the element below the screen first"
+    last.evaluate("el => el.scrollIntoView({ block: 'nearest' })")
+    bar_top = page.locator("#tabbar").bounding_box()["y"]
+    box = last.bounding_box()
+    assert box["y"] + box["height"] <= bar_top + 0.5, (box, bar_top)
+    header_bottom = page.evaluate("document.querySelector('header').getBoundingClientRect().bottom")
+    page.get_by_label("Scan or type a student ID, a name, or a device").evaluate(
+        "el => el.scrollIntoView({ block: 'nearest' })"
+    )
+    assert page.get_by_label("Scan or type a student ID, a name, or a device").bounding_box()["y"] >= header_bottom
