@@ -128,9 +128,21 @@ def count(app, model, *where) -> int:
         return n
 
 
-def test_sign_in_skip_link_and_sign_out(phone: Page, world, staff_user):
+def test_sign_in_skip_link_and_sign_out(phone: Page, phone_context, world, staff_user):
     email, password = staff_user("tech", "LHS")
-    keyboard_sign_in(phone, email, password, "/assets")
+    # "Keep me signed in" is ticked with Space, and the form sent from its button.
+    phone.goto("/login?next=/assets")
+    expect(phone.get_by_label("Email")).to_be_focused()
+    phone.keyboard.type(email)
+    tab_to(phone, "input[type=password]")
+    phone.keyboard.type(password)
+    tab_to(phone, "input[type=checkbox][name=remember]")
+    phone.keyboard.press("Space")
+    expect(phone.get_by_label("Keep me signed in on this device")).to_be_checked()
+    tab_to(phone, "form[data-signin] button[type=submit]")
+    phone.keyboard.press("Enter")
+    phone.wait_for_url(lambda url: "/login" not in url)
+    assert "remember_token" in {c["name"] for c in phone_context.cookies()}
     # The first Tab on a page is the skip link, seen when focused; it takes the focus past the header.
     phone.keyboard.press("Tab")
     skip = phone.get_by_role("link", name="Skip to content")
