@@ -378,3 +378,22 @@ def test_a_missing_device_alert_is_reached_and_acted_on_by_keyboard(phone: Page,
     phone.keyboard.press("Enter")
     expect(alert).to_have_count(0)
     expect(phone.locator("#scan-code")).to_be_focused()
+
+
+def test_the_phone_tab_bar_and_its_more_menu_by_keyboard(phone: Page, world, staff_user):
+    email, password = staff_user("tech", "LHS")
+    keyboard_sign_in(phone, email, password, "/assets")
+    more = phone.locator("#more-menu")
+    tab_to(phone, "#more-menu > summary", most=80)
+    phone.keyboard.press("Enter")
+    expect(more).to_have_attribute("open", "")
+    # Into the sheet: each place is reached, ringed and clear of the bar; Escape closes it onto its button.
+    tab_to(phone, "#more-menu .more-body a")
+    phone.keyboard.press("Escape")
+    expect(more).not_to_have_attribute("open", "")
+    expect(phone.locator("#more-menu > summary")).to_be_focused()
+    phone.keyboard.press("Space")
+    expect(more).to_have_attribute("open", "")
+    tab_to(phone, "#more-menu .more-signout")
+    phone.keyboard.press("Enter")
+    phone.wait_for_url(re.compile("/login"))
