@@ -15,6 +15,7 @@ from babel.messages.mofile import write_mo
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
+from app.i18n import babel
 from tests.conftest import CsrfClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,8 +103,11 @@ def app(database_url, tmp_path_factory):
     app.test_client_class = CsrfClient
     with app.app_context():
         db.create_all()
+        # Loaded catalogues are kept per language by the one Babel of the process, whichever app loaded them.
+        babel.domain_instance.cache.clear()
     yield app
     with app.app_context():
+        babel.domain_instance.cache.clear()
         db.session.remove()
         db.engine.dispose()
 
