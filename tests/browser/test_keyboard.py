@@ -397,3 +397,20 @@ def test_the_phone_tab_bar_and_its_more_menu_by_keyboard(phone: Page, world, sta
     tab_to(phone, "#more-menu .more-signout")
     phone.keyboard.press("Enter")
     phone.wait_for_url(re.compile("/login"))
+
+
+def test_after_adding_a_room_the_focus_is_ready_for_the_next(phone: Page, app, world, staff_user):
+    email, password = staff_user("admin")
+    keyboard_sign_in(phone, email, password, "/campuses/LHS")
+    code = phone.locator("#rooms").get_by_label("Code")
+    tab_to(phone, "#rooms input[name=code]", most=80)
+    phone.keyboard.type("118")
+    tab_to(phone, "#rooms form:has(input[name=code]) button[type=submit]")
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#rooms").get_by_role("status")).to_have_text("Added LHS-118.")
+    # The section asks for it ([data-focus]): the next room's code is typed straight away.
+    expect(code).to_be_focused()
+    expect(code).to_have_value("")
+    type_and_enter(phone, "119")
+    expect(phone.locator("#rooms").get_by_role("status")).to_have_text("Added LHS-119.")
+    expect(code).to_be_focused()
