@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from playwright.sync_api import BrowserContext, Page, expect
 
 from app.extensions import db
-from app.models import AssetStatus, Role, User, Via
+from app.models import Asset, AssetStatus, Person, Role, User, Via
 from app.services import loans
 from app.views import pwa
 from app.web.offline import OWNER_COOKIE
@@ -192,15 +192,23 @@ def people_kept(page: Page) -> None:
 
 
 def desk_world(app) -> None:
-    """A district with two loaners at LHS, one of them already lent to Ada (so lending it again is refused)."""
+    """A district with two loaners at LHS and Ada, a student who will borrow one of them."""
     with app.app_context():
         world = factories.make_district()
         lhs = world["lhs"]
         factories.make_asset(lhs, asset_tag="LHS-L01", serial="LOANER0001", status=AssetStatus.loaner)
-        taken = factories.make_asset(lhs, asset_tag="LHS-L02", serial="LOANER0002", status=AssetStatus.loaner)
-        ada = factories.make_person(lhs, ADA[0], external_id=ADA[1])
-        by = factories.make_user(Role.librarian, "LHS")
-        db.session.flush()
+        factories.make_asset(lhs, asset_tag="LHS-L02", serial="LOANER0002", status=AssetStatus.loaner)
+        factories.make_person(lhs, ADA[0], external_id=ADA[1])
+        factories.make_user(Role.librarian, "LHS")
+        db.session.commit()
+
+
+def lent_to_ada_elsewhere(app) -> None:
+    """Another desk lends LHS-L02 to Ada while this phone has no signal (its kept copy still says it is free)."""
+    with app.app_context():
+        taken = db.session.scalar(sa.select(Asset).where(Asset.asset_tag == "LHS-L02"))
+        ada = db.session.scalar(sa.select(Person).where(Person.external_id == ADA[1]))
+        by = db.session.scalar(sa.select(User).where(User.role == Role.librarian))
         loans.check_out(taken, ada, by=by, due=None, via=Via.web)
         db.session.commit()
 
@@ -220,12 +228,13 @@ def lend_offline(page: Page, person: str, device: str) -> None:
     expect(page.locator("#desk-panel")).to_contain_text("Now scan the loaner")
     field.fill(device)
     field.press("Enter")
-    expect(page.locator("#desk-panel")).to_contain_text(f"Recorded offline: {device}")
+    expect(page.locator("#desk-panel")).to_contain_text("Saved on this phone")
 
 
-def refused_loan_kept(page: Page, context: BrowserContext) -> None:
+def refused_loan_kept(app, page: Page, context: BrowserContext) -> None:
     """Lend Ada's loaner offline: back online, the refusal (naming Ada) is kept on the phone for the desk to show."""
     context.set_offline(True)
+    lent_to_ada_elsewhere(app)
     lend_offline(page, STUDENT[1], "LHS-L02")
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
@@ -272,7 +281,7 @@ def test_a_session_found_ended_deletes_what_names_people(app, phone, phone_conte
     desk_world(app)
     email, _ = at_the_desk(phone, staff_user)
     ready_offline(phone)
-    refused_loan_kept(phone, phone_context)
+    refused_loan_kept(app, phone, phone_context)
     phone_context.set_offline(True)
     lend_offline(phone, STUDENT[1], "LOANER0001")
     with app.app_context():
@@ -285,7 +294,7 @@ def test_a_session_found_ended_deletes_what_names_people(app, phone, phone_conte
     expect(phone.locator("#signin-banner")).to_contain_text("Your session has ended")
     wait_until(phone, f"({KEPT_PAGES})().then((kept) => kept.length === 0)")
     waiting = nothing_about_people_but_the_queue(phone, *STUDENT, *ADA)
-    assert [(e["type"], e["data"]["asset"]) for e in waiting] == [("loan.checkout", "LOANER0001")]
+    assert [(e["type"], e["data"]["asset"]) for e in waiting] == [("loan.checkout", "LHS-L01")]
     expect(phone.locator("#pending-badge")).to_have_text("1")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
 
@@ -293,7 +302,7 @@ def test_a_session_found_ended_deletes_what_names_people(app, phone, phone_conte
 def test_someone_else_signing_in_deletes_the_last_persons_people(app, phone, phone_context, staff_user):
     desk_world(app)
     first, _ = at_the_desk(phone, staff_user)
-    refused_loan_kept(phone, phone_context)
+    refused_loan_kept(app, phone, phone_context)
     phone_context.set_offline(True)
     lend_offline(phone, STUDENT[1], "LOANER0001")
     # The librarian walks away without signing out; the browser is closed, and an aide signs in on it.

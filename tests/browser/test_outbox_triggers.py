@@ -82,7 +82,7 @@ def test_the_desk_asks_for_background_sync_for_what_it_records_offline(app, phon
     field.press("Enter")
     field.fill("LOANER0001")
     field.press("Enter")
-    expect(phone.locator("#desk-panel")).to_contain_text("Recorded offline: LOANER0001 to Zoe Martinez")
+    expect(phone.locator("#desk-panel")).to_contain_text("LHS-L01 to Zoe Martinez. Saved on this phone")
     wait_until(phone, SYNC_ASKED)
     expect(phone.locator("#pending-badge")).to_have_text("1")
     assert phone.evaluate("window.__outboxListeners") == 1
