@@ -25,12 +25,16 @@ PUBLIC_LANGUAGES = {"en": "English", "es": "Español"}
 # Languages staff pages are translated into.
 STAFF_LANGUAGES = ("en",)
 DEFAULT_LANGUAGE = "en"
-# Blueprints whose pages are public (no sign-in) and read by students and families.
+# Blueprints whose pages are public (no sign-in) and read by students and families. Their staff routes (a
+# view that demands a capability, like reissuing a tag) are staff pages all the same.
 PUBLIC_BLUEPRINTS = frozenset({"reports", "tags"})
 
 
 def is_public_page() -> bool:
-    return has_request_context() and request.blueprint in PUBLIC_BLUEPRINTS
+    if not has_request_context() or request.blueprint not in PUBLIC_BLUEPRINTS:
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "capability", None) is None
 
 
 def public_language() -> str:

@@ -178,6 +178,15 @@ def test_staff_pages_stay_english_for_a_spanish_browser(client, login_as):
     assert '<html lang="en">' in page and "Skip to content" in page
 
 
+def test_a_staff_route_among_the_public_pages_is_a_staff_page(client, login_as, codes):
+    # Reissuing a tag lives beside the public tag pages; its answers are staff pages, with the staff app.
+    login_as("tech", "LHS")
+    resp = client.post("/tags/assets/NO-SUCH-TAG/reissue", headers={"Accept-Language": "es"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 404
+    assert '<html lang="en">' in page and "js/app.js" in page
+
+
 def test_every_status_has_a_name_and_a_next_step():
     from app.views.reports import NEXT_STEPS, STATUS_NAMES
 
