@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.models import Asset, AssetStatus, Campus, Loan, Observation, Ticket
 from tests import factories
+from tests.browser.conftest import wait_until
 
 # What has the focus, in words a failure message can show.
 FOCUSED = """(() => {
@@ -331,6 +332,8 @@ def test_desk_scan_field_keeps_the_focus_through_a_refusal(phone: Page, world, s
     expect(field).to_be_focused()
     type_and_enter(phone, "NO-SUCH-THING-42")
     expect(phone.locator("#desk-error")).to_be_visible()
+    # The desk puts the cursor back once htmx has settled: wait for that, so it can't pull the focus off the button.
+    wait_until(phone, "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
     expect(field).to_be_focused()
     # Pressing the Enter button from the keyboard: the alert is shown, and the scanner's field has the cursor again.
     phone.keyboard.type("NO-SUCH-THING-43")
