@@ -108,6 +108,17 @@ def staff_user(app):
     return make
 
 
+def wait_for(predicate, timeout: float = 15.0):
+    """Poll a server-side predicate (the database) until it is truthy, and return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
 def wait_until(page: Page, script: str, timeout: float = 15.0):
     """Poll a page expression (sync or async) until it is truthy; fail after the deadline.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +12,7 @@ from app.extensions import db
 from app.models import Asset, AssetStatus, Audit, AuditStatus, Campus
 from tests import factories
 from tests.browser.a11y import assert_no_serious_violations
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, wait_for
 from tests.browser.test_found_browser import mark_missing, open_scan_page, room_tag, scan
 
 
@@ -34,17 +33,6 @@ def audit_uuid(app) -> str | None:
         uuid = db.session.scalar(sa.select(Audit.uuid).where(Audit.status == AuditStatus.open))
         db.session.remove()
         return uuid
-
-
-def wait_for(predicate, timeout: float = 15.0):
-    """Poll a server-side predicate (the database) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_sign_in_page(phone: Page, live_server):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +11,7 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.models import Asset, AssetStatus, Campus, Loan, Observation, Ticket
 from tests import factories
-from tests.browser.conftest import wait_until
+from tests.browser.conftest import wait_for, wait_until
 
 # What has the focus, in words a failure message can show.
 FOCUSED = """(() => {
@@ -112,14 +111,6 @@ def keyboard_sign_in(page: Page, email: str, password: str, next_path: str) -> N
     tab_to(page, "input[type=password]")
     type_and_enter(page, password)
     page.wait_for_url(lambda url: "/login" not in url)
-
-
-def wait_for(predicate, timeout: float = 15.0) -> None:
-    """Poll a server-side predicate (the database) until it holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def count(app, model, *where) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -12,7 +10,7 @@ from app.extensions import db
 from app.models import Activity, AssetStatus, Campus, Loan, Person, Role, Via
 from app.services import loans
 from tests import factories
-from tests.browser.conftest import sign_in, wait_until
+from tests.browser.conftest import sign_in, wait_for, wait_until
 
 
 @pytest.fixture
@@ -98,16 +96,6 @@ PEOPLE_CACHED = """async () => {
   const cached = await read('desk-pack:LHS');
   return !!(cached && cached.pack && cached.pack.people.length && await read('user'));
 }"""
-
-
-def wait_for(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_phone_offline_checkout_syncs_once(phone, phone_context, app, pool, staff_user):
