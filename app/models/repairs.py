@@ -71,6 +71,40 @@ class PartStock(db.Model):
     __table_args__ = (sa.CheckConstraint("stock >= 0", name="stock_not_negative"),)
 
 
+class StockReason(enum.Enum):
+    """Why a campus's stock of a part changed."""
+
+    counted = "counted"  # a shelf count: the stock is set to what was counted
+    received = "received"
+    damaged = "damaged"
+    lost = "lost"
+    used = "used"  # fitted on a ticket
+
+
+class StockAdjustment(db.Model):
+    """One change to a campus's stock of a part: who, when, why, by how much and what was left."""
+
+    __tablename__ = "stock_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(sa.ForeignKey("parts.id", ondelete="CASCADE"), index=True)
+    campus_id: Mapped[int] = mapped_column(sa.ForeignKey("campuses.id"))
+    reason: Mapped[StockReason] = mapped_column(str_enum(StockReason, "stock_reason"))
+    delta: Mapped[int]
+    stock_after: Mapped[int]
+    note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    part: Mapped[Part] = relationship()
+    campus: Mapped[Campus] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
+    by: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("stock_after >= 0", name="stock_after_not_negative"),)
+
+
 class TicketPart(db.Model):
     """Parts fitted during a ticket's repair, at the cost they had that day."""
 
