@@ -24,6 +24,7 @@ from app.models.repairs import (
     TicketLabour,
     TicketPart,
     TicketRepair,
+    Vendor,
     WarrantyClaim,
 )
 from app.models.reports import ReportRefusal
@@ -81,6 +82,7 @@ __all__ = [
     "TicketPart",
     "TicketRepair",
     "ReportRefusal",
+    "Vendor",
     "WarrantyClaim",
     "Role",
     "Room",

@@ -28,6 +28,8 @@ class Campus(db.Model):
     timezone: Mapped[str] = mapped_column(
         sa.String(64), default="America/Los_Angeles", server_default="America/Los_Angeles"
     )
+    # Where shipments leave from and vendors send devices back to: the packing list's "ship from".
+    ship_address: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     rooms: Mapped[list[Room]] = relationship(back_populates="campus", order_by="Room.code")
 

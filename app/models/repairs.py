@@ -199,6 +199,31 @@ class ClaimStatus(enum.Enum):
         return self not in (ClaimStatus.returned, ClaimStatus.denied)
 
 
+class Vendor(db.Model):
+    """A warranty or repair vendor that claims go to and batches ship to: one list for the district, kept by admins.
+
+    Claims and batches keep the vendor's name beside the link (`vendor`), which is what the API has always shown.
+    """
+
+    __tablename__ = "vendors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    # Who to talk to: a name, a phone number, an email; free text as vendors give it.
+    contact: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    portal_url: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    # Where devices for this vendor are shipped: printed on the packing list.
+    ship_to: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # A vendor no longer used is kept for its claims but offered for no new claim or batch.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("length(name) > 0", name="name_not_empty"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ShippingBatch(db.Model):
     """Devices boxed together for one vendor; printed as a packing list, received back one scan at a time."""
 
@@ -206,7 +231,9 @@ class ShippingBatch(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor: Mapped[str] = mapped_column(sa.String(80))
+    vendor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vendors.id"), index=True)
     campus_id: Mapped[int] = mapped_column(sa.ForeignKey("campuses.id"), index=True)
+    carrier: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
     tracking: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -214,7 +241,9 @@ class ShippingBatch(db.Model):
     shipped_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     campus: Mapped[Campus] = relationship()
+    vendor_row: Mapped[Vendor | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    shipped_by: Mapped[User | None] = relationship(foreign_keys=[shipped_by_id])
     claims: Mapped[list[WarrantyClaim]] = relationship(back_populates="batch", order_by="WarrantyClaim.id")
 
     @property
@@ -231,6 +260,7 @@ class WarrantyClaim(db.Model):
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
     asset_id: Mapped[int] = mapped_column(sa.ForeignKey("assets.id"), index=True)
     vendor: Mapped[str] = mapped_column(sa.String(80))
+    vendor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vendors.id"), index=True)
     # The vendor's claim number or RMA; vendors issue it on approval, so it may come later.
     rma: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     status: Mapped[ClaimStatus] = mapped_column(str_enum(ClaimStatus, "claim_status"), default=ClaimStatus.submitted)
@@ -247,6 +277,7 @@ class WarrantyClaim(db.Model):
 
     ticket: Mapped[Ticket] = relationship()
     asset: Mapped[Asset] = relationship()
+    vendor_row: Mapped[Vendor | None] = relationship()
     batch: Mapped[ShippingBatch | None] = relationship(back_populates="claims")
     submitted_by: Mapped[User | None] = relationship()
 
