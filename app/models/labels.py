@@ -17,6 +17,7 @@ class LabelFormat(enum.Enum):
     avery5160 = "avery5160"
     avery22806 = "avery22806"
     thermal = "thermal"
+    dymo30252 = "dymo30252"
 
     @property
     def label(self) -> str:
@@ -26,7 +27,9 @@ class LabelFormat(enum.Enum):
 FORMAT_LABELS = {
     LabelFormat.avery5160: 'Avery 5160 (30 a sheet, 2⅝" × 1")',
     LabelFormat.avery22806: 'Avery 22806 (12 a sheet, 2" square)',
-    LabelFormat.thermal: 'Thermal label (2¼" × 1¼", one at a time)',
+    # 2¼" × 1¼" is the Dymo 30334 multipurpose label (and most thermal printers' small roll).
+    LabelFormat.thermal: 'Thermal 2¼" × 1¼", one at a time (Dymo 30334)',
+    LabelFormat.dymo30252: 'Thermal 3½" × 1⅛", one at a time (Dymo 30252 address)',
 }
 
 
@@ -38,11 +41,18 @@ class LabelPrint(db.Model):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     format: Mapped[LabelFormat] = mapped_column(str_enum(LabelFormat, "label_format"))
     count: Mapped[int]
+    # Where on the first sheet printing starts (1 = the top-left label), so a part-used sheet can be finished.
+    first_position: Mapped[int] = mapped_column(default=1, server_default="1")
+    # A Code 128 of each device's asset tag beside its QR, for scanners that read only 1D codes.
+    code128: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     user: Mapped[User | None] = relationship()
     items: Mapped[list[LabelPrintItem]] = relationship(back_populates="print_job", order_by="LabelPrintItem.position")
 
-    __table_args__ = (sa.CheckConstraint("count > 0", name="count_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("count > 0", name="count_positive"),
+        sa.CheckConstraint("first_position >= 1", name="first_position_positive"),
+    )
 
 
 class LabelPrintItem(db.Model):
