@@ -82,6 +82,9 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
         "DISTRICT_NAME": env.get("ROLLCALL_DISTRICT_NAME", "Maple Valley Unified"),
         "TIMEZONE": env.get("ROLLCALL_TIMEZONE", "America/Los_Angeles"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # The job queue: huey's SQLite storage in instance/ unless a redis:// URL names one every server shares.
+        "QUEUE_URL": env.get("ROLLCALL_QUEUE_URL", ""),
+        "QUEUE_NAME": env.get("ROLLCALL_QUEUE_NAME", "rollcall"),
         "LOGIN_RATE_LIMIT": env.get("ROLLCALL_LOGIN_RATE_LIMIT", "10 per minute"),
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_SECURE": secure,
@@ -132,6 +135,12 @@ class Config:
     # The district's time zone: district-wide lists show times in it (a campus's own pages use the campus's).
     TIMEZONE = "America/Los_Angeles"
     BASE_URL = "http://127.0.0.1:8000"
+    # Job queue (app.jobs): "" is huey's SQLite storage at QUEUE_PATH; redis://… is shared by every server.
+    QUEUE_URL = ""
+    QUEUE_NAME = "rollcall"
+    QUEUE_PATH = str(INSTANCE / "queue.db")
+    # Run each job as it is enqueued, in the enqueuing process (huey's immediate mode): tests only.
+    QUEUE_IMMEDIATE = False
 
 
 class TestConfig(Config):
@@ -144,3 +153,4 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     LOGIN_RATE_LIMIT = "5 per minute"
+    QUEUE_IMMEDIATE = True
