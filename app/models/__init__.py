@@ -4,6 +4,7 @@ from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
 from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
 from app.models.imports import ImportKind, ImportRun, ImportState
+from app.models.jobs import Job, JobStatus
 from app.models.labels import LabelFormat, LabelPrint, LabelPrintItem
 from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
@@ -58,6 +59,8 @@ __all__ = [
     "ImportKind",
     "ImportRun",
     "ImportState",
+    "Job",
+    "JobStatus",
     "Loan",
     "LabelFormat",
     "LabelPrint",
