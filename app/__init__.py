@@ -49,6 +49,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
         app.config.from_object(config)
     _check_secret_key(app)
     _check_debug(app)
+    _check_base_url(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -145,6 +146,20 @@ def _check_debug(app: Flask) -> None:
         f"Debug mode is on ({how}), which production refuses: the Werkzeug debugger runs any code a visitor sends. "
         "Turn it off, or set ROLLCALL_ENV=development for local use."
     )
+
+
+def _check_base_url(app: Flask) -> None:
+    """QR codes and links carry BASE_URL, so production needs it said (a wrong printed sheet is a lost afternoon);
+    local environments without one use the address `rollcall serve` binds by default."""
+    url = (app.config.get("BASE_URL") or "").rstrip("/")
+    if not url:
+        if app.config.get("ENV_NAME", "production") not in LOCAL_ENVS:
+            raise InsecureConfiguration(config_module.BASE_URL_MISSING)
+        url = config_module.base_url_for_bind(None)
+    problem = config_module.base_url_problem(url)
+    if problem:
+        raise InsecureConfiguration(problem)
+    app.config["BASE_URL"] = url
 
 
 def _local_secret_key(instance: Path) -> str:

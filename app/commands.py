@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from app import config as config_module
 from app.extensions import db
 from app.models import Campus, Role, Via
 from app.services import backup, demo, google_admin, places, roster, snipeit
@@ -56,7 +57,14 @@ def _control_socket_in_use(path: Path) -> bool:
 
 
 @click.command()
-@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option(
+    "--bind",
+    default=config_module.DEFAULT_BIND,
+    show_default=True,
+    envvar="ROLLCALL_BIND",
+    show_envvar=True,
+    help="HOST:PORT to listen on; without ROLLCALL_BASE_URL, development and demo put it in QR codes and links.",
+)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--timeout", default=60, show_default=True, type=int)
 @click.option(
@@ -82,6 +90,11 @@ def serve(bind: str, workers: int, timeout: int, control_socket: Path | None) ->
         if _control_socket_in_use(control_socket):
             raise click.ClickException(f"Another server is using the control socket {control_socket}; name another.")
         socket_args = ["--control-socket", str(control_socket)]
+    # The workers build their own app from the environment: the bind tells them the address to print in QR codes
+    # and links when ROLLCALL_BASE_URL is unset (development and demo; production refused to get this far).
+    os.environ["ROLLCALL_BIND"] = bind
+    base_url = config_module.base_url_from_env({**os.environ, "ROLLCALL_ENV": config["ENV_NAME"]})
+    click.echo(f"QR codes and links carry {base_url}", err=True)
     args = [
         sys.executable,
         "-m",

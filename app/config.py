@@ -67,10 +67,77 @@ def remember_duration(value: str) -> timedelta:
     return timedelta(days=int(text))
 
 
+# Environments meant for one person's machine, where ROLLCALL_BASE_URL may be left out.
+LOCAL_BASE_URL_ENVS = ("development", "demo", "test")
+# What `rollcall serve` binds when told nothing (and gunicorn's port for a bind without one).
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_PORT = "8000"
+# Hosts that mean "every interface": not an address a phone can open.
+WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]", "*"}
+
+BASE_URL_MISSING = (
+    "ROLLCALL_BASE_URL is not set. Set it to the address people open Rollcall at, such as "
+    "https://rollcall.example.org (QR codes and links carry it), or ROLLCALL_ENV=development for local use."
+)
+
+
+def _lan_address() -> str:
+    """This machine's address on its network (the one it would reach the outside from), or loopback."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            # connect() on UDP only picks a route and a source address; no packet is sent.
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def base_url_for_bind(bind: str | None) -> str:
+    """The address a local server's QR codes and links carry when ROLLCALL_BASE_URL is unset: the HOST:PORT it
+    binds (`rollcall serve --bind`). Every-interface binds (0.0.0.0, [::]) become this machine's network address,
+    so a phone on the same network can open the codes; a Unix socket or file descriptor means the default."""
+    bind = (bind or DEFAULT_BIND).strip()
+    if bind.startswith(("unix:", "fd://")):
+        bind = DEFAULT_BIND
+    if bind.startswith("["):
+        host, _, rest = bind[1:].partition("]")
+        host, port = f"[{host}]", rest.removeprefix(":")
+    elif bind.count(":") == 1:
+        host, port = bind.split(":")
+    else:
+        host, port = bind, ""
+    if host in WILDCARD_HOSTS:
+        host = _lan_address()
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port or DEFAULT_PORT}"
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why url cannot be the address QR codes and links carry, or None: it needs http:// or https:// and a host."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https") or not rest or rest.startswith("/") or any(c.isspace() for c in url):
+        return (
+            f"ROLLCALL_BASE_URL must be an http:// or https:// address, such as https://rollcall.example.org: {url!r}"
+        )
+    return None
+
+
+def base_url_from_env(env: os._Environ | dict) -> str:
+    """ROLLCALL_BASE_URL without its trailing slash; unset in development or demo, the address `rollcall serve`
+    binds (ROLLCALL_BIND, which it sets for its workers); unset in production, "" (create_app refuses to start)."""
+    explicit = (env.get("ROLLCALL_BASE_URL") or "").strip().rstrip("/")
+    if explicit or env.get("ROLLCALL_ENV", "production") not in LOCAL_BASE_URL_ENVS:
+        return explicit
+    return base_url_for_bind(env.get("ROLLCALL_BIND"))
+
+
 def from_env(environ: os._Environ | dict | None = None) -> dict:
     """Build the settings of a running server from environment variables."""
     env = os.environ if environ is None else environ
-    base_url = env.get("ROLLCALL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base_url = base_url_from_env(env)
     secure = base_url.startswith("https://")
     return {
         "ENV_NAME": env.get("ROLLCALL_ENV", "production"),
@@ -134,7 +201,9 @@ class Config:
     DISTRICT_NAME = "Maple Valley Unified"
     # The district's time zone: district-wide lists show times in it (a campus's own pages use the campus's).
     TIMEZONE = "America/Los_Angeles"
-    BASE_URL = "http://127.0.0.1:8000"
+    # The address QR codes and links carry (ROLLCALL_BASE_URL): none unless configured, which production refuses;
+    # local environments without one use base_url_for_bind's.
+    BASE_URL = ""
     # Job queue (app.jobs): "" is huey's SQLite storage at QUEUE_PATH; redis://… is shared by every server.
     QUEUE_URL = ""
     QUEUE_NAME = "rollcall"

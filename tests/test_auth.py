@@ -116,7 +116,9 @@ def test_security_headers(client):
 def _production(**settings):
     from app import create_app
 
-    return create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://", **settings})
+    return create_app(
+        {"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://", "BASE_URL": "https://rc.example", **settings}
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,15 +152,17 @@ def test_production_refuses_weak_secret_keys(key, reason):
 
 
 @pytest.mark.parametrize(
-    "key",
+    "make_key",
     [
-        secrets.token_hex(32),
-        secrets.token_hex(64),
-        secrets.token_urlsafe(32),
-        "plover-nimbus-quartz-gadfly-tundra-ember-vortex",
+        lambda: secrets.token_hex(32),
+        lambda: secrets.token_hex(64),
+        lambda: secrets.token_urlsafe(32),
+        lambda: "plover-nimbus-quartz-gadfly-tundra-ember-vortex",
     ],
+    ids=["hex32", "hex64", "urlsafe32", "passphrase"],
 )
-def test_production_accepts_random_secret_keys(key):
+def test_production_accepts_random_secret_keys(make_key):
+    key = make_key()
     assert _production(SECRET_KEY=key).config["SECRET_KEY"] == key
 
 

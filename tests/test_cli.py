@@ -168,6 +168,7 @@ def _production_env(tmp_path, **extra: str) -> dict[str, str]:
         {
             "ROLLCALL_ENV": "production",
             "SECRET_KEY": secrets.token_hex(32),
+            "ROLLCALL_BASE_URL": "https://rollcall.example.org",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
             **extra,
         }

@@ -35,6 +35,7 @@ def _env(tmp_path: Path, env_name: str, **extra: str) -> dict[str, str]:
             "HOME": str(home),
             "ROLLCALL_ENV": env_name,
             "SECRET_KEY": secrets.token_hex(32),
+            "ROLLCALL_BASE_URL": "https://rollcall.example.org",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
             **extra,
         }
