@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
+from werkzeug.wsgi import ClosingIterator
 
 from app.extensions import db
 from tests import factories
@@ -35,17 +36,59 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+class InFlight:
+    """WSGI middleware counting the requests the live server is still answering (body sent to the end)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.active = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.changed:
+            self.active += 1
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return ClosingIterator(body, [self._done])
+
+    def _done(self) -> None:
+        with self.changed:
+            self.active -= 1
+            self.changed.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.active == 0, timeout)
+
+
 @pytest.fixture(scope="session")
-def live_server(app) -> Iterator[str]:
+def served(app) -> Iterator[tuple[str, InFlight]]:
     """The test app on 127.0.0.1 (a secure context, so service workers and the camera work)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    in_flight = InFlight(app)
+    server = make_server("127.0.0.1", 0, in_flight, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     app.config["BASE_URL"] = base
-    yield base
+    yield base, in_flight
     server.shutdown()
     thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server(served) -> str:
+    return served[0]
+
+
+@pytest.fixture(autouse=True)
+def _server_settles(served) -> Iterator[None]:
+    """After a test's browsers have closed, wait for the requests they left in flight (a service worker's
+    Background Sync may still be landing) before the tables are emptied for the next test."""
+    yield
+    assert served[1].wait_idle(), "the live server was still answering requests 30 s after the test ended"
 
 
 @pytest.fixture(scope="session")
