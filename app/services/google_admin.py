@@ -8,7 +8,7 @@ lacks, devices Rollcall has that Google lacks, and devices whose most recent use
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -467,6 +467,7 @@ def run(
     dry_run: bool = True,
     filename: str = "",
     approved: bytes | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> GoogleReport:
     """Check (dry run) or apply a Google Admin export; nothing is written unless every row is good.
 
@@ -474,7 +475,7 @@ def run(
     (None: the whole district); serials that belong to other campuses are counted, never touched. The report's
     plan says what each row would do; given the plan a dry run approved (`approved`), an apply whose rows would
     now do anything else writes nothing and lists those rows (report.differences). Raises HeaderError when the
-    serial column is missing.
+    serial column is missing. `progress`, when given, is called with the rows read so far as they are read.
     """
     report = GoogleReport(source=f"Google Admin{' ' + filename if filename else ''}", dry_run=dry_run)
     table = read_table(data, ALIASES, required=["serial"])
@@ -486,6 +487,10 @@ def run(
     reconciler = _Reconciler(report, plan, fields, campus_ids=campus_ids, dry_run=dry_run)
     for values in _parse_rows(table, report, plan):
         reconciler.row(values)
+        if progress is not None:
+            progress(report.rows)
+    if progress is not None:
+        progress(report.rows)
     if (left := plan.left_over()) and approved is not None:
         report.different += left
     reconciler.not_in_google()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -427,8 +428,15 @@ class _Planner:
             self.report.notes.append(f"{self.skipped_campus} row(s) for other campuses passed over.")
 
 
-def plan(files: RosterFiles, *, campus: Campus | None = None, campus_ids: set[int] | None = None):
-    """Read and check the files; return (report, rows to insert, rows to update). Writes nothing."""
+def plan(
+    files: RosterFiles,
+    *,
+    campus: Campus | None = None,
+    campus_ids: set[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+):
+    """Read and check the files; return (report, rows to insert, rows to update). Writes nothing. `progress`, when
+    given, is called with the users.csv rows read so far."""
     report = ImportReport(source=files.name, dry_run=True)
     orgs = _read_orgs(files.orgs, report) if files.orgs is not None else None
     try:
@@ -439,8 +447,10 @@ def plan(files: RosterFiles, *, campus: Campus | None = None, campus_ids: set[in
     campuses = {c.code.upper(): c for c in db.session.scalars(sa.select(Campus))}
     planner = _Planner(report, _Resolver(orgs, campuses, campus), campus, campus_ids)
     try:
-        for row in table.rows:
+        for n, row in enumerate(table.rows, 1):
             planner.row(row)
+            if progress is not None:
+                progress(n)
     except HeaderError as exc:  # a line no CSV reader takes, met part way: nothing of the file is used
         report.errors.append(RowError(1, str(exc)))
         return report, [], []
@@ -455,6 +465,7 @@ def import_roster(
     via: Via,
     campus_code: str | None = None,
     dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Check the roster and, unless this is a dry run or any row is bad, upsert every person in it.
 
@@ -468,7 +479,7 @@ def import_roster(
     campus_ids = by.campus_ids if by is not None else None
     if campus is not None and campus_ids is not None and campus.id not in campus_ids:
         raise Invalid("You can only import people for your own campuses.", field="campus")
-    report, inserts, updates = plan(files, campus=campus, campus_ids=campus_ids)
+    report, inserts, updates = plan(files, campus=campus, campus_ids=campus_ids, progress=progress)
     report.dry_run = dry_run or not report.ok
     if report.dry_run:
         return report

@@ -460,6 +460,7 @@ def run(
     dry_run: bool = True,
     filename: str = "",
     approved: bytes | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> SnipeReport:
     """Check (dry run) or apply a Snipe-IT asset export; nothing is written unless every row is good.
 
@@ -467,7 +468,8 @@ def run(
     `campus_ids` limits which campuses the file may touch (None: the whole district); `default_campus` places
     rows whose Location is blank. Given the plan a dry run approved (`approved`), an apply whose rows would now
     do anything else (a device added or changed in between) writes nothing and lists those rows
-    (report.differences). Raises HeaderError when the asset tag or serial column is missing.
+    (report.differences). Raises HeaderError when the asset tag or serial column is missing. `progress`, when
+    given, is called with the rows read so far as they are read.
     """
     report = SnipeReport(source=f"Snipe-IT{' ' + filename if filename else ''}", dry_run=dry_run)
     table = read_table(data, ALIASES, required=["asset_tag", "serial"])
@@ -479,6 +481,8 @@ def run(
     planned: list[Planned] = []
     for row in table.rows:
         report.rows += 1
+        if progress is not None:
+            progress(report.rows)
         found = matcher.read(row)
         if found is None:
             continue
