@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -47,6 +49,9 @@ DEFAULT_SYNC_REPORT_LIMIT = "60 per hour;300 per day"
 REPORTER_CAPABILITY = "repairs.work"
 # How far back the ticket queue counts refused reports.
 REFUSALS_WINDOW = timedelta(hours=24)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,42 @@ def file_student_report(
     return ticket, raw
 
 
+def _assignable(user: User, ticket: Ticket) -> bool:
+    return user.active and permissions.allows(user, "repairs.work") and user.can_see_campus(ticket.asset.campus_id)
+
+
+def take_up(ticket: Ticket, *, by: User | None, via: Via) -> bool:
+    """A tech or admin who acts on an unassigned ticket becomes its assignee; True when that happened.
+
+    Anyone else (an aide filing a report, a student, a job with no user) leaves the ticket as it is, and so does
+    an action on a ticket someone already has: taking over is a deliberate reassignment on the ticket's page.
+    """
+    if by is None or ticket.assignee_id is not None or not _assignable(by, ticket):
+        return False
+    return assign(ticket, by, by=by, via=via, summary=f"{by.name} took up {ticket.number} ({ticket.asset.asset_tag})")
+
+
+def ticket_action(fn: Callable[P, R]) -> Callable[P, R]:
+    """Marks a service operation as work on a ticket: when it succeeds, `take_up` runs for the one who did it.
+
+    The operation's first argument is the ticket, or a record with a `.ticket` (a loaner swap, a warranty claim);
+    its `by` and `via` keywords name who acted and how. Nested actions (triage moving the status) take it up once.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        result = fn(*args, **kwargs)
+        subject = args[0] if args else None
+        ticket = subject if isinstance(subject, Ticket) else getattr(subject, "ticket", None)
+        by, via = kwargs.get("by"), kwargs.get("via")
+        if isinstance(ticket, Ticket) and isinstance(by, User) and isinstance(via, Via):
+            take_up(ticket, by=by, via=via)
+        return result
+
+    return wrapper
+
+
+@ticket_action
 def change_status(ticket: Ticket, status: TicketStatus, *, by: User, via: Via) -> bool:
     """Move a ticket to another status; False when it already had it."""
     old = ticket.status
@@ -251,13 +292,9 @@ def assignable_users(ticket: Ticket) -> list[User]:
     return [u for u in users if u.can_see_campus(ticket.asset.campus_id) and permissions.allows(u, "repairs.work")]
 
 
-def assign(ticket: Ticket, assignee: User | None, *, by: User, via: Via) -> bool:
+def assign(ticket: Ticket, assignee: User | None, *, by: User, via: Via, summary: str | None = None) -> bool:
     """Give a ticket to a tech or admin of its campus (None to unassign); False when nothing changed."""
-    if assignee is not None and (
-        not assignee.active
-        or not permissions.allows(assignee, "repairs.work")
-        or not assignee.can_see_campus(ticket.asset.campus_id)
-    ):
+    if assignee is not None and not _assignable(assignee, ticket):
         raise Invalid("Choose a tech or admin who works on this campus.", field="assignee")
     old = ticket.assignee
     if (old.id if old else None) == (assignee.id if assignee else None):
@@ -276,7 +313,7 @@ def assign(ticket: Ticket, assignee: User | None, *, by: User, via: Via) -> bool
     db.session.flush()
     activity.record(
         "ticket.assign",
-        f"{ticket.number} ({ticket.asset.asset_tag}) assigned to {assignee.name if assignee else 'no one'}",
+        summary or f"{ticket.number} ({ticket.asset.asset_tag}) assigned to {assignee.name if assignee else 'no one'}",
         by=by,
         via=via,
         asset=ticket.asset,

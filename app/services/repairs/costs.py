@@ -11,6 +11,7 @@ from flask import current_app
 from app.extensions import db
 from app.models import Ticket, TicketLabour, TicketPart, User, Via, utcnow
 from app.services import activity
+from app.services import tickets as ticket_service
 from app.services.errors import Invalid
 from app.services.repairs.record import require_open
 
@@ -32,6 +33,7 @@ def hourly_rate() -> Decimal:
     return money(current_app.config.get("REPAIR_HOURLY_RATE", DEFAULT_HOURLY_RATE))
 
 
+@ticket_service.ticket_action
 def log_labour(ticket: Ticket, minutes: int, *, by: User, via: Via, note: str = "") -> TicketLabour:
     """Record technician time on a ticket, costed at the current hourly rate."""
     require_open(ticket)

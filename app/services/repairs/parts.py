@@ -24,6 +24,7 @@ from app.models import (
     utcnow,
 )
 from app.services import activity
+from app.services import tickets as ticket_service
 from app.services.assets import visible_to
 from app.services.errors import Invalid
 from app.services.repairs.costs import money
@@ -295,6 +296,7 @@ def _expire_stock(part_id: int, campus_id: int) -> None:
         db.session.expire(row)
 
 
+@ticket_service.ticket_action
 def use_parts(ticket: Ticket, part: Part, quantity: int, *, by: User, via: Via) -> TicketPart:
     """Fit parts from the ticket's campus stock: one conditional UPDATE, so stock never goes below zero."""
     require_open(ticket)

@@ -73,6 +73,7 @@ def available_loaners(campus_id: int, *, exclude: int | None = None, limit: int 
     return list(db.session.scalars(stmt))
 
 
+@ticket_service.ticket_action
 def swap_in_loaner(ticket: Ticket, *, by: User, via: Via, loaner: Asset | None = None) -> LoanerSwap:
     """In one step: the broken device goes in repair and a loaner is lent to the same student, both on the ticket.
 
@@ -149,6 +150,7 @@ def swap_in_loaner(ticket: Ticket, *, by: User, via: Via, loaner: Asset | None =
     return swap
 
 
+@ticket_service.ticket_action
 def reverse_swap(swap: LoanerSwap, *, by: User, via: Via, loaner_condition: Condition | None = None) -> LoanerSwap:
     """In one step: the loaner comes back and the repaired device goes back to the student; at most once."""
     ticket = swap.ticket

@@ -35,6 +35,7 @@ LIKELY_ACCIDENTAL = {TicketCategory.cracked_screen, TicketCategory.liquid, Ticke
 HOLDING = {TicketStatus.in_repair, TicketStatus.waiting_parts, TicketStatus.warranty_claim}
 
 
+@ticket_service.ticket_action
 def triage(
     ticket: Ticket,
     *,
@@ -89,6 +90,7 @@ def triage(
     return row
 
 
+@ticket_service.ticket_action
 def take_in(ticket: Ticket, *, by: User, via: Via, status: TicketStatus = TicketStatus.in_repair) -> TicketRepair:
     """The device leaves the student's hands for repair: it becomes in_repair and the ticket moves on."""
     require_open(ticket)
@@ -133,6 +135,7 @@ class Resolution:
     swap: LoanerSwap | None
 
 
+@ticket_service.ticket_action
 def resolve(ticket: Ticket, *, by: User, via: Via) -> Resolution:
     """The repair is done: the ticket is resolved and the device returns to its previous state.
 
@@ -173,6 +176,7 @@ def resolve(ticket: Ticket, *, by: User, via: Via) -> Resolution:
     return Resolution(ticket, restored, swap)
 
 
+@ticket_service.ticket_action
 def close(ticket: Ticket, *, by: User, via: Via) -> None:
     """Close a resolved ticket once nothing about it is left waiting."""
     if ticket.status is TicketStatus.closed:
@@ -184,6 +188,7 @@ def close(ticket: Ticket, *, by: User, via: Via) -> None:
     ticket_service.change_status(ticket, TicketStatus.closed, by=by, via=via)
 
 
+@ticket_service.ticket_action
 def reopen(ticket: Ticket, *, by: User, via: Via) -> None:
     """Bring a resolved or closed ticket back to triaged (the device is not held again until taken in)."""
     if ticket.status.is_open:
