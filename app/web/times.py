@@ -10,15 +10,16 @@ ISO UTC and never pass through here.
     {{ assignment.assigned_at|day(asset.campus) }}      the date alone
     {{ entry.at|when(entry.campus_id) }}                a campus id works too; None means the district
     {{ moment|when_text(campus) }}                      the words alone, for an attribute such as aria-label
+    {{ ticket.created_at|age }}                         how long ago, in words: "3 days"
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time, format_timedelta
 from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup, escape
@@ -110,7 +111,21 @@ def day(moment: datetime | date | None, campus: Any = None) -> Markup:
     return _time_element(moment, day_text(moment, campus))
 
 
+def age_text(moment: datetime, *, now: datetime | None = None) -> str:
+    """How long ago, in the reader's language and the largest unit that fits: "3 days", "2 weeks"."""
+    elapsed = (now or datetime.now(UTC)) - _local(moment, UTC)
+    return format_timedelta(max(elapsed, timedelta(0)), granularity="minute", locale=reader_locale())
+
+
+def age(moment: datetime | None) -> Markup:
+    """Jinja filter: a <time> saying how long ago, the exact UTC instant in its attributes."""
+    if moment is None:
+        return NEVER
+    return _time_element(moment, age_text(moment))
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(day, "day")
     app.add_template_filter(when_text, "when_text")
+    app.add_template_filter(age, "age")
