@@ -20,6 +20,7 @@ from app.models import (
     PartStock,
     Role,
     TicketCategory,
+    Vendor,
     Via,
     utcnow,
 )
@@ -60,6 +61,10 @@ def make_shop() -> dict[str, Any]:
     db.session.add(screen)
     db.session.flush()
     db.session.add(PartStock(part_id=screen.id, campus_id=lhs.id, stock=3))
+    # The district's vendor list: the device's warranty provider, and one other.
+    acer = Vendor(name="Acer Care", contact="Claims desk 1-800-555-0100", ship_to="Acer Service Center\n1 Repair Way")
+    dell = Vendor(name="Dell", contact="ProSupport", ship_to="Dell Returns\n2 Depot Rd")
+    db.session.add_all([acer, dell])
     ticket = ticket_service.open_ticket(
         device, category=TicketCategory.cracked_screen, description="Screen cracked in the corner", by=tech, via=Via.web
     )
@@ -78,6 +83,8 @@ def make_shop() -> dict[str, Any]:
         "screen": screen,
         "ticket": ticket,
         "today": today,
+        "vendor": acer,
+        "other_vendor": dell,
     }
 
 

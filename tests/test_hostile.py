@@ -27,7 +27,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.models import Asset, AssetStatus, LabelFormat, Person, Role, TicketCategory, User, Via
+from app.models import Asset, AssetStatus, LabelFormat, Person, Role, TicketCategory, User, Vendor, Via
 from app.services import labels, warranty
 from app.services import loans as loan_service
 from app.services import sync as sync_service
@@ -107,6 +107,7 @@ def _seed() -> dict[str, Any]:
     ticket = ticket_service.open_ticket(
         asset, category=TicketCategory.other, description="Hinge loose", by=admin, via=Via.web, photos=[photo]
     )
+    db.session.add(Vendor(name="Acer Care", ship_to="1 Repair Way"))
     warranty.open_claim(ticket, by=admin, via=Via.web)
     _report, status_token = ticket_service.file_student_report(
         world["jms_asset"], category=TicketCategory.other, description="Keys missing"

@@ -41,6 +41,12 @@ _ADVANCE_ROOM = (
     "UPDATE assets SET current_room_id = ?, last_seen_at = ?, last_seen_by_id = ?, updated_at = ?"
     " WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)"
 )
+# A sighting with no room (a device received at the repair desk, handed over in a loaner swap) says when and by
+# whom it was last seen, and leaves its room as the last one it was seen in.
+_ADVANCE_SEEN = (
+    "UPDATE assets SET last_seen_at = ?, last_seen_by_id = ?, updated_at = ?"
+    " WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)"
+)
 _ADVANCE_CONDITION = (
     "UPDATE assets SET condition = ?, condition_at = ?, updated_at = ?"
     " WHERE id = ? AND (condition_at IS NULL OR condition_at < ?)"
@@ -112,6 +118,7 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
     obs_ids = _insert_observations(rows, now)
 
     moved: dict[int, Sighting] = {}
+    seen: dict[int, Sighting] = {}
     checked: dict[int, Sighting] = {}
     entries: list[dict[str, Any]] = []
     for s, obs_id in zip(sightings, obs_ids, strict=True):
@@ -119,11 +126,10 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
         when = moment(s.at)
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
-        if s.room is not None and (current["seen"] is None or current["seen"] < when):
-            if current["room"] != s.room.id:
-                before["current_room"], after["current_room"] = current["room"], s.room.code
-            current.update(room=s.room.id, seen=when)
-            moved[s.asset.id] = s
+        if current["seen"] is None or current["seen"] < when:
+            _see(current, s, when, before, after, moved if s.room is not None else seen)
+            if s.room is not None:
+                seen.pop(s.asset.id, None)
         if s.condition is not None and (current["condition_at"] is None or current["condition_at"] < when):
             value = condition_value(s.condition)
             if current["condition"] != value:
@@ -155,6 +161,10 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
         [(s.room.id, moment(s.at), s.by.id if s.by else None, stamp, i, moment(s.at)) for i, s in moved.items()],
     )
     bulk.execute_many(
+        _ADVANCE_SEEN,
+        [(moment(s.at), s.by.id if s.by else None, stamp, i, moment(s.at)) for i, s in seen.items()],
+    )
+    bulk.execute_many(
         _ADVANCE_CONDITION,
         [(condition_value(s.condition), moment(s.at), stamp, i, moment(s.at)) for i, s in checked.items()],
     )
@@ -165,7 +175,11 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
                 e["before"]["current_room"] = codes.get(e["before"]["current_room"])
         bulk.insert_many(Activity.__table__, entries, same={"at": now})
 
-    # Copies of these assets already loaded in the session learn their new projections without another query.
+    _refresh_loaded(moved, seen, checked)
+
+
+def _refresh_loaded(moved: dict[int, Sighting], seen: dict[int, Sighting], checked: dict[int, Sighting]) -> None:
+    """Copies of these assets already loaded in the session learn their new projections without another query."""
     # (Identity keys are (class, primary key, token): reading them never reloads an expired object.)
     loaded = {key[1][0]: obj for key, obj in db.session.identity_map.items() if key[0] is Asset}
     for asset_id, s in moved.items():
@@ -174,10 +188,24 @@ def record_sightings(sightings: Sequence[Sighting]) -> None:
             set_committed_value(asset, "current_room", s.room)
             set_committed_value(asset, "last_seen_at", s.at)
             set_committed_value(asset, "last_seen_by_id", s.by.id if s.by else None)
+    for asset_id, s in seen.items():
+        if (asset := loaded.get(asset_id)) is not None:
+            set_committed_value(asset, "last_seen_at", s.at)
+            set_committed_value(asset, "last_seen_by_id", s.by.id if s.by else None)
     for asset_id, s in checked.items():
         if (asset := loaded.get(asset_id)) is not None:
             set_committed_value(asset, "condition", s.condition)
             set_committed_value(asset, "condition_at", s.at)
+
+
+def _see(current: dict[str, Any], s: Sighting, when: Any, before: dict, after: dict, into: dict[int, Sighting]) -> None:
+    """A sighting newer than the device's last seen: it moves "last seen" (and the room, when it names one)."""
+    if s.room is not None:
+        if current["room"] != s.room.id:
+            before["current_room"], after["current_room"] = current["room"], s.room.code
+        current["room"] = s.room.id
+    current["seen"] = when
+    into[s.asset.id] = s
 
 
 _OBSERVATION_COLUMNS = (

@@ -14,24 +14,29 @@ from app.models import (
     Asset,
     Campus,
     ClaimStatus,
+    ObservationSource,
     ShippingBatch,
     Ticket,
     TicketStatus,
     User,
+    Vendor,
     Via,
     WarrantyClaim,
     utcnow,
 )
-from app.services import activity
+from app.services import activity, vendors
 from app.services import tickets as ticket_service
 from app.services.assets import find_asset, visible_to
 from app.services.errors import Invalid
+from app.services.observations import record_observation
 from app.services.repairs.record import repair_of
 from app.services.repairs.workflow import LIKELY_ACCIDENTAL, open_claims, take_in
 from app.services.sync import Context, Rejected, text
 
 # Claims that can still be put in a box for the vendor.
 SHIPPABLE = (ClaimStatus.submitted, ClaimStatus.approved)
+# Claims that are over: the device is back or the vendor refused.
+CLOSED = (ClaimStatus.returned, ClaimStatus.denied)
 # Claims whose device is at the vendor and can be received back.
 AWAY = (ClaimStatus.shipped, ClaimStatus.repaired)
 NEXT = {
@@ -84,17 +89,47 @@ def is_accidental(ticket: Ticket) -> bool:
     return ticket.category in LIKELY_ACCIDENTAL
 
 
-def open_claim(ticket: Ticket, *, by: User, via: Via, vendor: str = "", note: str = "") -> WarrantyClaim:
-    """Open a warranty claim for a ticket when the warranty covers it; the device goes in repair."""
+def listed_vendor(choice: str | int | Vendor | None, *, default: str | None = None) -> Vendor:
+    """The active vendor on the district's list that a form chose (by id or name), else the one named `default`
+    (a device's warranty provider); refused, on the `vendor` field, when neither is on the list."""
+    vendor = vendors.chosen(choice) if choice not in (None, "") else vendors.chosen(default)
+    if vendor is not None:
+        return vendor
+    named = str(choice if choice not in (None, "") else default or "").strip()
+    if named and not named.isdigit():
+        raise Invalid(f"{named[:80]} is not on the vendor list; an admin adds vendors.", field="vendor")
+    raise Invalid("Choose the vendor from the list.", field="vendor")
+
+
+def _rma_free(rma: str, claim: WarrantyClaim | None = None) -> None:
+    stmt = sa.select(WarrantyClaim.id).where(WarrantyClaim.rma == rma)
+    if claim is not None:
+        stmt = stmt.where(WarrantyClaim.id != claim.id)
+    if db.session.scalar(stmt):
+        raise Invalid(f"RMA {rma} is already on another claim.", field="rma")
+
+
+def open_claim(
+    ticket: Ticket,
+    *,
+    by: User,
+    via: Via,
+    vendor: str | int | Vendor | None = "",
+    note: str = "",
+    rma: str = "",
+) -> WarrantyClaim:
+    """Open a warranty claim for a ticket when the warranty covers it, to a vendor on the district's list, with the
+    vendor's claim number or RMA when the portal gave one at once; the device goes in repair."""
     if not ticket.status.is_open:
         raise Invalid(f"{ticket.number} is {ticket.status.label}; reopen it first.", field="claim")
     asset = ticket.asset
     decision = coverage(asset, accidental=is_accidental(ticket))
     if not decision.covered:
         raise Invalid("Not covered: " + decision.message, field="claim")
-    vendor = (vendor or asset.warranty_provider or "").strip()
-    if not vendor or len(vendor) > 80:
-        raise Invalid("Name the vendor the claim goes to.", field="vendor")
+    chosen = listed_vendor(vendor, default=asset.warranty_provider)
+    rma = _clean_rma(rma)
+    if rma:
+        _rma_free(rma)
     if open_claims(ticket):
         raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim")
     # Counting the claim and checking the limit in one UPDATE: two claims at once cannot both take the last one.
@@ -114,7 +149,9 @@ def open_claim(ticket: Ticket, *, by: User, via: Via, vendor: str = "", note: st
     claim = WarrantyClaim(
         ticket=ticket,
         asset=asset,
-        vendor=vendor,
+        vendor=chosen.name,
+        vendor_id=chosen.id,
+        rma=rma or None,
         note=(note or "").strip()[:2000],
         submitted_by_id=by.id,
         status=ClaimStatus.submitted,
@@ -125,16 +162,19 @@ def open_claim(ticket: Ticket, *, by: User, via: Via, vendor: str = "", note: st
             db.session.add(claim)
             db.session.flush()
     except IntegrityError as exc:
+        if rma and db.session.scalar(sa.select(WarrantyClaim.id).where(WarrantyClaim.rma == rma)):
+            raise Invalid(f"RMA {rma} is already on another claim.", field="rma") from exc
         raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim") from exc
     take_in(ticket, by=by, via=via, status=TicketStatus.warranty_claim)
+    after = {"vendor": chosen.name, "status": claim.status.value, "claims_used": asset.warranty_claims_used}
     activity.record(
         "claim.open",
-        f"Warranty claim to {vendor} for {asset.asset_tag} ({ticket.number})",
+        f"Warranty claim to {chosen.name} for {asset.asset_tag} ({ticket.number})" + (f", RMA {rma}" if rma else ""),
         by=by,
         via=via,
         asset=asset,
         subject=claim,
-        after={"vendor": vendor, "status": claim.status.value, "claims_used": asset.warranty_claims_used},
+        after={**after, "rma": rma} if rma else after,
     )
     return claim
 
@@ -172,12 +212,13 @@ def _clean_rma(rma: str) -> str:
 
 
 def approve(claim: WarrantyClaim, *, rma: str, by: User, via: Via) -> WarrantyClaim:
-    """The vendor accepted the claim and gave it a number (RMA)."""
+    """The vendor accepted the claim and gave it a number (RMA); one entered when the claim was opened stands."""
     rma = _clean_rma(rma)
+    if not rma and claim.status is ClaimStatus.submitted:
+        rma = claim.rma or ""
     if not rma:
         raise Invalid("Enter the claim number or RMA the vendor gave.", field="rma")
-    if db.session.scalar(sa.select(WarrantyClaim.id).where(WarrantyClaim.rma == rma, WarrantyClaim.id != claim.id)):
-        raise Invalid(f"RMA {rma} is already on another claim.", field="rma")
+    _rma_free(rma, claim)
     old = _move(claim, ClaimStatus.approved)
     db.session.flush()
     try:
@@ -227,25 +268,35 @@ def mark_repaired(claim: WarrantyClaim, *, by: User, via: Via) -> WarrantyClaim:
 # --- shipping batches -------------------------------------------------------------------------------------
 
 
-def new_batch(*, vendor: str, campus: Campus, by: User, via: Via) -> ShippingBatch:
-    """Start a box of devices for one vendor from one campus."""
-    vendor = (vendor or "").strip()
-    if not vendor or len(vendor) > 80:
-        raise Invalid("Name the vendor the batch goes to.", field="vendor")
+def new_batch(*, vendor: str | int | Vendor, campus: Campus, by: User, via: Via) -> ShippingBatch:
+    """Start a box of devices for one vendor on the district's list from one campus."""
+    chosen = listed_vendor(vendor)
     if not by.can_see_campus(campus.id):
         raise Invalid("Choose one of your campuses.", field="campus")
-    batch = ShippingBatch(vendor=vendor, campus_id=campus.id, created_by_id=by.id)
+    batch = ShippingBatch(vendor=chosen.name, vendor_id=chosen.id, campus_id=campus.id, created_by_id=by.id)
     db.session.add(batch)
     db.session.flush()
     activity.record(
         "batch.create",
-        f"Started shipping batch {batch.label} to {vendor}",
+        f"Started shipping batch {batch.label} to {chosen.name}",
         by=by,
         via=via,
         campus_id=campus.id,
         subject=batch,
     )
     return batch
+
+
+def _same_vendor(claim: WarrantyClaim, batch: ShippingBatch) -> bool:
+    if claim.vendor_id is not None and batch.vendor_id is not None:
+        return claim.vendor_id == batch.vendor_id
+    return claim.vendor.strip().lower() == batch.vendor.strip().lower()
+
+
+def _vendor_of(batch: ShippingBatch) -> sa.ColumnElement[bool]:
+    if batch.vendor_id is not None:
+        return WarrantyClaim.vendor_id == batch.vendor_id
+    return sa.func.lower(WarrantyClaim.vendor) == batch.vendor.lower()
 
 
 def addable_claims(batch: ShippingBatch) -> list[WarrantyClaim]:
@@ -257,7 +308,7 @@ def addable_claims(batch: ShippingBatch) -> list[WarrantyClaim]:
             .where(
                 WarrantyClaim.batch_id.is_(None),
                 WarrantyClaim.status.in_(SHIPPABLE),
-                sa.func.lower(WarrantyClaim.vendor) == batch.vendor.lower(),
+                _vendor_of(batch),
                 Asset.campus_id == batch.campus_id,
             )
             .order_by(WarrantyClaim.submitted_at)
@@ -275,7 +326,7 @@ def add_to_batch(batch: ShippingBatch, claim: WarrantyClaim, *, by: User, via: V
         raise Invalid(f"{claim.asset.asset_tag} is already in batch {claim.batch.label}.", field="claim")
     if claim.status not in SHIPPABLE:
         raise Invalid(f"A {claim.status.label} claim cannot be shipped.", field="claim")
-    if claim.vendor.lower() != batch.vendor.lower():
+    if not _same_vendor(claim, batch):
         raise Invalid(f"That claim goes to {claim.vendor}, not {batch.vendor}.", field="claim")
     if claim.asset.campus_id != batch.campus_id:
         raise Invalid(f"{claim.asset.asset_tag} is on another campus.", field="claim")
@@ -290,6 +341,41 @@ def add_to_batch(batch: ShippingBatch, claim: WarrantyClaim, *, by: User, via: V
         subject=batch,
         after={"claim": claim.id},
     )
+
+
+def add_by_scan(batch: ShippingBatch, code: str, *, by: User, via: Via) -> WarrantyClaim:
+    """Put the device scanned (tag code, asset tag or serial) in the box: its open claim joins the batch.
+
+    Each refusal says which case it is: no such device, no open claim, already in this batch, in another batch,
+    a claim to another vendor (or from another campus), a box that has shipped.
+    """
+    raw = (code or "").strip()
+    if not raw:
+        raise Invalid("Scan or type the device's tag, asset tag or serial.", field="code")
+    if batch.shipped_at is not None:
+        raise Invalid(f"{batch.label} has already shipped.", field="code")
+    asset = find_asset(raw)
+    if asset is None or not by.can_see_campus(asset.campus_id):
+        raise Invalid(f"No device on your campuses matches {raw[:64]}.", field="code")
+    claim = db.session.scalar(
+        sa.select(WarrantyClaim)
+        .where(WarrantyClaim.asset_id == asset.id, WarrantyClaim.status.not_in(CLOSED))
+        .order_by(WarrantyClaim.id.desc())
+        .limit(1)
+    )
+    if claim is None:
+        raise Invalid(f"{asset.asset_tag} has no open warranty claim.", field="code")
+    if claim.batch_id == batch.id:
+        raise Invalid(f"{asset.asset_tag} is already in this batch.", field="code")
+    if claim.batch_id is not None:
+        raise Invalid(f"{asset.asset_tag} is in another batch, {claim.batch.label}.", field="code")
+    if not _same_vendor(claim, batch):
+        raise Invalid(f"The claim for {asset.asset_tag} goes to {claim.vendor}, not {batch.vendor}.", field="code")
+    try:
+        add_to_batch(batch, claim, by=by, via=via)
+    except Invalid as exc:
+        raise Invalid(exc.message, field="code") from exc
+    return claim
 
 
 def remove_from_batch(batch: ShippingBatch, claim: WarrantyClaim, *, by: User, via: Via) -> None:
@@ -310,20 +396,31 @@ def remove_from_batch(batch: ShippingBatch, claim: WarrantyClaim, *, by: User, v
     )
 
 
-def ship_batch(batch: ShippingBatch, *, by: User, via: Via, tracking: str = "", at: datetime | None = None) -> int:
-    """The box leaves: every claim in it is shipped; returns how many devices went."""
+def ship_batch(
+    batch: ShippingBatch,
+    *,
+    by: User,
+    via: Via,
+    tracking: str = "",
+    carrier: str = "",
+    at: datetime | None = None,
+) -> int:
+    """The box leaves: every claim in it is shipped, each noted on its device's history (so on its ticket's
+    repair steps) with the carrier and tracking; returns how many devices went."""
     if batch.shipped_at is not None:
         raise Invalid(f"{batch.label} has already shipped.", field="batch")
     claims = [c for c in batch.claims if c.status in SHIPPABLE]
     if not claims:
         raise Invalid(f"{batch.label} is empty; add a claim before shipping.", field="batch")
     now = at or utcnow()
+    was = {claim.id: claim.status for claim in claims}
     for claim in claims:
         claim.status = ClaimStatus.shipped
         claim.shipped_at = now
     batch.shipped_at = now
     batch.shipped_by_id = by.id
     batch.tracking = (tracking or "").strip()[:120]
+    batch.carrier = (carrier or "").strip()[:60]
     db.session.flush()
     activity.record(
         "batch.ship",
@@ -332,9 +429,35 @@ def ship_batch(batch: ShippingBatch, *, by: User, via: Via, tracking: str = "", 
         via=via,
         campus_id=batch.campus_id,
         subject=batch,
-        after={"devices": [c.asset.asset_tag for c in claims], "tracking": batch.tracking},
+        after={"devices": [c.asset.asset_tag for c in claims], "carrier": batch.carrier, "tracking": batch.tracking},
     )
+    sent = shipping_words(batch)
+    for claim in claims:
+        activity.record(
+            "claim.ship",
+            f"{claim.asset.asset_tag} shipped to {claim.vendor} in {sent}",
+            by=by,
+            via=via,
+            asset=claim.asset,
+            subject=claim,
+            before={"status": was[claim.id].value},
+            after={"status": ClaimStatus.shipped.value, "batch": batch.label, **_shipment(batch)},
+        )
     return len(claims)
+
+
+def _shipment(batch: ShippingBatch) -> dict[str, str]:
+    return {k: v for k, v in (("carrier", batch.carrier), ("tracking", batch.tracking)) if v}
+
+
+def shipping_words(batch: ShippingBatch) -> str:
+    """The batch as a ticket's repair steps name it: "B-00004 by UPS, tracking 1Z999"."""
+    words = batch.label
+    if batch.carrier:
+        words += f" by {batch.carrier}"
+    if batch.tracking:
+        words += f", tracking {batch.tracking}"
+    return words
 
 
 def _claim_for_scan(text: str, user: User, statuses: tuple[ClaimStatus, ...], where: str) -> WarrantyClaim:
@@ -377,6 +500,16 @@ def receive(text: str, *, by: User, via: Via, at: datetime | None = None) -> War
     claim.returned_at = max(at or utcnow(), claim.shipped_at or claim.submitted_at)
     if claim.repaired_at is None:
         claim.repaired_at = claim.returned_at
+    # Receiving it is a sighting: the device page's "last seen" says when and by whom it came back.
+    record_observation(
+        claim.asset,
+        None,
+        at=claim.returned_at,
+        by=by,
+        source=ObservationSource.scan,
+        via=via,
+        note=f"Received back from {claim.vendor}"[:500],
+    )
     ticket = claim.ticket
     if ticket.status is TicketStatus.warranty_claim:
         ticket_service.change_status(ticket, TicketStatus.in_repair, by=by, via=via)
