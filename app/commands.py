@@ -20,8 +20,8 @@ from app.extensions import db
 from app.models import Campus, Role, Via
 from app.services import backup, demo, google_admin, places, roster, snipeit
 from app.services import users as user_service
-from app.services.csvio import HeaderError
-from app.services.errors import DomainError
+from app.services.csvio import HeaderError, pasted_lines
+from app.services.errors import DomainError, Invalid
 from app.services.maintenance import refresh_statistics
 
 
@@ -144,6 +144,11 @@ def users() -> None:
     """Manage staff logins."""
 
 
+NO_PASSWORD = (
+    "No terminal to ask for the password on: send it on standard input with --password-stdin. Nothing was created."
+)
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
@@ -152,12 +157,14 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 def create_user(email: str, role: str, campuses: tuple[str, ...], name: str, password_stdin: bool) -> None:
-    """Create a staff login."""
-    password = None
+    """Create a staff login (asking for its password on a terminal, or reading it with --password-stdin)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        # A login nobody can sign in to, made by a script that meant to give it a password, helps no one.
+        raise click.ClickException(NO_PASSWORD)
     try:
         user = user_service.create_user(
             email, role=Role(role), campus_codes=campuses, name=name, password=password, by=None, via=Via.cli
@@ -249,11 +256,28 @@ def add_rooms(campus: str, file) -> None:
     if place is None:
         raise click.ClickException("Name the campus by its code.")
     try:
-        added = places.add_rooms(place, places.parse_room_lines(file.read()), by=None, via=Via.cli)
+        added = places.add_rooms(place, _room_lines(file.read()), by=None, via=Via.cli)
     except DomainError as exc:
         raise click.ClickException(exc.message + " Nothing was added.") from exc
     db.session.commit()
     click.echo(f"Added {len(added)} room(s) to {place.code}: {', '.join(r.code for r in added)}", err=True)
+
+
+def _room_lines(text: str) -> list[places.RoomLine]:
+    """Room lines from a file, each exactly `code, name, kind` (a tab between cells lets a name hold a comma): a
+    script's file with a missing or extra cell is refused with its line number rather than guessed at."""
+    lines = pasted_lines(
+        text,
+        field="lines",
+        most=places.ROOM_LINES_MAX,
+        empty="Give at least one room, one per line.",
+        too_many=f"Add at most {places.ROOM_LINES_MAX} rooms at a time.",
+    )
+    for number, line, separator in lines:
+        cells = [cell.strip() for cell in line.split(separator)]
+        if len(cells) != 3 or not all(cells):
+            raise Invalid(f"Line {number}: write code, name, kind (a name with a comma needs a tab), not {line!r}.")
+    return places.parse_room_lines(text)
 
 
 @click.group()

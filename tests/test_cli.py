@@ -139,10 +139,12 @@ def test_campuses_and_rooms_from_the_command_line(app):
     bad = runner.invoke(args=["campuses", "create", "ASH", "--name", "Ash", "--day-ends", "late"])
     assert bad.exit_code == 2 and "HH:MM" in bad.output
 
-    result = runner.invoke(args=["rooms", "add", "oak", "-"], input="101, Kindergarten\nLIB\tLibrary\tlibrary\n")
+    result = runner.invoke(
+        args=["rooms", "add", "oak", "-"], input="101, Kindergarten, classroom\nLIB\tLibrary, west wing\tlibrary\n"
+    )
     assert result.exit_code == 0, result.output
     assert "Added 2 room(s) to OAK: OAK-101, OAK-LIB" in result.output
-    bad = runner.invoke(args=["rooms", "add", "OAK"], input="102\n101, Again\n")
+    bad = runner.invoke(args=["rooms", "add", "OAK"], input="102, Room 102, classroom\n101, Again, classroom\n")
     assert (
         bad.exit_code == 1 and "Line 2: a room with the code OAK-101 already exists. Nothing was added." in bad.output
     )
@@ -155,7 +157,7 @@ def test_campuses_and_rooms_from_the_command_line(app):
             "14:20",
         )
         rooms = {r.code: (r.name, r.kind.value) for r in oak.rooms}
-        assert rooms == {"OAK-101": ("Kindergarten", "classroom"), "OAK-LIB": ("Library", "library")}
+        assert rooms == {"OAK-101": ("Kindergarten", "classroom"), "OAK-LIB": ("Library, west wing", "library")}
 
 
 def _production_env(tmp_path, **extra: str) -> dict[str, str]:
