@@ -1,4 +1,5 @@
-"""The repair queue for techs, a ticket's page (timeline, status, assignee, comments), and opening tickets."""
+"""The repair queue for techs, a ticket's page (its next steps, one timeline, assignee, comments), and opening
+tickets."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Ticket, TicketCategory, TicketPhoto, TicketStatus, User, Via
+from app.services import ticket_queue
 from app.services import tickets as ticket_service
 from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
 from app.services.repairs import workflow as repair_workflow
+from app.services.tickets_timeline import ticket_timeline
 from app.web import can, committing, is_htmx, permission_required, render, see_other
 from app.web.args import choice, form_choice, id_arg, page_arg, whole
 from app.web.loaders import get_asset_or_404, visible_campuses
@@ -42,16 +45,20 @@ def get_ticket_or_404(number: str) -> Ticket:
     return ticket
 
 
-def _filters_from_args() -> ticket_service.TicketFilters:
+def _filters_from_args() -> ticket_queue.QueueFilters:
     args = request.args
     status = args.get("status", "open")
     sort = args.get("sort", "newest")
-    return ticket_service.TicketFilters(
+    assignee = args.get("assignee", "")
+    return ticket_queue.QueueFilters(
         campus_id=id_arg("campus"),
         category=choice(args.get("category"), TicketCategory),
         status=choice(status, TicketStatus),
         all_statuses=status == "all",
-        sort=sort if sort in ticket_service.SORTS else "newest",
+        sort=sort if sort in ticket_queue.SORTS else "newest",
+        q=args.get("q", "")[: ticket_queue.MAX_QUERY],
+        assignee=assignee if assignee in ticket_queue.ASSIGNEE_CHOICES else "",
+        swaps=args.get("swaps") == "1",
     )
 
 
@@ -61,18 +68,15 @@ def index():
     f = _filters_from_args()
     if f.campus_id and not current_user.can_see_campus(f.campus_id):
         abort(404)
-    page = db.paginate(
-        ticket_service.tickets_query(current_user, f),
-        page=page_arg(),
-        per_page=PER_PAGE,
-        max_per_page=PER_PAGE,
-        error_out=False,
-    )
+    page = ticket_queue.queue_page(current_user, f, page_arg(), PER_PAGE)
     return render(
         "tickets/index.html",
         "tickets/_results.html",
         page=page,
         f=f,
+        # Names of students only for those who may read people; the query itself searches them only then too.
+        show_people=ticket_queue.sees_people(current_user),
+        swaps_waiting=ticket_queue.swaps_waiting(current_user),
         status_arg=request.args.get("status", "open"),
         campuses=visible_campuses(),
         categories=list(TicketCategory),
@@ -82,18 +86,11 @@ def index():
     )
 
 
-def _timeline(ticket: Ticket) -> list[dict]:
-    """Opened, status changes, assignments and comments, oldest first."""
-    items = [{"at": e.at, "kind": e.kind.value, "user": e.user, "event": e} for e in ticket.events]
-    items += [{"at": c.created_at, "kind": "comment", "user": c.author, "comment": c} for c in ticket.comments]
-    return sorted(items, key=lambda i: i["at"])
-
-
 def _work_ctx(ticket: Ticket, errors: dict | None = None, values: dict | None = None) -> dict:
     return {
         "ticket": ticket,
-        "timeline": _timeline(ticket),
-        "statuses": list(TicketStatus),
+        # One timeline of the ticket's history and its repair steps, names only for those who may see people.
+        "timeline": ticket_timeline(ticket, show_people=can("people.read")),
         "assignees": ticket_service.assignable_users(ticket) if can("repairs.work") else [],
         "show_reporter": ticket_service.sees_reporter(current_user),
         "errors": errors or {},
@@ -102,7 +99,8 @@ def _work_ctx(ticket: Ticket, errors: dict | None = None, values: dict | None = 
 
 
 def _work_response(ticket: Ticket, errors: dict | None = None, status: int = 200, values: dict | None = None):
-    """After an action: the work panel for htmx, the whole page for a plain form (303 when it succeeded)."""
+    """After an action: the ticket's work area (#ticket-work) for htmx, the whole page for a plain form (303 when it
+    succeeded)."""
     if not is_htmx() and status == 200:
         return redirect(url_for("tickets.detail", number=ticket.number), 303)
     return render("tickets/detail.html", "tickets/_work.html", status=status, **_work_ctx(ticket, errors, values))

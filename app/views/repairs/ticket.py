@@ -10,20 +10,17 @@ from flask import redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Activity, Condition, Fee, Part, Priority, Ticket, TicketCategory, TicketStatus, Via
+from app.models import Condition, Fee, Part, Priority, Ticket, TicketCategory, TicketStatus, Via
 from app.services import fees as fee_service
 from app.services import warranty
 from app.services.assets import find_asset
 from app.services.people import find_person
-from app.services.repairs import costs, parts, record, swaps, workflow
+from app.services.repairs import costs, next_steps, parts, record, swaps, workflow
 from app.views.repairs.blueprint import bp
 from app.views.repairs.common import Posted
 from app.views.tickets import _work_ctx, get_ticket_or_404
 from app.web import Outcome, can, committing, is_htmx, permission_required, render
 from app.web.args import choice
-
-# Activity that belongs on a ticket's repair log (besides the ticket's own status history).
-REPAIR_ACTIONS = ("ticket.triage", "repair.", "claim.", "fee.", "loan.", "batch.ship")
 
 
 @bp.app_context_processor
@@ -32,53 +29,52 @@ def inject_repair_state():
         """What the ticket page's repair panel shows; computed only when the panel is drawn."""
         claims = warranty.claims_of(ticket)
         is_tech = can("repairs.work")
+        swap = swaps.open_swap(ticket)
+        open_claim = next((c for c in claims if c.status.is_open), None)
+        coverage = warranty.coverage(ticket.asset, accidental=warranty.is_accidental(ticket))
+        holder = record.holder_of(ticket.asset)
+        policy = fee_service.policy()
         return {
             "repair": record.repair_of(ticket, create=False),
             "cost": costs.ticket_cost(ticket),
             "parts_used": costs.parts_used(ticket),
             "labour": costs.labour_of(ticket),
-            "swap": swaps.open_swap(ticket),
+            "swap": swap,
             "swaps": swaps.swaps_of(ticket),
             "claims": claims,
-            "open_claim": next((c for c in claims if c.status.is_open), None),
-            "coverage": warranty.coverage(ticket.asset, accidental=warranty.is_accidental(ticket)),
+            "open_claim": open_claim,
+            "coverage": coverage,
             "accidental_guess": warranty.is_accidental(ticket),
-            "holder": record.holder_of(ticket.asset),
+            "holder": holder,
+            "plan": next_steps.plan_for(
+                ticket,
+                has_holder=holder is not None,
+                swap_open=swap is not None,
+                claim_open=open_claim is not None,
+                has_claims=bool(claims),
+                covered=coverage.covered,
+            ),
             "parts": parts.parts_for(ticket) if is_tech else [],
             "loaners": swaps.available_loaners(ticket.asset.campus_id, exclude=ticket.asset_id) if is_tech else [],
             "fees": list(db.session.scalars(sa.select(Fee).where(Fee.ticket_id == ticket.id).order_by(Fee.id))),
-            "policy": fee_service.policy(),
+            "policy": policy,
+            "fee_suggestion": next_steps.suggested_fee(ticket, policy),
             "priorities": list(Priority),
             "categories": list(TicketCategory),
             "conditions": list(Condition),
-            "steps": _repair_log(ticket),
         }
 
     return {"repair_state": repair_state}
 
 
-def _repair_log(ticket: Ticket) -> list[Activity]:
-    """Repair steps on this ticket's device since the ticket was opened (who and when), oldest first."""
-    clauses = [Activity.action.startswith(a) if a.endswith(".") else Activity.action == a for a in REPAIR_ACTIONS]
-    return list(
-        db.session.scalars(
-            sa.select(Activity)
-            .where(Activity.asset_id == ticket.asset_id, Activity.at >= ticket.created_at, sa.or_(*clauses))
-            .order_by(Activity.at, Activity.id)
-            .limit(200)
-        )
-    )
-
-
 def _ticket_page(ticket: Ticket, errors: dict | None = None, status: int = 200, values: dict | None = None):
-    """After a repair action: 303 back to the ticket for plain forms; the whole ticket page otherwise.
-
-    htmx picks the repair panel out of it (hx-select) and refreshes the status panel beside it (hx-select-oob).
-    """
+    """After a repair action: 303 back to the ticket for plain forms; the ticket's work area (#ticket-work: summary,
+    next steps, timeline) for htmx; the whole page for a refused plain form."""
     if not is_htmx() and status == 200:
         return redirect(url_for("tickets.detail", number=ticket.number), 303)
     return render(
         "tickets/detail.html",
+        "tickets/_work.html",
         status=status,
         repair_errors=errors or {},
         repair_values=values or {},
@@ -250,11 +246,15 @@ def charge(number: str):
     if person is None or not current_user.can_see_campus(person.campus_id):
         message = "Enter the student's ID." if not who else f"No one on your campuses has the ID {who!r}."
         return _refused(ticket, {"person": message})
+    reason = request.form.get("reason", "")
+    # Left blank, the amount is the schedule's usual one for the reason (the form fills it in as the reason changes).
+    usual = dict(fee_service.policy()).get(reason.strip())
+    amount = request.form.get("amount", "").strip() or (str(usual) if usual is not None else "")
     with committing() as outcome:
         fee_service.charge(
             person,
-            amount=request.form.get("amount", ""),
-            reason=request.form.get("reason", ""),
+            amount=amount,
+            reason=reason,
             ticket=ticket,
             by=current_user,
             via=Via.web,
