@@ -15,6 +15,7 @@ from app.models import (
     Condition,
     Loan,
     LoanerSwap,
+    ObservationSource,
     Ticket,
     TicketStatus,
     User,
@@ -26,6 +27,7 @@ from app.services import activity, loans
 from app.services import tickets as ticket_service
 from app.services.assets import open_assignment, visible_to
 from app.services.errors import Invalid
+from app.services.observations import Sighting, record_sightings
 from app.services.repairs.record import hold, other_open_holds, repair_of, require_open
 
 # A loaner lent for a repair is due back after this many days unless the swap is reversed sooner.
@@ -71,6 +73,14 @@ def available_loaners(campus_id: int, *, exclude: int | None = None, limit: int 
     if exclude is not None:
         stmt = stmt.where(Asset.id != exclude)
     return list(db.session.scalars(stmt))
+
+
+def _handed_over(devices: list[tuple[Asset, str]], *, by: User, via: Via) -> None:
+    """Both devices of a swap were in the tech's hands: each is a sighting (last seen now, by them)."""
+    now = utcnow()
+    record_sightings(
+        [Sighting(a, None, now, by, note=note[:500], source=ObservationSource.loan, via=via) for a, note in devices]
+    )
 
 
 @ticket_service.ticket_action
@@ -136,6 +146,14 @@ def swap_in_loaner(ticket: Ticket, *, by: User, via: Via, loaner: Asset | None =
     db.session.flush()
     if ticket.status in (TicketStatus.new, TicketStatus.triaged):
         ticket_service.change_status(ticket, TicketStatus.in_repair, by=by, via=via)
+    _handed_over(
+        [
+            (asset, f"Taken in for repair in a loaner swap ({ticket.number})"),
+            (loaner, f"Lent as the loaner in a loaner swap ({ticket.number})"),
+        ],
+        by=by,
+        via=via,
+    )
     activity.record(
         "repair.swap",
         f"Swapped {asset.asset_tag} for loaner {loaner.asset_tag} for {person.name} ({ticket.number})",
@@ -174,6 +192,12 @@ def reverse_swap(swap: LoanerSwap, *, by: User, via: Via, loaner_condition: Cond
         loans.check_in(
             loaner_loan.asset, by=by, condition=loaner_condition, note=f"Swap reversed ({ticket.number})", via=via
         )
+    _handed_over(
+        [(asset, f"Handed back as the loaner swap was reversed ({ticket.number})")]
+        + ([(loaner_loan.asset, f"Loaner returned as the swap was reversed ({ticket.number})")] if loaner_loan else []),
+        by=by,
+        via=via,
+    )
     row = repair_of(ticket)
     if asset.status is AssetStatus.in_repair and not other_open_holds(ticket):
         asset.status = swap.broken_status
