@@ -18,7 +18,7 @@ from app.services.csvio import pasted_lines
 from app.services.errors import Forbidden, Invalid, unique_fields
 
 # What an admin edits on a campus (its code names it in URLs, imports and room codes, so it stays).
-CAMPUS_FIELDS = ("name", "timezone", "day_ends_at", "loan_days", "audit_interval_days")
+CAMPUS_FIELDS = ("name", "timezone", "day_ends_at", "loan_days", "audit_interval_days", "ship_address")
 ROOM_FIELDS = ("name", "kind", "active")
 CODE = re.compile(r"^[A-Z0-9](?:[A-Z0-9-]*[A-Z0-9])?$")
 CAMPUS_CODE_MAX = 16
@@ -70,6 +70,11 @@ def _check_campus(values: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("Enter the time the school day ends, such as 15:30.", field="day_ends_at")
     if "loan_days" in values and not (isinstance(values["loan_days"], int) and 0 <= values["loan_days"] <= 365):
         raise Invalid("Enter 0 (due at the end of the school day) up to 365 days.", field="loan_days")
+    if "ship_address" in values:
+        lines = (values["ship_address"] or "").splitlines()
+        values["ship_address"] = "\n".join(line.strip() for line in lines if line.strip())
+        if len(values["ship_address"]) > 500:
+            raise Invalid("At most 500 characters.", field="ship_address")
     interval = values.get("audit_interval_days", 1)
     if not (isinstance(interval, int) and 1 <= interval <= 3650):
         raise Invalid("Enter a number of days from 1 to 3650.", field="audit_interval_days")

@@ -34,6 +34,7 @@ class CampusForm(FlaskForm):
         default=90,
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 3650, "Enter 1 to 3650 days.")],
     )
+    ship_address = TextAreaField("Shipping address", validators=[Optional(), Length(max=500)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
