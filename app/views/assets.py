@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.extensions import db
-from app.models import Asset, AssetStatus, Condition, DeviceModel, Room, Via
+from app.models import Asset, AssetStatus, Condition, DeviceModel, LabelFormat, Room, TicketCategory, Via
 from app.services import activity
 from app.services import assets as asset_service
 from app.services import audits as audit_service
+from app.services import bulk_actions as bulk_service
+from app.services import labels as label_service
 from app.services.dashboard import planning_filters
+from app.services.errors import Invalid
 from app.services.people import find_person
-from app.web import committing, form_errors, is_htmx, permission_required, render, see_other, submit
-from app.web.args import choice, form_choice, id_arg, page_arg, whole
+from app.web import can, committing, form_errors, is_htmx, permission_required, render, see_other, submit
+from app.web.args import choice, form_choice, id_arg, page_arg, whole, whole_number
 from app.web.loaders import get_asset_or_404, get_room_or_404, visible_campuses
 
 bp = Blueprint("assets", __name__, url_prefix="/assets")
@@ -92,16 +99,20 @@ def rooms_of(campus_id: int | None) -> list[Room]:
     )
 
 
-def _filters_from_args() -> asset_service.AssetFilters:
-    args = request.args
+def _filters_from(args: Mapping[str, str], status: int = 400) -> asset_service.AssetFilters:
+    """The list's filters from its query string (or from a bulk action's form, which carries the same names)."""
     sort = args.get("sort", "tag")
+
+    def record_id(name: str) -> int | None:
+        return whole_number(args.get(name), name, low=1, status=status)
+
     return asset_service.AssetFilters(
         q=args.get("q", "")[:100],
-        campus_id=id_arg("campus"),
-        room_id=id_arg("room"),
+        campus_id=record_id("campus"),
+        room_id=record_id("room"),
         status=choice(args.get("status"), AssetStatus),
         condition=choice(args.get("condition"), Condition),
-        model_id=id_arg("model"),
+        model_id=record_id("model"),
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
         **planning_filters(args),
@@ -111,7 +122,7 @@ def _filters_from_args() -> asset_service.AssetFilters:
 @bp.get("")
 @permission_required("assets.read")
 def index():
-    f = _filters_from_args()
+    f = _filters_from(request.args)
     page = asset_service.asset_page(current_user, f, page_arg(), PER_PAGE)
     ctx = {
         "page": page,
@@ -122,6 +133,7 @@ def index():
         "statuses": list(AssetStatus),
         "conditions": list(Condition),
         "args": {k: v for k, v in request.args.items() if k != "page" and v},
+        "bulk": _bulk_choices(),
     }
     return render("assets/index.html", "assets/_results.html", **ctx)
 
@@ -214,6 +226,10 @@ def change_status(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     with committing() as outcome:
         status = form_choice("status", AssetStatus, "Choose a status from the list.")
+        # The list's bulk change follows the same rule: a device a person has stays off the shelf.
+        reason = bulk_service.status_refusal(status, bulk_service.in_hands(asset)) if status != asset.status else None
+        if reason:
+            raise Invalid(f"{asset.asset_tag}: {reason}.", field="status")
         asset_service.update_asset(asset, {"status": status}, by=current_user, via=Via.web)
     if outcome.refused:
         return _actions_response(asset, {"status": outcome.message}, 422)
@@ -253,3 +269,208 @@ def take_back(asset_tag: str):
 def by_room(code: str):
     room = get_room_or_404(code)
     return redirect(url_for("assets.index", campus=room.campus_id, room=room.id))
+
+
+# --- Bulk actions on the list --------------------------------------------------------------------------------------
+
+# Each action on the list's selection, and the capability it needs (checked again on every request).
+BULK_ACTIONS = {
+    "status": "assets.edit",
+    "room": "assets.edit",
+    "ticket": "tickets.work",
+    "labels": "labels.print",
+    "export": "assets.export",
+}
+# The list's filters, carried by the bulk form so "all matching" is the filter itself.
+FILTER_KEYS = ("q", "campus", "room", "status", "condition", "model", "sort", "aue_year", "warranty_month", "warranty")
+FILTER_KEYS += ("active",)
+
+
+def _bulk_choices() -> dict:
+    """The actions this user may take on a selection, with the choices their fields offer."""
+    actions = [a for a, capability in BULK_ACTIONS.items() if can(capability)]
+    rooms: list[Room] = []
+    if "room" in actions:
+        ids = current_user.campus_ids
+        stmt = sa.select(Room).where(Room.active.is_(True)).order_by(Room.code)
+        rooms = list(db.session.scalars(stmt if ids is None else stmt.where(Room.campus_id.in_(ids))))
+    return {
+        "actions": actions,
+        "statuses": list(AssetStatus),
+        "rooms": rooms,
+        "categories": list(TicketCategory),
+        "formats": list(LabelFormat),
+        "filter_keys": FILTER_KEYS,
+    }
+
+
+def _ticked(name: str) -> list[int]:
+    """The ids posted under `name`; anything that is not a record id is malformed input."""
+    raw = request.form.getlist(name)
+    ids = [whole(v) for v in raw]
+    if any(i is None for i in ids):
+        raise Invalid("Choose devices from the list.", field="ids")
+    return [i for i in ids if i is not None]
+
+
+def _selection() -> bulk_service.Selection:
+    """What the form chose: every device matching its filter ("all"), or the ticked rows (all on the page when
+    its box is ticked without the page's script)."""
+    form = request.form
+    if form.get("all") == "1":
+        return bulk_service.Selection(filters=_filters_from(form, status=422))
+    ids = _ticked("ids")
+    if form.get("page") == "1":
+        ids += _ticked("page_ids")
+    return bulk_service.Selection(ids=tuple(dict.fromkeys(ids)))
+
+
+def _list_url() -> str:
+    """The list the selection came from, with its filters."""
+    return url_for("assets.index", **{k: v for k in FILTER_KEYS if (v := request.form.get(k))})
+
+
+def _echo() -> list[tuple[str, str]]:
+    """The posted fields to send again with the confirmation (its own button adds `confirm`)."""
+    return [(k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", "confirm")]
+
+
+@bp.post("/bulk/count")
+@permission_required("assets.read")
+def bulk_count():
+    """The action bar's "N selected" for what the form holds now (htmx, on every tick)."""
+    try:
+        selection = _selection()
+    except Invalid:
+        selection = bulk_service.Selection()
+    return render(
+        "assets/_bulk_count.html",
+        "assets/_bulk_count.html",
+        selected=bulk_service.count(current_user, selection),
+        everything=selection.everything,
+    )
+
+
+def _confirm_page(action: str, plan: bulk_service.Plan | None, question: str, errors: dict, status: int = 200):
+    return render(
+        "assets/bulk.html",
+        "assets/_bulk_confirm.html",
+        status=status,
+        action=action,
+        plan=plan,
+        question=question,
+        errors=errors,
+        echo=_echo(),
+        back=_list_url(),
+        shown=bulk_service.SHOWN,
+    )
+
+
+def _plan_status(selection: bulk_service.Selection) -> tuple[bulk_service.Plan, str, str]:
+    status = form_choice("to_status", AssetStatus, "Choose a status from the list.")
+    plan = bulk_service.plan_status(current_user, selection, status)
+    n = len(plan.change)
+    question = ngettext(
+        "Change %(n)s device to %(s)s?", "Change %(n)s devices to %(s)s?", n, n=f"{n:,}", s=status.label
+    )
+    done = ngettext("Changed %(n)s device to %(s)s.", "Changed %(n)s devices to %(s)s.", n, n=f"{n:,}", s=status.label)
+    return plan, question, done
+
+
+def _plan_move(selection: bulk_service.Selection) -> tuple[bulk_service.Plan, str, str]:
+    room_id = whole(request.form.get("to_room"))
+    room = bulk_service.check_room(db.session.get(Room, room_id) if room_id else None, current_user)
+    plan = bulk_service.plan_move(current_user, selection, room)
+    n = len(plan.change)
+    question = ngettext("Move %(n)s device to %(r)s?", "Move %(n)s devices to %(r)s?", n, n=f"{n:,}", r=room.code)
+    done = ngettext("Moved %(n)s device to %(r)s.", "Moved %(n)s devices to %(r)s.", n, n=f"{n:,}", r=room.code)
+    return plan, question, done
+
+
+def _ticket_values() -> tuple[TicketCategory, str]:
+    category = form_choice("category", TicketCategory, "Choose a category.")
+    description = request.form.get("description", "").strip()
+    if not description:
+        raise Invalid("Describe what is wrong.", field="description")
+    return category, description
+
+
+def _plan_tickets(selection: bulk_service.Selection) -> tuple[bulk_service.Plan, str, str]:
+    category, _description = _ticket_values()
+    devices, missing = bulk_service.load(current_user, selection, bulk_service.MAX_TICKETS)
+    plan = bulk_service.Plan(devices, missing, change=list(devices))
+    n, c = len(devices), category.label
+    question = ngettext(
+        "Open a ticket (%(c)s) for %(n)s device?",
+        "Open a ticket (%(c)s) for each of %(n)s devices?",
+        n,
+        n=f"{n:,}",
+        c=c,
+    )
+    done = ngettext("Opened %(n)s ticket.", "Opened %(n)s tickets.", n, n=f"{n:,}")
+    return plan, question, done
+
+
+def _apply(action: str, selection: bulk_service.Selection) -> None:
+    """Make the change: all of it, or (any device refused) none of it."""
+    if action == "status":
+        status = form_choice("to_status", AssetStatus, "Choose a status from the list.")
+        bulk_service.change_status(current_user, selection, status, via=Via.web)
+    elif action == "room":
+        room_id = whole(request.form.get("to_room"))
+        room = bulk_service.check_room(db.session.get(Room, room_id) if room_id else None, current_user)
+        bulk_service.move(current_user, selection, room, via=Via.web)
+    else:
+        category, description = _ticket_values()
+        bulk_service.open_tickets(current_user, selection, category, description, via=Via.web)
+
+
+PLANNERS = {"status": _plan_status, "room": _plan_move, "ticket": _plan_tickets}
+
+
+def _hand_over(action: str, selection: bulk_service.Selection):
+    """Labels and the CSV change no device: they go straight to the print sheet and the download."""
+    if action == "export":
+        chunks = bulk_service.export_csv(current_user, selection)
+        resp = Response(stream_with_context(chunks), mimetype="text/csv")
+        resp.headers["Content-Disposition"] = f'attachment; filename="rollcall-devices-{date.today().isoformat()}.csv"'
+        return resp
+    fmt = form_choice("format", LabelFormat, "Choose the label stock.")
+    chosen = bulk_service.assets(current_user, selection, label_service.MAX_LABELS)
+    with committing() as outcome:
+        job = label_service.record_print(fmt, chosen, by=current_user, via=Via.web)
+    if outcome.refused:
+        raise outcome.refused
+    return see_other(url_for("labels.sheet", print_id=job.id))
+
+
+@bp.post("/bulk")
+@permission_required("assets.read")
+def bulk_action():
+    """One action on the list's selection: a confirmation naming the count, then (confirmed) the change."""
+    action = request.form.get("action", "")
+    capability = BULK_ACTIONS.get(action)
+    if capability is None:
+        return _confirm_page(action, None, "", {"action": "Choose an action from the list."}, 422)
+    if not can(capability):
+        abort(403)
+    try:
+        selection = _selection()
+        if action not in PLANNERS:
+            return _hand_over(action, selection)
+        plan, question, done = PLANNERS[action](selection)
+    except Invalid as exc:
+        db.session.rollback()
+        return _confirm_page(action, None, "", {exc.field or "ids": exc.message}, 422)
+    if plan.refusals:
+        return _confirm_page(action, plan, question, {}, 422)
+    if request.form.get("confirm") != "1" or not plan.change:
+        return _confirm_page(action, plan, question, {})
+    with committing() as outcome:
+        _apply(action, selection)
+    if outcome.refused:
+        refused = outcome.refused
+        plan.missing = getattr(refused, "refusals", [])
+        return _confirm_page(action, plan, question, {refused.field or "ids": refused.message}, 422)
+    flash(done)
+    return see_other(_list_url())
