@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,9 +46,20 @@ NOT_EXPORTED = {"content", "status_token_hash"}
 
 
 def note_view(person: Person, by: User, what: str, connection: sa.Connection) -> None:
-    """Log that `by` opened `person`'s record ("page", "export", "desk", "repairs") on `connection`, whose
+    """Log that `by` opened `person`'s record ("page", "export", "desk", "repairs", "api") on `connection`, whose
     transaction the caller chooses (see app.web.note_record_view)."""
-    connection.execute(sa.insert(RecordView).values(person_id=person.id, user_id=by.id, at=utcnow(), what=what))
+    note_views([person], by, what, connection)
+
+
+def note_views(people: Iterable[Person | None], by: User, what: str, connection: sa.Connection) -> int:
+    """Log that `by` was shown each of these people's records, once per person, in one statement (an API page of
+    devices names up to 200 holders); returns how many were logged."""
+    ids = sorted({person.id for person in people if person is not None})
+    if ids:
+        at = utcnow()
+        rows = [{"person_id": i, "user_id": by.id, "at": at, "what": what} for i in ids]
+        connection.execute(sa.insert(RecordView), rows)
+    return len(ids)
 
 
 @dataclass(frozen=True)

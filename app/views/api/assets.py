@@ -11,7 +11,7 @@ from app.models import AssetStatus, Room
 from app.services.assets import AssetFilters, asset_page
 from app.services.observations import observations_of
 from app.views.api.blueprint import bp
-from app.views.api.common import campus_id_arg, page_args
+from app.views.api.common import campus_id_arg, note_people_shown, page_args
 from app.views.api.serialize import asset_json, observation_json
 from app.views.openapi import PAGING, errors, json_response, page_of, query_param, register_paths
 from app.web import permission_required
@@ -38,15 +38,19 @@ def assets():
     )
     page, per_page = page_args()
     result = asset_page(current_user, f, page, per_page)
-    return jsonify(
-        {"items": [asset_json(a) for a in result.items], "page": page, "per_page": per_page, "total": result.total}
-    )
+    items = [asset_json(a) for a in result.items]
+    note_people_shown(a.assigned_to for a in result.items)
+    return jsonify({"items": items, "page": page, "per_page": per_page, "total": result.total})
 
 
 @bp.get("/api/v1/assets/<asset_tag>")
 @permission_required("assets.read")
 def asset(asset_tag: str):
-    return jsonify(asset_json(get_asset_or_404(asset_tag)))
+    """One asset; the person it is assigned to is logged as shown."""
+    found = get_asset_or_404(asset_tag)
+    body = asset_json(found)
+    note_people_shown([found.assigned_to])
+    return jsonify(body)
 
 
 @bp.get("/api/v1/assets/<asset_tag>/observations")

@@ -15,7 +15,7 @@ from app.services.assets import find_asset
 from app.services.errors import Invalid
 from app.services.people import find_person
 from app.views.api.blueprint import bp
-from app.views.api.common import campus_id_arg, paged
+from app.views.api.common import campus_id_arg, note_people_shown, paged
 from app.views.api.serialize import loan_json
 from app.views.openapi import (
     PAGING,
@@ -39,7 +39,7 @@ def loans():
     stmt = loan_service.loans_query(
         current_user, open_only=_flag("open"), overdue=_flag("overdue"), campus_id=campus_id_arg()
     )
-    return jsonify(paged(stmt, loan_json))
+    return jsonify(paged(stmt, loan_json, people_of=lambda loan: [loan.person]))
 
 
 def _body() -> dict[str, Any]:
@@ -88,6 +88,7 @@ def check_out():
     if person is None or not current_user.can_see_campus(person.campus_id):
         raise Invalid(f"No one on your campuses has the ID {text!r}." if text else "Name the person.", field="person")
     loan = loan_service.check_out(asset, person, by=current_user, due=_due(body), via=Via.api)
+    note_people_shown([loan.person])
     db.session.commit()
     return jsonify(loan_json(loan)), 201
 
@@ -110,6 +111,7 @@ def check_in():
         via=Via.api,
         at=utcnow(),
     )
+    note_people_shown([loan.person])
     db.session.commit()
     return jsonify(loan_json(loan))
 

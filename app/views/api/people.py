@@ -24,7 +24,7 @@ def people():
     stmt = search_people(
         current_user, request.args.get("q", "")[:100], campus_id_arg(), PersonKind(kind) if kind else None
     )
-    return jsonify(paged(stmt, person_json))
+    return jsonify(paged(stmt, person_json, people_of=lambda person: [person]))
 
 
 @bp.get("/api/v1/people/<external_id>")

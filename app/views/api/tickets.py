@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, jsonify, request
 from flask_login import current_user
 
-from app.models import ClaimStatus, TicketCategory, TicketStatus
+from app.extensions import db
+from app.models import ClaimStatus, LoanerSwap, Person, Ticket, TicketCategory, TicketStatus
 from app.services import tickets as ticket_service
+from app.services.repairs import record
 from app.views.api.blueprint import bp
-from app.views.api.common import paged
+from app.views.api.common import note_people_shown, paged
 from app.views.api.serialize import ticket_detail_json, ticket_json
 from app.views.openapi import PAGING, errors, json_response, page_of, query_param, register_paths
 from app.web import permission_required
@@ -35,7 +38,16 @@ def ticket(number: str):
     found = ticket_service.find_by_number(number)
     if found is None or not current_user.can_see_campus(found.asset.campus_id):
         abort(404, f"No ticket {number} on your campuses.")
-    return jsonify(ticket_detail_json(found))
+    body = ticket_detail_json(found)
+    note_people_shown(_people_named(found))
+    return jsonify(body)
+
+
+def _people_named(ticket: Ticket) -> list[Person | None]:
+    """The people a ticket's JSON names: who triage held answerable, and the students of its loaner swaps."""
+    repair = record.repair_of(ticket, create=False)
+    swaps = db.session.scalars(sa.select(LoanerSwap).where(LoanerSwap.ticket_id == ticket.id))
+    return [repair.responsible if repair else None, *(swap.person for swap in swaps)]
 
 
 TICKET_DETAIL = {
