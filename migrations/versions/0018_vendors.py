@@ -2,11 +2,13 @@
 batches; batches gain a carrier and campuses the address shipments leave from
 
 The vendor names typed on claims and batches so far become vendor rows (one per name, compared without case or
-surrounding spaces) and each claim and batch is linked to its row; the typed names stay where they were.
+surrounding spaces, spelt as most claims spelt it) and each claim and batch is linked to its row; the typed names
+stay where they were.
 
 Revision ID: 0018
 Revises: 0017
 """
+from collections import Counter
 from datetime import datetime, timezone
 
 from alembic import op
@@ -32,31 +34,32 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vendors')),
     sa.UniqueConstraint('name', name=op.f('uq_vendors_name'))
     )
-    with op.batch_alter_table('warranty_claims', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('vendor_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_warranty_claims_vendor_id'), ['vendor_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_warranty_claims_vendor_id_vendors'), 'vendors', ['vendor_id'], ['id'])
-    with op.batch_alter_table('shipping_batches', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('vendor_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('carrier', sa.String(length=60), server_default='', nullable=False))
-        batch_op.create_index(batch_op.f('ix_shipping_batches_vendor_id'), ['vendor_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_shipping_batches_vendor_id_vendors'), 'vendors', ['vendor_id'], ['id'])
-    with op.batch_alter_table('campuses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('ship_address', sa.Text(), server_default='', nullable=False))
+    # Plain ADD COLUMNs with the reference inline: SQLite's batch copy of these tables would have to drop tables
+    # that other rows point at.
+    for table in ('warranty_claims', 'shipping_batches'):
+        op.add_column(table, sa.Column(
+            'vendor_id', sa.Integer(), sa.ForeignKey('vendors.id', name=op.f(f'fk_{table}_vendor_id_vendors')),
+            nullable=True,
+        ), inline_references=True)
+        op.create_index(op.f(f'ix_{table}_vendor_id'), table, ['vendor_id'], unique=False)
+    op.add_column('shipping_batches', sa.Column('carrier', sa.String(length=60), server_default='', nullable=False))
+    op.add_column('campuses', sa.Column('ship_address', sa.Text(), server_default='', nullable=False))
     _vendors_from_typed_names()
 
 
 def _vendors_from_typed_names():
-    """One vendor row per typed name (first spelling met wins), and every claim and batch linked to its row."""
+    """One vendor row per typed name, and every claim and batch linked to its row."""
     conn = op.get_bind()
     typed = conn.execute(sa.text(
         "SELECT vendor FROM warranty_claims UNION ALL SELECT vendor FROM shipping_batches"
     )).scalars().all()
-    names: dict[str, str] = {}
+    spellings: dict[str, Counter] = {}
     for value in typed:
         name = (value or '').strip()[:80]
         if name:
-            names.setdefault(name.lower(), name)
+            spellings.setdefault(name.lower(), Counter())[name] += 1
+    # The spelling used most often names the vendor; between equals, the first met.
+    names = {key: counts.most_common(1)[0][0] for key, counts in spellings.items()}
     vendors = sa.table(
         'vendors', sa.column('name', sa.String), sa.column('active', sa.Boolean), sa.column('created_at', sa.DateTime)
     )
@@ -71,16 +74,15 @@ def _vendors_from_typed_names():
 
 
 def downgrade():
-    # The typed names stayed on claims and batches, so dropping the links loses no claim's vendor.
+    # The typed names stayed on claims and batches, so dropping the links loses no claim's vendor. A dropped column
+    # takes its reference with it.
     with op.batch_alter_table('campuses', schema=None) as batch_op:
         batch_op.drop_column('ship_address')
     with op.batch_alter_table('shipping_batches', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_shipping_batches_vendor_id_vendors'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_shipping_batches_vendor_id'))
         batch_op.drop_column('carrier')
         batch_op.drop_column('vendor_id')
     with op.batch_alter_table('warranty_claims', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_warranty_claims_vendor_id_vendors'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_warranty_claims_vendor_id'))
         batch_op.drop_column('vendor_id')
     op.drop_table('vendors')
