@@ -102,6 +102,8 @@ CAPABILITIES: Mapping[str, Rule] = MappingProxyType(
         "repairs.work": allow(*TECHS),
         "repairs.plan": allow(ADMIN, TECH, VIEWER),
         "fees.schedule": allow(admin=district_wide),
+        # The district's vendor list that claims and batches go to: techs read it, admins keep it.
+        "vendors.manage": allow(ADMIN),
         "activity.read": allow(*TECHS),
         # Google Admin, Snipe-IT and OneRoster imports, and the Google mismatch list (names and emails of assignees).
         "imports.run": allow(ADMIN),
