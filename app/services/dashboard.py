@@ -16,6 +16,7 @@ from app.models import Asset, AssetStatus, Campus, DeviceModel, Loan, Room, User
 from app.models.tickets import OPEN_STATUSES, Ticket, TicketCategory
 from app.services.assets import visible_to
 from app.services.audits import last_closed_audits
+from app.services.ticket_queue import swaps_waiting as _swaps_waiting
 
 # School years run July to June (the US school calendar); "2026–27" starts on 1 July 2026.
 SCHOOL_YEAR_START_MONTH = 7
@@ -245,6 +246,11 @@ def loaners(user: User, now: datetime | None = None) -> Loaners:
         .where(visible_to(user), Loan.returned_at.is_(None))
     ).one()
     return Loaners(pool=pool, out=out or 0, overdue=overdue or 0)
+
+
+def swaps_to_reverse(user: User) -> int:
+    """Loaner swaps on the user's campuses whose repair is done while the student still has the loaner."""
+    return _swaps_waiting(user)
 
 
 AGE_BUCKETS = ((7, "Under a week"), (30, "1–4 weeks"), (90, "1–3 months"), (None, "Over 3 months"))

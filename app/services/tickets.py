@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -324,17 +324,23 @@ def assign(ticket: Ticket, assignee: User | None, *, by: User, via: Via, summary
     return True
 
 
+def ticket_conditions(user: User, f: TicketFilters) -> list[Any]:
+    """WHERE clauses for tickets (joined to their asset) on the user's campuses with these filters."""
+    clauses = [visible_to(user, Asset.campus_id)]
+    if f.campus_id:
+        clauses.append(Asset.campus_id == f.campus_id)
+    if f.category:
+        clauses.append(Ticket.category == f.category)
+    if f.status:
+        clauses.append(Ticket.status == f.status)
+    elif not f.all_statuses or f.sort == "oldest_open":
+        clauses.append(Ticket.status.in_(OPEN_STATUSES))
+    return clauses
+
+
 def tickets_query(user: User, f: TicketFilters) -> sa.Select:
     """The ticket queue on the user's campuses with the filters, newest first or oldest open first."""
-    stmt = sa.select(Ticket).join(Ticket.asset).where(visible_to(user, Asset.campus_id))
-    if f.campus_id:
-        stmt = stmt.where(Asset.campus_id == f.campus_id)
-    if f.category:
-        stmt = stmt.where(Ticket.category == f.category)
-    if f.status:
-        stmt = stmt.where(Ticket.status == f.status)
-    elif not f.all_statuses or f.sort == "oldest_open":
-        stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
+    stmt = sa.select(Ticket).join(Ticket.asset).where(*ticket_conditions(user, f))
     if f.sort == "oldest_open":
         return stmt.order_by(Ticket.created_at.asc(), Ticket.id.asc())
     return stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())

@@ -123,6 +123,7 @@ def _dashboard():
         warranty=warranty,
         warranty_expired=summary.warranty_expired,
         loaners=loaners,
+        swaps_to_reverse=dashboard.swaps_to_reverse(current_user),
         loans_href=_link("loans.out") if desk else None,
         overdue_href=_link("loans.overdue") if desk else None,
         ticket_categories=categories,
