@@ -9,6 +9,7 @@ from functools import lru_cache
 import qrcode
 import qrcode.constants
 import sqlalchemy as sa
+from barcode import Code128
 from qrcode import base as qr_base
 from qrcode import util as qr_util
 from qrcode.LUT import rsPoly_LUT
@@ -21,13 +22,16 @@ from app.services.errors import Invalid
 from app.tagcodes import pretty
 
 MAX_LABELS = 3000
-PER_SHEET = {LabelFormat.avery5160: 30, LabelFormat.avery22806: 12, LabelFormat.thermal: 1}
+PER_SHEET = {LabelFormat.avery5160: 30, LabelFormat.avery22806: 12, LabelFormat.thermal: 1, LabelFormat.dymo30252: 1}
 # Medium error correction survives a scuffed sticker. One fixed mask pattern (any of the eight decodes the same)
 # saves scoring all eight per code, and lets every code of a version share one cached template.
 ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M
 MASK_PATTERN = 0
 QUIET_MODULES = 2
 _RUNS = re.compile(rb"\x01+")
+# Code 128 wants ten modules of white either side; printable ASCII is what every 1D scanner types back.
+CODE128_QUIET = 10
+_CODE128_TEXT = re.compile(r"[ -~]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Label:
     subtitle: str
     code: str
     url: str
+    # What the Code 128 beside the QR carries (the asset tag), or None for no 1D code.
+    barcode: str | None = None
 
     @property
     def pretty_code(self) -> str:
@@ -46,6 +52,10 @@ class Label:
     @property
     def qr_svg(self) -> str:
         return qr_svg(self.url)
+
+    @property
+    def code128_svg(self) -> str:
+        return code128_svg(self.barcode) if self.barcode else ""
 
 
 def tag_url(base_url: str, code: str) -> str:
@@ -210,6 +220,37 @@ def qr_svg(data: str) -> str:
     )
 
 
+def code128_encodable(value: str) -> bool:
+    """Whether a value can be a Code 128 that scanners type back as the same text (printable ASCII)."""
+    return bool(_CODE128_TEXT.fullmatch(value))
+
+
+def code128_svg(value: str) -> str:
+    """An inline SVG of value as Code 128 (python-barcode picks the code sets), quiet zones included, one
+    <path> of bars in a viewBox one module per unit wide; CSS sets its size, and the bars stretch with it."""
+    modules = Code128(value, writer=None).build()[0].encode().translate(_BIT_BYTES)
+    width = len(modules) + 2 * CODE128_QUIET
+    q = CODE128_QUIET
+    bars = "".join(f"M{a + q} 0h{b - a}v1h{a - b}z" for a, b in (run.span() for run in _RUNS.finditer(modules)))
+    return (
+        f'<svg class="code128" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 1" preserveAspectRatio="none" '
+        f'shape-rendering="crispEdges" aria-hidden="true" focusable="false">'
+        f'<rect width="{width}" height="1" fill="#fff"/><path fill="#000" d="{bars}"/></svg>'
+    )
+
+
+def check_first_position(fmt: LabelFormat, first_position: int | None) -> int:
+    """The position on the first sheet to start at (1 when not given); one the stock does not have is refused."""
+    if first_position is None:
+        return 1
+    n = PER_SHEET[fmt]
+    if not 1 <= first_position <= n:
+        if n == 1:
+            raise Invalid(f"{fmt.label} prints one label at a time: start at label 1.", field="start")
+        raise Invalid(f"{fmt.label} has {n} labels a sheet: start at a label from 1 to {n}.", field="start")
+    return first_position
+
+
 def assets_to_label(user: User, f: AssetFilters, *, not_printed: bool = False) -> sa.Select:
     """Devices on the user's campuses matching the inventory filters; optionally only those never printed
     with their current code."""
@@ -235,8 +276,18 @@ def rooms_to_label(user: User, campus_id: int | None = None, *, not_printed: boo
     return stmt.order_by(Room.code)
 
 
-def record_print(fmt: LabelFormat, targets: list[Asset] | list[Room], *, by: User, via: Via) -> LabelPrint:
-    """Record that these assets' or rooms' labels were sent to print (who, when, which codes, on what stock)."""
+def record_print(
+    fmt: LabelFormat,
+    targets: list[Asset] | list[Room],
+    *,
+    by: User,
+    via: Via,
+    first_position: int | None = None,
+    code128: bool = False,
+) -> LabelPrint:
+    """Record that these assets' or rooms' labels were sent to print (who, when, which codes, on what stock,
+    from which position of the first sheet, with or without a Code 128 of each asset tag)."""
+    first_position = check_first_position(fmt, first_position)
     if not targets:
         raise Invalid("Choose at least one device or room.", field="ids")
     if len(targets) > MAX_LABELS:
@@ -244,7 +295,9 @@ def record_print(fmt: LabelFormat, targets: list[Asset] | list[Room], *, by: Use
     for t in targets:
         if not by.can_see_campus(t.campus_id):
             raise Invalid("You can only print labels for your own campuses.", field="ids")
-    job = LabelPrint(user_id=by.id, format=fmt, count=len(targets))
+    job = LabelPrint(
+        user_id=by.id, format=fmt, count=len(targets), first_position=first_position, code128=bool(code128)
+    )
     db.session.add(job)
     db.session.flush()
     db.session.execute(
@@ -271,7 +324,14 @@ def record_print(fmt: LabelFormat, targets: list[Asset] | list[Room], *, by: Use
         asset=targets[0] if len(targets) == 1 and isinstance(targets[0], Asset) else None,
         campus_id=campus_ids.pop() if len(campus_ids) == 1 else None,
         subject=job,
-        after={"format": fmt.value, "count": len(targets), "first": names[0], "last": names[-1]},
+        after={
+            "format": fmt.value,
+            "count": len(targets),
+            "first": names[0],
+            "last": names[-1],
+            "first_position": first_position,
+            "code128": bool(code128),
+        },
     )
     return job
 
@@ -314,14 +374,20 @@ def labels_of(job: LabelPrint, base_url: str) -> list[Label]:
     out = []
     for r in rows:
         if r.asset_tag is not None:
-            out.append(Label(r.asset_tag, models.get(r.model_id, ""), r.tag_code, tag_url(base_url, r.tag_code)))
+            barcode = r.asset_tag if job.code128 and code128_encodable(r.asset_tag) else None
+            url = tag_url(base_url, r.tag_code)
+            out.append(Label(r.asset_tag, models.get(r.model_id, ""), r.tag_code, url, barcode))
         else:
             subtitle = r.name if r.name and r.name != r.code else ""
             out.append(Label(r.code, subtitle, r.tag_code, tag_url(base_url, r.tag_code)))
     return out
 
 
-def sheets(labels: list[Label], fmt: LabelFormat) -> list[list[Label]]:
-    """Labels cut into pages of the stock's size."""
+def sheets(labels: list[Label], fmt: LabelFormat, first_position: int = 1) -> list[list[Label | None]]:
+    """Labels cut into pages of the stock's size; the first page starts at first_position, the positions
+    before it (already used on a part-used sheet) left blank as None."""
     n = PER_SHEET[fmt]
-    return [labels[i : i + n] for i in range(0, len(labels), n)]
+    skip = min(max(first_position, 1), n) - 1
+    slots: list[Label | None] = [None] * skip
+    slots.extend(labels)
+    return [slots[i : i + n] for i in range(0, len(slots), n)]

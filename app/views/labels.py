@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Asset, LabelFormat, LabelPrint, Room, Via
 from app.services import labels as label_service
 from app.services.assets import AssetFilters
+from app.services.errors import Invalid
 from app.views.assets import rooms_of
 from app.web import committing, permission_required, render, see_other
 from app.web.args import choice, whole, whole_number
@@ -32,7 +33,21 @@ def _choice() -> dict:
         "room_id": whole_number(v.get("room"), "room", low=1),
         "not_printed": v.get("not_printed") == "1",
         "format": choice(v.get("format"), LabelFormat, LabelFormat.avery5160),
+        "start": (v.get("start") or "").strip()[:20],
+        "code128": v.get("code128") == "1",
+        # "Select none" shows the list with every box unticked, for choosing a few by hand.
+        "ticked": v.get("ticked") != "none",
     }
+
+
+def _start(c: dict) -> int | None:
+    """The "start at label" field as a number (None when blank); anything else is refused on the field."""
+    text = c["start"]
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise Invalid("Start at must be a label number, such as 1.", field="start")
+    return int(text)
 
 
 def _query(c: dict) -> sa.Select:
@@ -58,6 +73,7 @@ def _chooser(c: dict, errors: dict[str, str] | None = None, status: int = 200):
         shown=SHOWN,
         max_labels=label_service.MAX_LABELS,
         formats=list(LabelFormat),
+        per_sheet=label_service.PER_SHEET,
         campuses=visible_campuses(),
         rooms=rooms_of(c["campus_id"]),
         errors=errors or {},
@@ -83,9 +99,16 @@ def print_labels():
         # Keep the order people saw; anything missing or outside their campuses is simply not there.
         targets = [by_id[i] for i in ids if i in by_id and current_user.can_see_campus(by_id[i].campus_id)]
     with committing() as outcome:
-        job = label_service.record_print(c["format"], targets, by=current_user, via=Via.web)
+        job = label_service.record_print(
+            c["format"],
+            targets,
+            by=current_user,
+            via=Via.web,
+            first_position=_start(c),
+            code128=c["code128"] and model is Asset,
+        )
     if outcome.refused:
-        return _chooser(c, {"ids": outcome.message}, 422)
+        return _chooser(c, {outcome.refused.field or "ids": outcome.message}, 422)
     return see_other(url_for("labels.sheet", print_id=job.id))
 
 
@@ -99,6 +122,7 @@ def sheet(print_id: int):
     return render(
         "labels/sheet.html",
         job=job,
-        pages=label_service.sheets(labels, job.format),
+        pages=label_service.sheets(labels, job.format, job.first_position),
         fmt=job.format.value,
+        per_sheet=label_service.PER_SHEET[job.format],
     )
