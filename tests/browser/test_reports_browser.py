@@ -64,10 +64,9 @@ def test_phone_report_with_photo_then_tech_moves_it_to_in_repair(app, district, 
         "(() => { const img = document.querySelector('.ticket-photos img'); "
         "return img.complete && img.naturalWidth > 0; })()",
     )
-    tech.get_by_label("Move to").select_option("in_repair")
-    tech.get_by_role("button", name="Set status").click()
+    tech.get_by_role("button", name="Take in for repair").click()
     expect(tech.locator("#ticket-status")).to_have_text("in repair")
-    expect(tech.locator("#ticket-timeline")).to_contain_text("in repair")
+    expect(tech.locator("#ticket-timeline")).to_contain_text("Taken in for repair")
     assert tech.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
 
