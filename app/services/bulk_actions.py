@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -248,7 +248,7 @@ def _write(
             .values(**values, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if db.session.execute(stmt).rowcount != len(chunk):
+        if cast(sa.CursorResult, db.session.execute(stmt)).rowcount != len(chunk):
             raise Invalid("Some of these devices changed just now, so nothing was changed; try again.", field="ids")
     bulk.insert_many(
         Activity.__table__,

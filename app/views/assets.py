@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, request, stream_with_context, url_for
@@ -282,8 +283,10 @@ BULK_ACTIONS = {
     "export": "assets.export",
 }
 # The list's filters, carried by the bulk form so "all matching" is the filter itself.
-FILTER_KEYS = ("q", "campus", "room", "status", "condition", "model", "sort", "aue_year", "warranty_month", "warranty")
-FILTER_KEYS += ("active",)
+FILTER_KEYS: tuple[str, ...] = (
+    *("q", "campus", "room", "status", "condition", "model", "sort"),
+    *("aue_year", "warranty_month", "warranty", "active"),
+)
 
 
 def _bulk_choices() -> dict:
@@ -327,7 +330,8 @@ def _selection() -> bulk_service.Selection:
 
 def _list_url() -> str:
     """The list the selection came from, with its filters."""
-    return url_for("assets.index", **{k: v for k in FILTER_KEYS if (v := request.form.get(k))})
+    filters: dict[str, Any] = {k: v for k in FILTER_KEYS if (v := request.form.get(k))}
+    return url_for("assets.index", **filters)
 
 
 def _echo() -> list[tuple[str, str]]:
