@@ -173,9 +173,22 @@ class Words:
 
     def _claim_ship(self, after: dict, before: dict, a: Activity) -> str:
         claim = self._claim(a)
-        if claim is not None and claim.batch is not None:
-            return _("Shipped to %(vendor)s in %(batch)s", vendor=claim.vendor, batch=claim.batch.label)
-        return _("Shipped to %(vendor)s", vendor=claim.vendor if claim is not None else _("the vendor"))
+        batch = claim.batch if claim is not None else None
+        vendor = claim.vendor if claim is not None else _("the vendor")
+        label = after.get("batch") or (batch.label if batch is not None else "")
+        text = (
+            _("Shipped to %(vendor)s in %(batch)s", vendor=vendor, batch=label)
+            if label
+            else _("Shipped to %(vendor)s", vendor=vendor)
+        )
+        return text + self._shipping(after, batch)
+
+    def _shipping(self, after: dict, batch: Any) -> str:
+        """ " by UPS; tracking 1Z…", from the entry, else from the box as it is now."""
+        carrier = after.get("carrier") or (getattr(batch, "carrier", "") if batch is not None else "")
+        tracking = after.get("tracking") or (getattr(batch, "tracking", "") if batch is not None else "")
+        words = _(" by %(carrier)s", carrier=carrier) if carrier else ""
+        return words + (_("; tracking %(tracking)s", tracking=tracking) if tracking else "")
 
     def _claim_receive(self, after: dict, before: dict, a: Activity) -> str:
         claim = self._claim(a)
@@ -191,10 +204,7 @@ class Words:
         return _("Taken out of the box for the vendor")
 
     def _batch_ship(self, after: dict, before: dict, a: Activity) -> str:
-        tracking = after.get("tracking")
-        if tracking:
-            return _("The box it is in was shipped; tracking %(tracking)s", tracking=tracking)
-        return _("The box it is in was shipped")
+        return _("The box it is in was shipped") + self._shipping(after, None)
 
     def _fee_create(self, after: dict, before: dict, a: Activity) -> str:
         return _("Fee of %(amount)s for %(reason)s", amount=after.get("amount"), reason=after.get("reason") or "—")
@@ -303,6 +313,9 @@ def ticket_timeline(ticket: Ticket, *, show_people: bool) -> list[Entry]:
         )
     )
     steps = repair_activity(ticket, claims)
+    if any(a.action == "claim.ship" for a in steps):
+        # Each device's own shipping entry says it better than the box's.
+        steps = [a for a in steps if a.action != "batch.ship"]
     numbers = {str((a.after or {}).get("part")) for a in steps if a.action == "repair.parts"}
     parts = (
         dict(db.session.execute(sa.select(Part.part_number, Part.name).where(Part.part_number.in_(numbers))).all())
