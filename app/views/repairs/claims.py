@@ -3,13 +3,12 @@ shipping it, and each device coming back."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Asset, Campus, ClaimStatus, ShippingBatch, Via, WarrantyClaim
-from app.services import found, warranty
+from app.models import Campus, ClaimStatus, ShippingBatch, Via, WarrantyClaim
+from app.services import found, vendors, warranty
 from app.services.errors import Invalid
 from app.views.repairs.blueprint import bp
 from app.views.repairs.common import PER_PAGE, Posted
@@ -19,6 +18,12 @@ from app.web.loaders import visible_campuses
 
 # `status` on the claims list besides the claim statuses (anything else lists them all).
 OPEN_CLAIMS = "open"
+
+
+@bp.app_context_processor
+def inject_claim_vendors():
+    """`claim_vendors()` in templates: the vendors a new claim may go to, read only where a claim form is drawn."""
+    return {"claim_vendors": lambda: vendors.vendors(active_only=True)}
 
 
 def _claim_or_404(claim_id: int) -> WarrantyClaim:
@@ -101,29 +106,25 @@ def batches():
             if outcome.refused is None:
                 return see_other(url_for("repairs.batch", batch_id=batch.id))
             errors = {outcome.refused.field or "vendor": outcome.message}
-    vendors = sorted(
-        {
-            v
-            for v in db.session.scalars(
-                sa.select(WarrantyClaim.vendor)
-                .join(Asset, Asset.id == WarrantyClaim.asset_id)
-                .where(WarrantyClaim.batch_id.is_(None), WarrantyClaim.status.in_(warranty.SHIPPABLE))
-                .where(Asset.campus_id.in_([c.id for c in visible_campuses()]))
-            )
-        }
-    )
     return render(
         "repairs/batches.html",
         status=422 if errors else 200,
         batches=db.session.scalars(warranty.batches_query(current_user).limit(200)).all(),
         campuses=visible_campuses(),
-        vendors=vendors,
+        vendors=vendors.vendors(active_only=True),
+        waiting=warranty.waiting_vendors(current_user),
         errors=errors,
         values=dict(request.form),
     )
 
 
-def _batch_page(batch: ShippingBatch, status: int = 200, errors: dict[str, str] | None = None):
+def _batch_page(
+    batch: ShippingBatch,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    scanned: WarrantyClaim | None = None,
+    code: str = "",
+):
     return render(
         "repairs/batch.html",
         "repairs/_batch.html",
@@ -131,6 +132,8 @@ def _batch_page(batch: ShippingBatch, status: int = 200, errors: dict[str, str] 
         batch=batch,
         addable=warranty.addable_claims(batch),
         errors=errors or {},
+        scanned=scanned,
+        code=code,
     )
 
 
@@ -144,11 +147,19 @@ def batch(batch_id: int):
 @permission_required("repairs.work")
 def batch_action(batch_id: int, action: str):
     row = _batch_or_404(batch_id)
+    if action == "scan":
+        return _batch_scan(row)
     if action not in ("add", "remove", "ship"):
         abort(404)
     with committing() as outcome:
         if action == "ship":
-            warranty.ship_batch(row, by=current_user, via=Via.web, tracking=request.form.get("tracking", ""))
+            warranty.ship_batch(
+                row,
+                by=current_user,
+                via=Via.web,
+                tracking=request.form.get("tracking", ""),
+                carrier=request.form.get("carrier", ""),
+            )
         else:
             item = Posted().record("claim", WarrantyClaim, "Choose a claim from the list.")
             if item is None or not current_user.can_see_campus(item.asset.campus_id):
@@ -164,10 +175,24 @@ def batch_action(batch_id: int, action: str):
     return redirect(url_for("repairs.batch", batch_id=row.id), 303)
 
 
+def _batch_scan(batch: ShippingBatch):
+    """A device scanned on the batch page (a wedge scanner types and presses Enter): its open claim joins the box,
+    or the page says why not (422) and nothing changes."""
+    code = request.form.get("code", "")
+    with committing() as outcome:
+        claim = warranty.add_by_scan(batch, code, by=current_user, via=Via.web)
+    if outcome.refused is not None:
+        return _batch_page(batch, 422, {"code": outcome.message}, code=code.strip()[:64])
+    if is_htmx():
+        return _batch_page(batch, scanned=claim)
+    return redirect(url_for("repairs.batch", batch_id=batch.id), 303)
+
+
 @bp.get("/batches/<int:batch_id>/packing-list")
 @permission_required("repairs.work")
 def packing_list(batch_id: int):
-    return render("repairs/packing_list.html", batch=_batch_or_404(batch_id))
+    batch = _batch_or_404(batch_id)
+    return render("repairs/packing_list.html", batch=batch, vendor=batch.vendor_row, contact=batch.created_by)
 
 
 @bp.route("/receive", methods=["GET", "POST"])
@@ -183,8 +208,10 @@ def receive():
     scan = warranty.ship_scan if action == "ship" else warranty.receive
     with committing() as outcome:
         claim = scan(code, by=current_user, via=Via.web)
-        # A device reported missing that turns up here is noticed like a scan anywhere else.
-        notice = found.notice_found(claim.asset, room=None, by=current_user, via=Via.web)
+        # A device reported missing that turns up here is noticed like a scan anywhere else. Receiving it recorded
+        # the sighting already; shipping it is one too.
+        received = claim.status is ClaimStatus.returned
+        notice = found.notice_found(claim.asset, room=None, by=current_user, via=Via.web, sighting=not received)
     if outcome.refused is not None:
         return render(
             "repairs/receive.html",
