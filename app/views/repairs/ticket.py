@@ -186,6 +186,7 @@ def open_claim(number: str):
             via=Via.web,
             vendor=request.form.get("vendor", ""),
             note=request.form.get("note", ""),
+            rma=request.form.get("rma", ""),
         )
     return _after(ticket, outcome, field="claim")
 
