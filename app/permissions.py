@@ -112,6 +112,8 @@ CAPABILITIES: Mapping[str, Rule] = MappingProxyType(
         "campuses.create": allow(admin=district_wide),
         # A token reads everything its user may read, in bulk; viewers get one only when an admin allows it.
         "tokens.create": allow(*HANDS, viewer=tokens_allowed),
+        # A job's progress page and /api/v1/jobs/<id>; which jobs is app.jobs.can_see (who asked, and admins).
+        "jobs.read": allow(*STAFF),
         # The outbox's door; each event type names its own capability.
         "sync": allow(*STAFF),
     }

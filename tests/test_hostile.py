@@ -51,6 +51,8 @@ EXAMPLES: dict[str, str] = {
     "api.ticket": "/api/v1/tickets/T-000001",
     "assets.by_room": "/assets/room/LHS-101",
     "closet.export": "/closet/unseen.csv",
+    "api.job": "/api/v1/jobs/00000000-0000-4000-8000-000000000000",
+    "jobs.show": "/jobs/00000000-0000-4000-8000-000000000000",
     "labels.sheet": "/labels/prints/1",
     "repairs.device_damage": "/repairs/devices/LHS-1000",
     "repairs.person_damage": "/repairs/people/LHS100001",

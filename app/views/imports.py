@@ -1,20 +1,23 @@
-"""Admin imports: upload a Google Admin or Snipe-IT CSV, read the dry run, apply it; the mismatch list; the export."""
+"""Admin imports: upload a Google Admin or Snipe-IT CSV, read the dry run, apply it; the mismatch list; the export.
+
+The dry run and the apply are jobs (app.jobs.imports): the page shows their progress until they finish.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import date
-from typing import IO
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Campus, ImportKind, ImportRun, ImportState, utcnow
+from app.jobs import imports as import_jobs
+from app.models import ImportKind, ImportRun, ImportState, Job, JobStatus
 from app.services import google_admin, snipeit
 from app.services.csvio import FileTooLarge, HeaderError, has_text, size_words, too_large_message, write_csv
-from app.services.errors import Invalid
+from app.views.jobs import progress_context
 from app.web import can, committing, permission_required, render, see_other
 from app.web.args import page_arg, whole
 from app.web.errors import error_response
@@ -53,36 +56,16 @@ def _run_or_404(token: str) -> ImportRun:
     return run
 
 
-def _default_campus(campus_id: int | None) -> Campus | None:
-    if not campus_id:
-        return None
-    if not current_user.can_see_campus(campus_id):
+def _visible_campus(campus_id: int | None) -> None:
+    """A campus chosen on the form must be one of the user's (404 otherwise, like a campus that does not exist)."""
+    if campus_id and not current_user.can_see_campus(campus_id):
         abort(404)
-    return db.session.get(Campus, campus_id)
 
 
-def _check(
-    run: ImportRun, source: IO[bytes], *, dry_run: bool, campus_id: int | None = None, approved: bytes | None = None
-):
-    """Run the importer over the file; HeaderError propagates to the caller."""
-    if run.kind is ImportKind.google_admin:
-        return google_admin.run(
-            source,
-            by=current_user,
-            campus_ids=current_user.campus_ids,
-            dry_run=dry_run,
-            filename=run.filename,
-            approved=approved,
-        )
-    return snipeit.run(
-        source,
-        by=current_user,
-        campus_ids=current_user.campus_ids,
-        default_campus=_default_campus(campus_id),
-        dry_run=dry_run,
-        filename=run.filename,
-        approved=approved,
-    )
+def _finished_job(run: ImportRun) -> Job | None:
+    """The run's newest job when it has already finished (a small file, or tests' immediate queue)."""
+    job = import_jobs.job_for(run)
+    return job if job is not None and job.finished else None
 
 
 def _index_page(errors: dict[str, str] | None = None, status: int = 200):
@@ -128,66 +111,61 @@ def upload(kind: str):
     campus_id = whole(request.form.get("campus"))
     if request.form.get("campus") and campus_id is None:
         return _index_page({key: "Choose a campus from the list."}, 422)
+    _visible_campus(campus_id)
+    try:
+        import_jobs.check_header(KINDS[kind], upload)
+    except HeaderError as exc:
+        return _index_page({key: str(exc)}, 422)
     run = ImportRun(
         kind=KINDS[kind],
         filename=(file.filename or "")[:255],
         token=secrets.token_hex(16),
         created_by_id=current_user.id,
     )
-    with committing() as outcome:
-        try:
-            report = _check(run, upload, dry_run=True, campus_id=campus_id)
-        except HeaderError as exc:
-            raise Invalid(str(exc), field=key) from None
-        run.park(upload, report.plan.to_bytes())
-        run.report = {**report.to_json(), "campus_id": campus_id}
+    with committing():
+        # Parked now, checked by the job: the dry run then keeps its plan beside the file.
+        run.park(upload, b"")
         db.session.add(run)
-    if outcome.refused:
-        return _index_page({key: outcome.message}, 422)
+        db.session.flush()
+        import_jobs.submit_check(run, by=current_user, campus_id=campus_id)
     return see_other(url_for("imports.run", token=run.token))
 
 
 @bp.get("/runs/<token>")
 @permission_required("imports.run")
 def run(token: str):
-    return render("imports/run.html", run=_run_or_404(token))
+    found = _run_or_404(token)
+    return _run_page(found, import_jobs.job_for(found))
+
+
+def _run_page(found: ImportRun, job: Job | None, status: int = 200):
+    """An import run's page: its newest job's progress (or outcome) above what its dry run or apply found."""
+    progress = progress_context(job) if job is not None else {"job": None}
+    return render("imports/run.html", run=found, status=status, **progress)
 
 
 @bp.post("/runs/<token>/apply")
 @permission_required("imports.run")
 def apply(token: str):
-    """Apply a checked file: all of it, or none of it if the inventory changed since the dry run so that any
-    row would now do something else (the dry run is then shown again, as it now stands, to be read and applied)."""
-    run = _run_or_404(token)
-    if run.state is ImportState.applied:
-        return see_other(url_for("imports.run", token=run.token))
-    campus_id = (run.report or {}).get("campus_id")
-    source, approved = run.parked()
-    try:
-        # A file parked before dry runs kept their plan has nothing to compare with: it is checked again.
-        report = _check(run, source, dry_run=False, campus_id=campus_id, approved=approved or b"")
-    except HeaderError as exc:  # the stored file passed its dry run; only a changed importer gets here
-        db.session.rollback()
-        abort(422, str(exc))
-    applied = report.ok and not report.different
-    if not applied:
-        # None of the file is applied: its writes roll back, and the run alone records what this check found.
-        db.session.rollback()
-        run = _run_or_404(token)
+    """Apply a checked file, as a job: all of it, or none of it if the inventory changed since the dry run so that
+    any row would now do something else (the dry run is then shown again, as it now stands, to be read and
+    applied). A job already running for the file is not started twice."""
+    found = _run_or_404(token)
+    job = import_jobs.job_for(found)
+    busy = job is not None and not job.finished
+    if found.state is ImportState.applied or busy or found.report is None:
+        return see_other(url_for("imports.run", token=found.token))
     with committing():
-        if report.different:
-            run.park(source, report.plan.to_bytes())
-            report.dry_run = True
-            run.report = {**report.to_json(), "campus_id": campus_id, "rechecked": approved is not None}
-        else:
-            run.report = {**report.to_json(), "campus_id": campus_id}
-        if applied:
-            run.state = ImportState.applied
-            run.applied_at = utcnow()
-            run.content = None
-    if not applied:
-        return render("imports/run.html", run=run, status=409 if report.different else 422)
-    return see_other(url_for("imports.run", token=run.token))
+        import_jobs.submit_apply(found, by=current_user)
+    found = _run_or_404(token)
+    job = _finished_job(found)
+    if job is None:
+        return see_other(url_for("imports.run", token=found.token))
+    result = job.result or {}
+    if job.status is JobStatus.done and result.get("applied"):
+        return see_other(url_for("imports.run", token=found.token))
+    status = 409 if result.get("different") else 422
+    return _run_page(found, job, status)
 
 
 @bp.get("/google-admin/mismatches")
