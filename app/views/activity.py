@@ -1,45 +1,58 @@
-"""The activity log, filterable by person, asset and date (admins and techs)."""
+"""The activity log, filterable by person, asset, action and date range, and exportable as CSV (admins and
+techs)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import date
 
-import sqlalchemy as sa
-from flask import Blueprint, request
+from flask import Blueprint, Response, request, stream_with_context
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import Activity, Asset, User
-from app.services.assets import visible_to
+from app.services import activity_log
 from app.web import permission_required, render
-from app.web.args import date_arg, page_arg
+from app.web.args import page_arg
 
 bp = Blueprint("activity", __name__, url_prefix="/activity")
+
+
+def _filters() -> tuple[activity_log.LogFilters, list[str]]:
+    actions = activity_log.actions()
+    return activity_log.filters_from(request.args, actions), actions
+
+
+def _page(f: activity_log.LogFilters, actions: list[str], page=None):
+    """The log page (or its rows for htmx): 422 with each bad filter's message on its field."""
+    return render(
+        "activity/index.html",
+        "activity/_results.html",
+        status=422 if f.errors else 200,
+        page=page,
+        f=f,
+        actions=actions,
+        errors=f.errors,
+        args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
 
 
 @bp.get("")
 @permission_required("activity.read")
 def index():
-    args = request.args
-    stmt = sa.select(Activity).order_by(Activity.at.desc(), Activity.id.desc())
-    if current_user.campus_ids is not None:
-        # Campus-scoped staff see entries about their campuses; district-level entries stay with admins.
-        stmt = stmt.where(visible_to(current_user, Activity.campus_id))
-    user_email = args.get("user", "").strip().lower()
-    if user_email:
-        stmt = stmt.join(User, User.id == Activity.user_id).where(User.email == user_email)
-    tag = args.get("asset", "").strip().upper()
-    if tag:
-        stmt = stmt.join(Asset, Asset.id == Activity.asset_id).where(Asset.asset_tag == tag)
-    since, until = date_arg("from"), date_arg("to")
-    if since:
-        stmt = stmt.where(Activity.at >= datetime.combine(since, time.min, UTC))
-    if until:
-        stmt = stmt.where(Activity.at < datetime.combine(until + timedelta(days=1), time.min, UTC))
+    f, actions = _filters()
+    if f.errors:
+        return _page(f, actions)
+    stmt = activity_log.log_query(current_user, f)
     page = db.paginate(stmt, page=page_arg(), per_page=50, max_per_page=50, error_out=False)
-    return render(
-        "activity/index.html",
-        "activity/_rows.html",
-        page=page,
-        args={k: v for k, v in args.items() if k != "page" and v},
-    )
+    return _page(f, actions, page)
+
+
+@bp.get("/export.csv")
+@permission_required("activity.read")
+def export():
+    """The log as the filters narrow it, streamed as CSV; bad filters answer like the page does (422)."""
+    f, actions = _filters()
+    if f.errors:
+        return _page(f, actions)
+    resp = Response(stream_with_context(activity_log.csv_rows(current_user, f)), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="activity-{date.today().isoformat()}.csv"'
+    return resp
