@@ -68,7 +68,7 @@ def test_report_to_repaired_and_swap_reversed_on_a_phone(app, browser, live_serv
 
     # Into a batch for the vendor, packing list, shipped.
     phone.goto("/repairs/batches")
-    expect(phone.get_by_label("Vendor")).to_have_value("Acer Care")
+    expect(phone.locator("#batch-vendor option:checked")).to_contain_text("Acer Care")
     phone.get_by_role("button", name="Start batch").click()
     phone.get_by_role("button", name="Add to box").click()
     expect(phone.locator("#batch-claims")).to_contain_text("LHS-1000")
