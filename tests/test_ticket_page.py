@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -226,3 +227,34 @@ def test_an_aide_reads_the_ticket_without_the_students_name(app, client, shop, l
     assert "Zoe" not in html and "LHS100001" not in html
     assert 'id="repair-panel"' not in html  # no repair actions for an aide; comments stay
     assert 'id="ticket-comment"' in html
+
+
+def test_logged_values_read_as_words_on_the_device_timeline(app, client, shop):
+    from app.web import change_words
+
+    with app.app_context(), app.test_request_context():
+        assert change_words.value_words(True) == "yes" and change_words.value_words(None) == "—"
+        assert change_words.value_words("waiting_parts") == "waiting parts"
+        assert change_words.value_words(["LHS-1000", "LHS-1001"]) == "LHS-1000, LHS-1001"
+        moment = change_words.value_words("2026-07-08T15:04:05.123456+00:00", "America/Chicago")
+        assert moment.startswith("Wed 8 Jul") and moment.endswith("10:04 am"), moment
+        assert change_words.phrase("swap_waiting", True) == "waiting for the swap to be reversed"
+        assert change_words.phrase("status", True) is None and change_words.key_words("home_room_id") == "home room"
+
+    with app.app_context():
+        ticket, tech = db.session.get(Ticket, shop["ticket"]), db.session.get(User, shop["tech"])
+        swaps.swap_in_loaner(ticket, by=tech, via=Via.web)
+        workflow.resolve(ticket, by=tech, via=Via.web)
+        db.session.commit()
+    _sign_in(app, client, shop["tech"])
+    html = client.get("/assets/LHS-1000").get_data(as_text=True)
+    timeline = html[html.index('id="timeline"') :]
+    assert "waiting for the swap to be reversed" in timeline
+    assert "swap waiting" not in timeline and ">True<" not in timeline
+    # The loaner's page: its loan's due time, logged as ISO UTC, is shown in the campus's zone.
+    html = client.get("/assets/LHS-L001").get_data(as_text=True)
+    loaner = html[html.index('id="timeline"') :]
+    assert "due:" in loaner
+    for page in (timeline, loaner):
+        words = re.sub(r"<[^>]+>", " ", page)  # what the page shows, not the exact instant in <time> attributes
+        assert not re.search(r"\d{4}-\d{2}-\d{2}T|\d{2}:\d{2}:\d{2}|\.\d{6}", words)

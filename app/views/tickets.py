@@ -15,11 +15,15 @@ from app.services.errors import Invalid
 from app.services.photos import MAX_BYTES, PhotoTooLarge, clean_photo
 from app.services.repairs import workflow as repair_workflow
 from app.services.tickets_timeline import ticket_timeline
-from app.web import can, committing, is_htmx, permission_required, render, see_other
+from app.web import can, change_words, committing, is_htmx, permission_required, render, see_other
 from app.web.args import choice, form_choice, id_arg, page_arg, whole
 from app.web.loaders import get_asset_or_404, visible_campuses
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+# Timelines (a device's, a person's) say logged values in words; registered for every page that includes one.
+bp.add_app_template_global(change_words.phrase, "change_phrase")
+bp.add_app_template_global(change_words.key_words, "change_key")
+bp.add_app_template_global(change_words.value_words, "change_value")
 
 PER_PAGE = 50
 
