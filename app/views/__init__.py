@@ -7,6 +7,7 @@ from flask import Flask
 from app.views import (
     activity,
     api,
+    asset_lists,
     assets,
     audits,
     auth,
@@ -34,6 +35,7 @@ BLUEPRINTS = (
     auth,
     dashboard,
     assets,
+    asset_lists,
     activity,
     people,
     loans,
