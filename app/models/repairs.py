@@ -199,7 +199,7 @@ class ClaimStatus(enum.Enum):
         return self not in (ClaimStatus.returned, ClaimStatus.denied)
 
 
-class Vendor(db.Model):
+class Vendor(db.Model):  # type: ignore[name-defined]  # db.Model is made at run time
     """A warranty or repair vendor that claims go to and batches ship to: one list for the district, kept by admins.
 
     Claims and batches keep the vendor's name beside the link (`vendor`), which is what the API has always shown.

@@ -127,9 +127,13 @@ def open_claim(
     if not decision.covered:
         raise Invalid("Not covered: " + decision.message, field="claim")
     chosen = listed_vendor(vendor, default=asset.warranty_provider)
-    rma = _clean_rma(rma)
-    if rma:
-        _rma_free(rma)
+    try:
+        rma = _clean_rma(rma)
+        if rma:
+            _rma_free(rma)
+    except Invalid as exc:
+        # On the ticket the RMA belongs to the claim form, whose refusals are shown under "claim".
+        raise Invalid(exc.message, field="claim") from exc
     if open_claims(ticket):
         raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim")
     # Counting the claim and checking the limit in one UPDATE: two claims at once cannot both take the last one.
@@ -163,7 +167,7 @@ def open_claim(
             db.session.flush()
     except IntegrityError as exc:
         if rma and db.session.scalar(sa.select(WarrantyClaim.id).where(WarrantyClaim.rma == rma)):
-            raise Invalid(f"RMA {rma} is already on another claim.", field="rma") from exc
+            raise Invalid(f"RMA {rma} is already on another claim.", field="claim") from exc
         raise Invalid(f"{ticket.number} already has an open warranty claim.", field="claim") from exc
     take_in(ticket, by=by, via=via, status=TicketStatus.warranty_claim)
     after = {"vendor": chosen.name, "status": claim.status.value, "claims_used": asset.warranty_claims_used}
@@ -314,6 +318,22 @@ def addable_claims(batch: ShippingBatch) -> list[WarrantyClaim]:
             .order_by(WarrantyClaim.submitted_at)
         )
     )
+
+
+def waiting_vendors(user: User) -> dict[int, int]:
+    """For each vendor, how many claims on the user's campuses wait to be put in a box."""
+    rows = db.session.execute(
+        sa.select(WarrantyClaim.vendor_id, sa.func.count())
+        .join(Asset, Asset.id == WarrantyClaim.asset_id)
+        .where(
+            WarrantyClaim.batch_id.is_(None),
+            WarrantyClaim.status.in_(SHIPPABLE),
+            WarrantyClaim.vendor_id.is_not(None),
+            visible_to(user),
+        )
+        .group_by(WarrantyClaim.vendor_id)
+    )
+    return {vendor_id: count for vendor_id, count in rows if vendor_id is not None}
 
 
 def add_to_batch(batch: ShippingBatch, claim: WarrantyClaim, *, by: User, via: Via) -> None:
