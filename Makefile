@@ -35,8 +35,8 @@ messages: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(BIN)/rollcall db upgrade
 	$(BIN)/rollcall seed-demo
-	@echo "Rollcall is on http://$(BIND)/  (Ctrl-C stops it)"
-	$(BIN)/rollcall serve --bind $(BIND)
+	@echo "Rollcall is on http://$(BIND)/ with its job worker  (Ctrl-C stops both)"
+	$(BIN)/rollcall serve --bind $(BIND) --with-worker
 
 # Headless Chromium for the browser tests comes from Debian; install it when missing and we can.
 test-deps: $(VENV)/.installed-dev

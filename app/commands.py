@@ -4,6 +4,7 @@ added to the app's CLI by `create_app`; `app.cli` is the `rollcall` entry point 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import time
@@ -17,6 +18,9 @@ from flask.cli import with_appcontext
 
 from app import config as config_module
 from app.extensions import db
+from app.jobs import worker as job_worker
+from app.jobs.console import progress_bar
+from app.jobs.progress import count_rows
 from app.models import Campus, Role, Via
 from app.services import backup, demo, google_admin, places, roster, snipeit
 from app.services import users as user_service
@@ -75,8 +79,15 @@ def _control_socket_in_use(path: Path) -> bool:
     help="Unix socket for gunicornc (worker status, scaling, graceful reload); none unless given. "
     "[env: ROLLCALL_CONTROL_SOCKET]",
 )
-def serve(bind: str, workers: int, timeout: int, control_socket: Path | None) -> None:
-    """Serve Rollcall with gunicorn."""
+@click.option(
+    "--with-worker",
+    is_flag=True,
+    help="Also run `rollcall worker` (the job queue's consumer) beside the web server; Ctrl-C stops both.",
+)
+def serve(bind: str, workers: int, timeout: int, control_socket: Path | None, with_worker: bool) -> None:
+    """Serve Rollcall with gunicorn. Imports and other long work run as jobs, which `rollcall worker` runs:
+    production runs it as a second service beside this one (any number of them on Redis), or here with
+    --with-worker."""
     config = current_app.config
     if config["RATELIMIT_STORAGE_URI"].startswith("memory://") and (workers > 1 or config["ENV_NAME"] == "production"):
         # Each worker (and each server) counts on its own, so N workers let N times the attempts through.
@@ -116,6 +127,8 @@ def serve(bind: str, workers: int, timeout: int, control_socket: Path | None) ->
         str(current_app.root_path.rsplit("/", 1)[0]),
         *socket_args,
     ]
+    if with_worker:
+        raise SystemExit(job_worker.supervise([(args, signal.SIGTERM), (job_worker.worker_command(), signal.SIGINT)]))
     os.execv(sys.executable, args)
 
 
@@ -315,7 +328,10 @@ def import_oneroster(source: str, campus: str | None, dry_run: bool) -> None:
     started = time.perf_counter()
     try:
         files = roster.files_from_path(source)
-        report = roster.import_roster(files, by=None, via=Via.cli, campus_code=campus, dry_run=dry_run)
+        with progress_bar("Reading people", None) as progress:
+            report = roster.import_roster(
+                files, by=None, via=Via.cli, campus_code=campus, dry_run=dry_run, progress=progress
+            )
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     if report.dry_run and report.ok:
@@ -385,7 +401,11 @@ def import_google_admin(file, campus: str | None, dry_run: bool) -> None:
     started = time.perf_counter()
     _, campus_ids = _campus_scope(campus)
     try:
-        report = google_admin.run(file.read(), by=None, campus_ids=campus_ids, dry_run=dry_run, filename=file.name)
+        data = file.read()
+        with progress_bar("Reading rows", count_rows(data)) as progress:
+            report = google_admin.run(
+                data, by=None, campus_ids=campus_ids, dry_run=dry_run, filename=file.name, progress=progress
+            )
     except HeaderError as exc:
         raise click.ClickException(str(exc)) from exc
     if dry_run and report.ok:
@@ -408,14 +428,17 @@ def import_snipeit(file, campus: str | None, dry_run: bool) -> None:
     started = time.perf_counter()
     default_campus, campus_ids = _campus_scope(campus)
     try:
-        report = snipeit.run(
-            file.read(),
-            by=None,
-            campus_ids=campus_ids,
-            default_campus=default_campus,
-            dry_run=dry_run,
-            filename=file.name,
-        )
+        data = file.read()
+        with progress_bar("Reading rows", count_rows(data)) as progress:
+            report = snipeit.run(
+                data,
+                by=None,
+                campus_ids=campus_ids,
+                default_campus=default_campus,
+                dry_run=dry_run,
+                filename=file.name,
+                progress=progress,
+            )
     except HeaderError as exc:
         raise click.ClickException(str(exc)) from exc
     if dry_run and report.ok:

@@ -47,11 +47,16 @@ def worker(threads: int) -> None:
     consumer.run()
 
 
-def supervise(commands: Sequence[Sequence[str]], *, grace: float = STOP_GRACE) -> int:
-    """Run the commands side by side until one stops or we are told to (SIGINT, SIGTERM): then stop the others
-    (SIGINT, which both gunicorn and huey's consumer take as "finish and stop"; SIGKILL after `grace` seconds).
-    Returns the exit status of the first to stop (0 when we were told to)."""
-    children = [subprocess.Popen(list(cmd)) for cmd in commands]
+def supervise(commands: Sequence[tuple[Sequence[str], int]], *, grace: float = STOP_GRACE) -> int:
+    """Run the commands side by side until one stops or we are told to (SIGINT, SIGTERM): then stop the others,
+    each with the signal it takes as "finish and stop" (gunicorn SIGTERM, huey's consumer SIGINT), and SIGKILL
+    after `grace` seconds. Returns the exit status of the first to stop (0 when we were told to)."""
+    # Children start with the default SIGINT: a shell starting us in the background would have them ignore it.
+    children = [
+        subprocess.Popen(list(cmd), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        for cmd, _ in commands
+    ]
+    stops = [sig for _, sig in commands]
     told: list[int] = []
 
     def stop(signum: int, _frame: Any) -> None:
@@ -68,9 +73,9 @@ def supervise(commands: Sequence[Sequence[str]], *, grace: float = STOP_GRACE) -
                 click.echo(f"{name} stopped (status {ended[0].returncode}); stopping the rest.", err=True)
                 break
             time.sleep(0.2)
-        for child in children:
+        for child, sig in zip(children, stops, strict=True):
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+                child.send_signal(sig)
         deadline = time.monotonic() + grace
         for child in children:
             try:
