@@ -45,8 +45,11 @@ test-deps: $(VENV)/.installed-dev
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
 
+# The suite runs across the machine's cores (pytest-xdist; each process has its own database and live server);
+# a test file stays on one process. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
 test: test-deps translations
-	ROLLCALL_ENV=test $(BIN)/python -m pytest $(PYTEST_ARGS)
+	ROLLCALL_ENV=test $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests bench
