@@ -54,7 +54,11 @@ def test_filter_by_action_kind(client, log, login_as):
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [
-        ("from=2026-04-01&to=2026-03-01", "to", "The range ends before it starts: choose a day on or after 2026-04-01."),
+        (
+            "from=2026-04-01&to=2026-03-01",
+            "to",
+            "The range ends before it starts: choose a day on or after 2026-04-01.",
+        ),
         ("from=2026-02-30", "from", "Enter a date written YYYY-MM-DD."),
         ("to=yesterday", "to", "Enter a date written YYYY-MM-DD."),
         ("from=0999-01-01", "from", "Enter a date between 1900 and 2999."),
