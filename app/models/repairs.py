@@ -81,7 +81,7 @@ class StockReason(enum.Enum):
     used = "used"  # fitted on a ticket
 
 
-class StockAdjustment(db.Model):
+class StockAdjustment(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """One change to a campus's stock of a part: who, when, why, by how much and what was left."""
 
     __tablename__ = "stock_adjustments"
