@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -198,16 +198,19 @@ def worker_name() -> str:
 
 def _claim(job_id: str) -> bool:
     """Move a queued job to running for this worker, in one statement: a second delivery finds it taken."""
-    claimed = db.session.execute(
-        sa.update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.queued)
-        .values(
-            status=JobStatus.running,
-            started_at=utcnow(),
-            worker=worker_name(),
-            attempts=Job.attempts + 1,
-            error=None,
-        )
+    claimed = cast(
+        sa.CursorResult,
+        db.session.execute(
+            sa.update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued)
+            .values(
+                status=JobStatus.running,
+                started_at=utcnow(),
+                worker=worker_name(),
+                attempts=Job.attempts + 1,
+                error=None,
+            )
+        ),
     ).rowcount
     db.session.commit()
     return bool(claimed)

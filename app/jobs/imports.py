@@ -15,7 +15,7 @@ from app.jobs.core import Context, handler, latest, submit
 from app.jobs.progress import count_rows
 from app.models import Campus, ImportKind, ImportRun, ImportState, Job, User, utcnow
 from app.services import google_admin, snipeit
-from app.services.csvio import ImportReport, read_table
+from app.services.csvio import read_table
 from app.services.errors import DomainError
 
 CHECK = "import.check"
@@ -97,7 +97,7 @@ def _import(
     )
 
 
-def _summary(report: ImportReport, **extra: Any) -> dict[str, Any]:
+def _summary(report: Any, **extra: Any) -> dict[str, Any]:
     return {"rows": report.rows, "counts": report.counts(), "summary": report.summary(), **extra}
 
 

@@ -30,7 +30,7 @@ def new_job_id() -> str:
     return str(uuid.uuid4())
 
 
-class Job(db.Model):
+class Job(db.Model):  # type: ignore[name-defined]
     """One piece of queued work: what it is, who asked, how far it has got and what came of it.
 
     The queue's message carries only the id; what the job needs is parked in the database beforehand (an import
