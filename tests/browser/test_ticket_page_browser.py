@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.models import TicketCategory
 from app.services import tickets as ticket_service
+from tests.browser.a11y import assert_no_serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.repairs_world import make_shop
 
@@ -57,6 +58,7 @@ def test_student_report_triaged_then_resolved_from_the_top_of_the_page(app, brow
         assert resolve.bounding_box()["y"] > save.bounding_box()["y"], "triage comes before resolve"
         # One way to change the status: the steps themselves, no second menu repeating them.
         expect(page.get_by_label("Move to")).to_have_count(0)
+        assert_no_serious_violations(page, f"the ticket page ({screen})")
 
         page.get_by_label("Priority").select_option("high")
         save.click()
