@@ -353,21 +353,22 @@ class Story:
                 return u
         return self.tech
 
-    def devices(self, campus: Campus, *, n: int, where: Callable[[Asset], bool] = lambda a: True) -> list[Asset]:
+    def devices(self, campus: Campus, *, n: int) -> list[Asset]:
         """Deployed, assigned devices of the campus not used by another scenario yet, picked by the seeded RNG."""
-        pool = [
-            a
-            for a in db.session.scalars(
+        # The first few hundred candidates are plenty, and keep this quick on a district of a million devices.
+        pool = list(
+            db.session.scalars(
                 sa.select(Asset)
                 .where(
                     Asset.campus_id == campus.id,
                     Asset.status == AssetStatus.deployed,
                     Asset.assigned_to_id.is_not(None),
+                    Asset.id.not_in(self.used) if self.used else sa.true(),
                 )
                 .order_by(Asset.id)
+                .limit(400)
             )
-            if a.id not in self.used and where(a)
-        ]
+        )
         picked = self.rng.sample(pool, min(n, len(pool)))
         self.used.update(a.id for a in picked)
         return picked
@@ -730,6 +731,7 @@ class Story:
                     sa.select(Person)
                     .where(Person.campus_id == campus.id, Person.kind == PersonKind.student)
                     .order_by(Person.id)
+                    .limit(300)
                 )
             )
             if not pool or not students:
