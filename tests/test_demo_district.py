@@ -157,7 +157,14 @@ def test_demo_district_has_every_state_and_every_page_shows_rows(app, client):
         session["_user_id"] = session_id
         session["_fresh"] = True
 
-    for url, rows in PAGES.items():
+    # The dashboard's reports: devices losing updates this school year, warranties already ended.
+    school_year = now.year if now.month >= 7 else now.year - 1
+    reports = {
+        f"/assets?aue_year={school_year}&active=1": r"100e Chromebook Gen 3",
+        "/assets?warranty=expired&active=1": r"[A-Z]{3}-1\d{4}",
+        "/tickets?sort=oldest_open": r"T-0000\d\d",
+    }
+    for url, rows in {**PAGES, **reports}.items():
         resp = client.get(url)
         assert resp.status_code == 200, url
         text = _text(resp.get_data(as_text=True))
