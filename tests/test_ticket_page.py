@@ -256,5 +256,6 @@ def test_logged_values_read_as_words_on_the_device_timeline(app, client, shop):
     loaner = html[html.index('id="timeline"') :]
     assert "due:" in loaner
     for page in (timeline, loaner):
-        words = re.sub(r"<[^>]+>", " ", page)  # what the page shows, not the exact instant in <time> attributes
+        words = re.sub(r"<[^>]+>", " ", page)  # what the page shows; the exact instant is in <time> attributes
         assert not re.search(r"\d{4}-\d{2}-\d{2}T|\d{2}:\d{2}:\d{2}|\.\d{6}", words)
+        assert not re.search(r"\.\d{6}", page), "no microseconds, not even in a tooltip"

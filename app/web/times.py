@@ -93,7 +93,8 @@ def when_text(moment: datetime, campus: Any = None, *, today: date | None = None
 
 
 def _time_element(moment: datetime | date, text: str) -> Markup:
-    exact = utc_iso(moment) if isinstance(moment, datetime) else moment.isoformat()
+    # To the second: the title is read as a tooltip, and microseconds are noise to a person.
+    exact = utc_iso(moment.replace(microsecond=0)) if isinstance(moment, datetime) else moment.isoformat()
     return Markup('<time datetime="{0}" title="{0}">{1}</time>').format(exact, escape(text))
 
 
