@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import shutil
 import threading
 import time
@@ -10,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
-from werkzeug.wsgi import ClosingIterator
 
 from app.extensions import db
 from tests import factories
@@ -36,32 +37,59 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+class _Answered:
+    """A response body that reports when it has been sent to the end or closed, whichever comes first: werkzeug
+    skips close() when the browser resets the connection before the server has drained the request."""
+
+    def __init__(self, body, done) -> None:
+        self.body = body
+        self.done = done
+
+    def __iter__(self):
+        try:
+            yield from self.body
+        finally:
+            self.done()
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.done()
+
+
 class InFlight:
     """WSGI middleware counting the requests the live server is still answering (body sent to the end)."""
 
     def __init__(self, app) -> None:
         self.app = app
-        self.active = 0
+        self.active: dict[int, str] = {}
         self.changed = threading.Condition()
+        self._ids = itertools.count()
 
     def __call__(self, environ, start_response):
+        key = next(self._ids)
         with self.changed:
-            self.active += 1
+            self.active[key] = f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
+        done = functools.partial(self._done, key)
         try:
             body = self.app(environ, start_response)
         except BaseException:
-            self._done()
+            done()
             raise
-        return ClosingIterator(body, [self._done])
+        return _Answered(body, done)
 
-    def _done(self) -> None:
+    def _done(self, key: int) -> None:
         with self.changed:
-            self.active -= 1
+            self.active.pop(key, None)
             self.changed.notify_all()
 
-    def wait_idle(self, timeout: float = 30.0) -> bool:
+    def wait_idle(self, timeout: float = 30.0) -> list[str]:
+        """Waits until no request is in flight; returns those still in flight after timeout seconds."""
         with self.changed:
-            return self.changed.wait_for(lambda: self.active == 0, timeout)
+            self.changed.wait_for(lambda: not self.active, timeout)
+            return list(self.active.values())
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +116,8 @@ def _server_settles(served) -> Iterator[None]:
     """After a test's browsers have closed, wait for the requests they left in flight (a service worker's
     Background Sync may still be landing) before the tables are emptied for the next test."""
     yield
-    assert served[1].wait_idle(), "the live server was still answering requests 30 s after the test ended"
+    left = served[1].wait_idle()
+    assert not left, f"the live server was still answering {left} 30 s after the test ended"
 
 
 @pytest.fixture(scope="session")
