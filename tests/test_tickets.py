@@ -134,8 +134,9 @@ def test_status_change_plain_and_htmx(app, client, tickets, login_as):
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/tickets/{tickets['old']}")
     resp = client.post(f"/tickets/{tickets['old']}/status", data={"status": "in_repair"}, headers=hx())
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and html.lstrip().startswith('<section class="card actions" id="ticket-work"')
-    assert "<html" not in html and "in repair" in html and "<del>triaged</del>" in html
+    assert resp.status_code == 200 and html.lstrip().startswith('<div class="grid-2 ticket-page" id="ticket-work"')
+    # The timeline says it in words: the step taken, and the status it left the ticket in.
+    assert "<html" not in html and "Taken in for repair (it was deployed)" in html and "now in repair" in html
     resp = client.post(f"/tickets/{tickets['old']}/status", data={"status": "exploded"}, headers=hx())
     assert resp.status_code == 422 and "Choose a status" in resp.get_data(as_text=True)
     resp = client.post(f"/tickets/{tickets['old']}/status", data={"status": "exploded"})
