@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
@@ -15,11 +14,9 @@ from app.extensions import db
 from app.models import (
     Activity,
     Asset,
-    AssetStatus,
     Condition,
     Observation,
     ObservationSource,
-    Role,
     Room,
     User,
     Via,
@@ -258,61 +255,3 @@ def observations_of(asset: Asset, limit: int = 500) -> list[Observation]:
             .limit(limit)
         )
     )
-
-
-def seed_demo_observations(seed: int, now: datetime) -> int:
-    """Give the demo district a believable "last seen": most devices scanned in the last weeks, a few moved.
-
-    Bulk inserts and a bulk update by primary key keep this fast for hundreds of thousands of devices.
-    """
-    rng = random.Random(seed * 7919 + 4)
-    scanners: dict[int, list[int]] = {}
-    for user in db.session.scalars(sa.select(User).where(User.role.in_([Role.aide, Role.tech, Role.librarian]))):
-        for campus in user.campuses:
-            scanners.setdefault(campus.id, []).append(user.id)
-    rooms_by_campus: dict[int, list[int]] = {}
-    for room_id, campus_id in db.session.execute(sa.select(Room.id, Room.campus_id).order_by(Room.id)):
-        rooms_by_campus.setdefault(campus_id, []).append(room_id)
-    seen_statuses = [AssetStatus.deployed, AssetStatus.loaner, AssetStatus.in_stock, AssetStatus.in_repair]
-    rows = db.session.execute(
-        sa.select(Asset.id, Asset.campus_id, Asset.home_room_id)
-        .where(Asset.status.in_(seen_statuses))
-        .order_by(Asset.id)
-    ).all()
-    observations, projections = [], []
-    for asset_id, campus_id, home_room_id in rows:
-        if rng.random() > 0.7 or not scanners.get(campus_id):
-            continue  # never scanned: these are what "not seen in N days" finds
-        last = None
-        for n in range(1 if rng.random() < 0.7 else 2):
-            at = now - timedelta(days=rng.uniform(0, 75) / (n + 1), minutes=rng.randrange(600))
-            room_id = home_room_id
-            if rng.random() < 0.05:
-                room_id = rng.choice(rooms_by_campus[campus_id])  # wandered off to another room
-            row = {
-                "asset_id": asset_id,
-                "room_id": room_id,
-                "at": at,
-                "by_id": rng.choice(scanners[campus_id]),
-                "source": ObservationSource.demo,
-                "via": Via.cli,
-                "flagged": False,
-                "created_at": now,
-            }
-            observations.append(row)
-            if last is None or at > last["at"]:
-                last = row
-        projections.append(
-            {
-                "id": asset_id,
-                "current_room_id": last["room_id"],
-                "last_seen_at": last["at"],
-                "last_seen_by_id": last["by_id"],
-            }
-        )
-    batch = 5000
-    for start in range(0, len(observations), batch):
-        db.session.execute(sa.insert(Observation), observations[start : start + batch])
-    for start in range(0, len(projections), batch):
-        db.session.execute(sa.update(Asset), projections[start : start + batch])
-    return len(observations)
