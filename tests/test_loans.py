@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.i18n import campus_zone
 from app.models import Activity, AssetStatus, Condition, Loan, PersonKind, Role, Ticket, TicketSource, Via
 from app.services import loans
 from app.services.errors import Invalid
@@ -119,8 +120,10 @@ def test_people_rules(desk):
 
 def test_staff_can_borrow_too(desk):
     teacher = factories.make_person(desk["lhs"], "Priya Nguyen", kind=PersonKind.staff, external_id="T16")
-    loan = loans.check_out(desk["loaner"], teacher, by=desk["librarian"], due=date(2026, 12, 1), via=Via.web)
-    assert loan.due_at == datetime(2026, 12, 1, 21, 30, tzinfo=UTC)  # 15:30 CST
+    due = date.today() + timedelta(days=7)
+    loan = loans.check_out(desk["loaner"], teacher, by=desk["librarian"], due=due, via=Via.web)
+    # The end of that school day (15:30) on the campus's clock.
+    assert loan.due_at == datetime.combine(due, time(15, 30), tzinfo=campus_zone(desk["lhs"])).astimezone(UTC)
 
 
 def test_due_dates(desk):
