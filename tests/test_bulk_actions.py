@@ -29,7 +29,12 @@ def add_devices(campus: Campus, n: int, *, prefix: str, room: Room | None = None
         for i in range(n)
     ]
     db.session.execute(sa.insert(Asset), rows)
-    return list(db.session.scalars(sa.select(Asset.id).where(Asset.asset_tag.startswith(f"{prefix}-"))))
+    # In tag order, so ids[0] is {prefix}-00000 on every database.
+    return list(
+        db.session.scalars(
+            sa.select(Asset.id).where(Asset.asset_tag.startswith(f"{prefix}-")).order_by(Asset.asset_tag)
+        )
+    )
 
 
 @pytest.fixture

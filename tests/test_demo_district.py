@@ -60,9 +60,9 @@ PAGES = {
     "/": r"<strong>\d+</strong> not seen in 30 days",
     "/dashboard": r"not seen in 30 days",
     "/assets": r"[A-Z]{3}-1\d{4}",
-    "/tickets": r"T-0000\d\d",
+    "/tickets": r"T-\d{6}",
     "/tickets?status=all": r"closed",
-    "/repairs": r"Swaps to reverse.*T-0000\d\d",
+    "/repairs": r"Swaps to reverse.*T-\d{6}",
     "/repairs/swaps": r"Reverse: [A-Z]{3}-1\d{4} back to",
     "/repairs/claims": r"RMA-\d{6}",
     "/repairs/claims?status=shipped": r"shipped",
@@ -80,7 +80,7 @@ PAGES = {
     "/closet/found": r"Found in [A-Z]{3}-",
     "/people": r"student, grade",
     "/labels": r"[A-Z]{3}-1\d{4}",
-    "/activity": r"Triaged T-0000\d\d",
+    "/activity": r"Triaged T-\d{6}",
     "/imports/google-admin/mismatches": r"Assigned to:",
 }
 
@@ -162,7 +162,7 @@ def test_demo_district_has_every_state_and_every_page_shows_rows(app, client):
     reports = {
         f"/assets?aue_year={school_year}&active=1": r"100e Chromebook Gen 3",
         "/assets?warranty=expired&active=1": r"[A-Z]{3}-1\d{4}",
-        "/tickets?sort=oldest_open": r"T-0000\d\d",
+        "/tickets?sort=oldest_open": r"T-\d{6}",
     }
     for url, rows in {**PAGES, **reports}.items():
         resp = client.get(url)
