@@ -9,7 +9,7 @@ from app.models.labels import LabelFormat, LabelPrint, LabelPrintItem
 from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
 from app.models.observations import Observation, ObservationSource
-from app.models.people import Person, PersonKind, RecordView
+from app.models.people import Guardian, GuardianLink, Person, PersonCampus, PersonKind, RecordView
 from app.models.repairs import (
     ClaimStatus,
     Fee,
@@ -67,7 +67,10 @@ __all__ = [
     "LabelPrintItem",
     "Observation",
     "ObservationSource",
+    "Guardian",
+    "GuardianLink",
     "Person",
+    "PersonCampus",
     "PersonKind",
     "RecordView",
     "ClaimStatus",
