@@ -75,6 +75,8 @@ class Asset(db.Model):
     condition: Mapped[Condition] = mapped_column(str_enum(Condition, "asset_condition"), default=Condition.good)
     purchase_date: Mapped[date | None]
     purchase_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(10, 2))
+    # The purchase order it came on, as Snipe-IT's Order Number (kept so an export and its import agree).
+    order_number: Mapped[str | None] = mapped_column(sa.String(64))
     warranty_provider: Mapped[str | None] = mapped_column(sa.String(80))
     warranty_plan: Mapped[str | None] = mapped_column(sa.String(80))
     warranty_start: Mapped[date | None]

@@ -80,3 +80,16 @@ class ImportRun(db.Model):
             return io.BytesIO(self.content), None
         bundle = zipfile.ZipFile(io.BytesIO(self.content))
         return bundle.open(PARKED_FILE), bundle.read(PARKED_PLAN)
+
+
+class ImportMapping(db.Model):
+    """The admin's own names for one kind of file's columns, remembered so the next file like it just reads:
+    `columns` maps a column's canonical name (`asset_tag`) to the header that file gives it (`Tag ID`)."""
+
+    __tablename__ = "import_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ImportKind] = mapped_column(str_enum(ImportKind, "import_mapping_kind"), unique=True)
+    columns: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
