@@ -5,6 +5,16 @@ from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceM
 from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
 from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.jobs import Job, JobStatus
+from app.models.kits import (
+    AccessoryKind,
+    AccessoryOutcome,
+    AccessoryTracking,
+    Agreement,
+    AgreementAck,
+    Collection,
+    Deployment,
+    IssuedAccessory,
+)
 from app.models.labels import LabelFormat, LabelPrint, LabelPrintItem
 from app.models.loans import Loan
 from app.models.locations import Campus, Room, RoomKind
@@ -44,6 +54,14 @@ from app.models.types import utcnow
 from app.models.users import ApiToken, Role, User
 
 __all__ = [
+    "AccessoryKind",
+    "AccessoryOutcome",
+    "AccessoryTracking",
+    "Agreement",
+    "AgreementAck",
+    "Collection",
+    "Deployment",
+    "IssuedAccessory",
     "Activity",
     "ApiToken",
     "Asset",
