@@ -51,7 +51,8 @@ from app.models.tickets import (
     TicketStatus,
 )
 from app.models.types import utcnow
-from app.models.users import ApiToken, Role, User
+from app.models.users import ApiToken, EmailLink, LinkPurpose, MailLog, MailStatus, Role, SignInIdentity, User
+from app.models.webhooks import ClaimVendorInfo, DeliveryStatus, EndpointKind, VendorAccount, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessoryKind",
@@ -74,6 +75,7 @@ __all__ = [
     "Campus",
     "Condition",
     "DeviceModel",
+    "EmailLink",
     "ImportKind",
     "ImportRun",
     "ImportState",
@@ -108,8 +110,12 @@ __all__ = [
     "ReportRefusal",
     "Vendor",
     "WarrantyClaim",
+    "LinkPurpose",
+    "MailLog",
+    "MailStatus",
     "Role",
     "Room",
+    "SignInIdentity",
     "RoomKind",
     "SyncEvent",
     "SyncStatus",
@@ -125,4 +131,10 @@ __all__ = [
     "User",
     "Via",
     "utcnow",
+    "ClaimVendorInfo",
+    "DeliveryStatus",
+    "EndpointKind",
+    "VendorAccount",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

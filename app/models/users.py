@@ -1,4 +1,5 @@
-"""Staff accounts that sign in, their campuses, their signed-in sessions, and their API tokens."""
+"""Staff accounts that sign in, their campuses, their signed-in sessions, their single sign-on identities, the links
+mailed to them (invites, password resets), the mail sent, and their API tokens."""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(160))
     password_hash: Mapped[str] = mapped_column(sa.String(256), default="")
-    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
+    # None: created by a first single sign-on (ROLLCALL_OIDC_SIGNUP) and waiting for an admin to grant a role; such a
+    # login never signs in (app.services.sign_in).
+    role: Mapped[Role | None] = mapped_column(str_enum(Role, "user_role"))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Viewers may mint API tokens only when an admin switches this on (app.permissions, "tokens.create").
     api_tokens_allowed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
@@ -51,6 +54,9 @@ class User(UserMixin, db.Model):
     campuses: Mapped[list[Campus]] = relationship(secondary=user_campuses, order_by=Campus.code)
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    identities: Mapped[list[SignInIdentity]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True, order_by="SignInIdentity.id"
     )
 
     __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lower"),)
@@ -171,3 +177,74 @@ class ApiToken(db.Model):
         """A new token for user; returns the row and the raw token (shown once)."""
         raw = "rc_" + secrets.token_urlsafe(32)
         return cls(user=user, name=name, token_hash=hash_token(raw), prefix=raw[:10]), raw
+
+
+class SignInIdentity(db.Model):
+    """An account at a single sign-on provider linked to a login: the provider's issuer and its subject (`sub`, which
+    never changes, unlike the email) name it; linked the first time the person signs in with it."""
+
+    __tablename__ = "sign_in_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Which of Rollcall's providers ("google", "microsoft", "oidc"), for showing it; issuer + subject identify it.
+    provider: Mapped[str] = mapped_column(sa.String(20))
+    issuer: Mapped[str] = mapped_column(sa.String(255))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="identities")
+
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject"),)
+
+
+class LinkPurpose(enum.Enum):
+    invite = "invite"
+    reset = "reset"
+
+
+class EmailLink(db.Model):
+    """A link mailed to a person (an invite, a password reset): its random token is in the mail only, its digest
+    here. Single use (used_at) and expiring; setting a password uses up every open link of the login."""
+
+    __tablename__ = "email_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(str_enum(LinkPurpose, "link_purpose"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def issue(cls, user: User, purpose: LinkPurpose, expires_at: datetime) -> tuple[EmailLink, str]:
+        """A new link for user; returns the row and the raw token, which only the mail carries."""
+        raw = secrets.token_urlsafe(32)
+        return cls(user=user, purpose=purpose, token_hash=hash_token(raw), expires_at=expires_at), raw
+
+
+class MailStatus(enum.Enum):
+    sent = "sent"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class MailLog(db.Model):
+    """One mail Rollcall sent or tried to: to whom, what kind, when, and how it went. Never its body or its link."""
+
+    __tablename__ = "mail_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(sa.String(254), index=True)
+    # What it was: "invite", "password_reset".
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    subject: Mapped[str] = mapped_column(sa.String(200), default="")
+    status: Mapped[MailStatus] = mapped_column(str_enum(MailStatus, "mail_status"))
+    attempts: Mapped[int] = mapped_column(default=1, server_default="1")
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

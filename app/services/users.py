@@ -90,7 +90,7 @@ def update_user(user: User, *, role: Role, campus_codes: list[str], name: str, b
         raise Invalid("Every role except a district admin needs at least one campus.", field="campus")
     if user.id == by.id and (role is not by.role or {c.id for c in campuses} != {c.id for c in by.campuses}):
         raise Invalid("Ask another admin to change your own role or campuses.", field="role")
-    before = {"role": user.role.value, "campuses": [c.code for c in user.campuses], "name": user.name}
+    before = {"role": user.role.value if user.role else None, "campuses": [c.code for c in user.campuses], "name": user.name}
     user.role, user.campuses, user.name = role, campuses, name.strip() or user.name
     after = {"role": role.value, "campuses": [c.code for c in campuses], "name": user.name}
     old, new = activity.diff(before, after)

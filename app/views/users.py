@@ -103,16 +103,21 @@ def edit(user_id: int):
         data={
             "email": user.email,
             "name": user.name,
-            "role": user.role.value,
+            "role": user.role.value if user.role else None,
             "campuses": [c.code for c in user.campuses],
             "api_tokens": user.api_tokens_allowed,
         }
     )
     form.fill_choices()
+    if user.role is None:
+        # Waiting for a role (a first single sign-on): no role is preselected, so saving never grants one unseen.
+        form.role.choices = [SelectChoice("", "Choose a role"), *ROLE_CHOICES]
     if request.method == "POST":
         form.email.data = user.email  # the email is the login; it is not edited here
 
         def save() -> None:
+            if not form.role.data:
+                raise user_service.Invalid("Choose a role.", field="role")
             user_service.update_user(
                 user,
                 role=Role(form.role.data),
