@@ -67,6 +67,27 @@ def remember_duration(value: str) -> timedelta:
     return timedelta(days=int(text))
 
 
+# Proxies Rollcall may sit behind, each adding one X-Forwarded-For entry (nginx in front of gunicorn is one).
+PROXY_HOPS_MAX = 5
+LOG_FORMATS = ("text", "json")
+
+
+def proxy_hops(value: str) -> int:
+    """ROLLCALL_PROXY_HOPS read as how many proxies' X-Forwarded-* headers to trust; a clear error otherwise."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > PROXY_HOPS_MAX:
+        raise ValueError(f"ROLLCALL_PROXY_HOPS must be a whole number from 0 to {PROXY_HOPS_MAX}: {value!r}")
+    return int(text)
+
+
+def log_format(value: str) -> str:
+    """ROLLCALL_LOG_FORMAT: `text` (gunicorn's access log, as always) or `json` (one JSON line per request)."""
+    text = value.strip().lower()
+    if text not in LOG_FORMATS:
+        raise ValueError(f"ROLLCALL_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}: {value!r}")
+    return text
+
+
 # Environments meant for one person's machine, where ROLLCALL_BASE_URL may be left out.
 LOCAL_BASE_URL_ENVS = ("development", "demo", "test")
 # What `rollcall serve` binds when told nothing (and gunicorn's port for a bind without one).
@@ -152,6 +173,13 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
         # The job queue: huey's SQLite storage in instance/ unless a redis:// URL names one every server shares.
         "QUEUE_URL": env.get("ROLLCALL_QUEUE_URL", ""),
         "QUEUE_NAME": env.get("ROLLCALL_QUEUE_NAME", "rollcall"),
+        # Rate-limit keys in a shared Redis start with this, so two installs on one Redis count apart.
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", ""),
+        # Operations (app.ops): proxies in front that set X-Forwarded-*, request logs, who may read /metrics.
+        "PROXY_HOPS": proxy_hops(env.get("ROLLCALL_PROXY_HOPS") or "0"),
+        "LOG_FORMAT": log_format(env.get("ROLLCALL_LOG_FORMAT") or "text"),
+        "METRICS_ALLOW": env.get("ROLLCALL_METRICS_ALLOW", ""),
+        "METRICS_TOKEN": env.get("ROLLCALL_METRICS_TOKEN", ""),
         "LOGIN_RATE_LIMIT": env.get("ROLLCALL_LOGIN_RATE_LIMIT", "10 per minute"),
         "SESSION_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_SECURE": secure,
@@ -166,6 +194,27 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
                 ("REPORT_RATE_LIMIT_REPORTER", "ROLLCALL_REPORT_LIMIT_REPORTER"),
                 ("REPORT_SYNC_LIMIT", "ROLLCALL_REPORT_SYNC_LIMIT"),
                 ("REPAIR_HOURLY_RATE", "ROLLCALL_REPAIR_HOURLY_RATE"),
+                # Mail and single sign-on (app.integrations.mail, app.integrations.oidc).
+                ("SMTP_URL", "ROLLCALL_SMTP_URL"),
+                ("MAIL_FROM", "ROLLCALL_MAIL_FROM"),
+                ("OIDC_GOOGLE_CLIENT_ID", "ROLLCALL_OIDC_GOOGLE_CLIENT_ID"),
+                ("OIDC_GOOGLE_CLIENT_SECRET", "ROLLCALL_OIDC_GOOGLE_SECRET"),
+                ("OIDC_GOOGLE_ISSUER", "ROLLCALL_OIDC_GOOGLE_ISSUER"),
+                ("OIDC_MICROSOFT_CLIENT_ID", "ROLLCALL_OIDC_MICROSOFT_CLIENT_ID"),
+                ("OIDC_MICROSOFT_CLIENT_SECRET", "ROLLCALL_OIDC_MICROSOFT_SECRET"),
+                ("OIDC_MICROSOFT_TENANT", "ROLLCALL_OIDC_MICROSOFT_TENANT"),
+                ("OIDC_ISSUER", "ROLLCALL_OIDC_ISSUER"),
+                ("OIDC_CLIENT_ID", "ROLLCALL_OIDC_CLIENT_ID"),
+                ("OIDC_CLIENT_SECRET", "ROLLCALL_OIDC_SECRET"),
+                ("OIDC_DOMAINS", "ROLLCALL_OIDC_DOMAINS"),
+                ("OIDC_SIGNUP", "ROLLCALL_OIDC_SIGNUP"),
+                ("OIDC_REQUIRED_FOR_ADMINS", "ROLLCALL_OIDC_REQUIRED_FOR_ADMINS"),
+                # Google's Directory API (app.integrations.google_directory): the service-account key file, the
+                # administrator it acts for, the customer (my_customer unless set) and the API's address.
+                ("GOOGLE_CREDENTIALS", "ROLLCALL_GOOGLE_CREDENTIALS"),
+                ("GOOGLE_ADMIN_EMAIL", "ROLLCALL_GOOGLE_ADMIN_EMAIL"),
+                ("GOOGLE_CUSTOMER", "ROLLCALL_GOOGLE_CUSTOMER"),
+                ("GOOGLE_API_ENDPOINT", "ROLLCALL_GOOGLE_API_ENDPOINT"),
             )
             if env.get(name)
         },
@@ -210,6 +259,12 @@ class Config:
     QUEUE_PATH = str(INSTANCE / "queue.db")
     # Run each job as it is enqueued, in the enqueuing process (huey's immediate mode): tests only.
     QUEUE_IMMEDIATE = False
+    # Operations (app.ops): trusted proxy hops for ProxyFix (0: none), request log format, and who may read
+    # /metrics: networks (comma-separated CIDR) and/or a bearer token; with neither, /metrics answers 404.
+    PROXY_HOPS = 0
+    LOG_FORMAT = "text"
+    METRICS_ALLOW = ""
+    METRICS_TOKEN = ""
 
 
 class TestConfig(Config):
