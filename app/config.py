@@ -194,6 +194,12 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
                 ("REPORT_RATE_LIMIT_REPORTER", "ROLLCALL_REPORT_LIMIT_REPORTER"),
                 ("REPORT_SYNC_LIMIT", "ROLLCALL_REPORT_SYNC_LIMIT"),
                 ("REPAIR_HOURLY_RATE", "ROLLCALL_REPAIR_HOURLY_RATE"),
+                # Google's Directory API (app.integrations.google_directory): the service-account key file, the
+                # administrator it acts for, the customer (my_customer unless set) and the API's address.
+                ("GOOGLE_CREDENTIALS", "ROLLCALL_GOOGLE_CREDENTIALS"),
+                ("GOOGLE_ADMIN_EMAIL", "ROLLCALL_GOOGLE_ADMIN_EMAIL"),
+                ("GOOGLE_CUSTOMER", "ROLLCALL_GOOGLE_CUSTOMER"),
+                ("GOOGLE_API_ENDPOINT", "ROLLCALL_GOOGLE_API_ENDPOINT"),
                 # Mail and single sign-on (app.integrations.mail, app.integrations.oidc).
                 ("SMTP_URL", "ROLLCALL_SMTP_URL"),
                 ("MAIL_FROM", "ROLLCALL_MAIL_FROM"),

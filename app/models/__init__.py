@@ -4,6 +4,7 @@ from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
 from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
 from app.models.imports import ImportKind, ImportRun, ImportState
+from app.models.google_sync import GoogleSyncRun, GoogleSyncState, GoogleWriteBack, SyncRunStatus, WriteBackStatus
 from app.models.jobs import Job, JobStatus
 from app.models.kits import (
     AccessoryKind,
@@ -76,6 +77,9 @@ __all__ = [
     "Condition",
     "DeviceModel",
     "EmailLink",
+    "GoogleSyncRun",
+    "GoogleSyncState",
+    "GoogleWriteBack",
     "ImportKind",
     "ImportRun",
     "ImportState",
@@ -110,6 +114,7 @@ __all__ = [
     "ReportRefusal",
     "Vendor",
     "WarrantyClaim",
+    "WriteBackStatus",
     "LinkPurpose",
     "MailLog",
     "MailStatus",
@@ -118,6 +123,7 @@ __all__ = [
     "SignInIdentity",
     "RoomKind",
     "SyncEvent",
+    "SyncRunStatus",
     "SyncStatus",
     "Ticket",
     "TicketCategory",
