@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask, abort, g, has_request_context, request
 from flask_login import current_user
 
-from app import auth, i18n, jobs
+from app import auth, i18n, jobs, ops
 from app import config as config_module
 from app.commands import register_commands
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
@@ -63,6 +63,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     times.init_app(app)
     jobs.init_app(app)
+    ops.init_app(app)
     with app.app_context():
         _tune_sqlite(db.engine, app.config["SQLITE_CACHE_KB"])
 

@@ -11,3 +11,10 @@ def post_worker_init(worker) -> None:
     about a fifth faster (bench/bench_sync.py does the same)."""
     gc.collect()
     gc.freeze()
+
+
+def child_exit(server, worker) -> None:
+    """A worker stopped: let prometheus_client's multiprocess mode drop its live files (app.ops.metrics)."""
+    from app.ops.metrics import worker_exited
+
+    worker_exited(worker.pid)

@@ -19,6 +19,7 @@ from app.views import (
     jobs,
     labels,
     loans,
+    ops,
     people,
     pwa,
     repairs,
@@ -54,6 +55,7 @@ BLUEPRINTS = (
     labels,
     pwa,
     scan,
+    ops,
 )
 
 

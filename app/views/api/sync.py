@@ -12,6 +12,7 @@ from flask_login import current_user
 from app import inputs
 from app.extensions import db
 from app.models import Campus
+from app.ops import metrics
 from app.services import sync as sync_service
 from app.views.api.blueprint import bp
 from app.views.api.common import campus_id_arg
@@ -50,6 +51,7 @@ def sync():
         client_id = ""  # only a label for the phone; not worth refusing its events over
     results = sync_service.apply_batch(events, user=current_user._get_current_object(), client_id=client_id)
     db.session.commit()
+    metrics.count_sync(events, (r.status for r in results), sync_service.HANDLERS)
     # Compact and unsorted: the answer to 500 scans is ~100 KB, and jsonify's sorting cost more than the rest of it.
     body = json.dumps({"results": [r.as_json() for r in results]}, separators=(",", ":"))
     return Response(body, mimetype="application/json")
