@@ -3,6 +3,7 @@
 from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
 from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
+from app.models.google import GoogleDevice, GoogleTagRule, OrgUnitMapping
 from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.google_sync import GoogleSyncRun, GoogleSyncState, GoogleWriteBack, SyncRunStatus, WriteBackStatus
 from app.models.jobs import Job, JobStatus
@@ -80,6 +81,8 @@ __all__ = [
     "GoogleSyncRun",
     "GoogleSyncState",
     "GoogleWriteBack",
+    "GoogleDevice",
+    "GoogleTagRule",
     "ImportKind",
     "ImportRun",
     "ImportState",
@@ -91,6 +94,7 @@ __all__ = [
     "LabelPrintItem",
     "Observation",
     "ObservationSource",
+    "OrgUnitMapping",
     "Guardian",
     "GuardianLink",
     "Person",
