@@ -156,8 +156,9 @@ def test_formula_in_notes_is_kept_as_text_and_exported_safely(world):
 
 
 def test_missing_required_column(world):
-    with pytest.raises(HeaderError, match="serial"):
+    with pytest.raises(HeaderError, match="no Serial Number column. Its columns are: Asset Tag, Model Name") as exc:
         snipeit.run(b"Asset Tag,Model Name\nX,Y\n", by=world["admin"], dry_run=True)
+    assert exc.value.missing == {"serial": "Serial Number"} and exc.value.headers == ["Asset Tag", "Model Name"]
 
 
 def test_campus_scope_refuses_other_campuses(world):
@@ -167,8 +168,8 @@ def test_campus_scope_refuses_other_campuses(world):
     elsewhere = {n for n, line in enumerate(lines, start=1) if n > 1 and line.split(",")[8] != "LHS"}
     assert {e.line for e in report.errors} == elsewhere
     assert {e.message for e in report.errors if e.column == "Location"} == {
-        "JMS is not one of your campuses.",
-        "RES is not one of your campuses.",
+        "'JMS' is not one of your campuses.",
+        "'RES' is not one of your campuses.",
     }
 
 

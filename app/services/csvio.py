@@ -1,8 +1,11 @@
 """CSV in and out: header aliases, per-row errors with line numbers, forgiving dates, formula-safe export.
 
 Importers (OneRoster, Google Admin, Snipe-IT) share this so every file is read the same way: UTF-8 with or
-without a byte-order mark (Windows-1252 as a fallback), headers matched by alias ignoring case, spaces and
-punctuation, blank lines skipped but counted, and every problem reported with the line it is on.
+without a byte-order mark (Windows-1252 as a fallback), cells separated by commas, semicolons or tabs (whichever
+the header row uses), headers matched by alias ignoring case, spaces and punctuation (or by the admin's own
+mapping), the export's formula guard taken off again, blank lines skipped but counted, and every problem
+reported with the line it is on. Every CSV Rollcall writes starts with a UTF-8 byte-order mark, so Excel on
+Windows reads accents right.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import re
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import IO, Any
 
 from app.services.errors import DomainError, Invalid
@@ -26,6 +30,12 @@ _KEY = re.compile(r"[^a-z0-9]+")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+# What every CSV Rollcall writes starts with, so Excel on Windows reads it as UTF-8.
+BOM = "\ufeff"
+# The separators a spreadsheet saves cells with: comma, or semicolon where the comma is the decimal mark, or tab.
+DELIMITERS = (",", ";", "\t")
+# Columns Rollcall itself adds to files it hands back (the rejected rows' reasons): never reported as unknown.
+OWN_COLUMNS = ("error",)
 
 
 def header_key(text: str) -> str:
@@ -46,7 +56,16 @@ class RowError:
 
 class HeaderError(ValueError):
     """The file cannot be read as a table: its header row lacks required columns, or a line is one no CSV reader
-    takes (a cell past the csv module's 128 KB limit, say). Nothing can be imported."""
+    takes (a cell past the csv module's 128 KB limit, say). Nothing can be imported.
+
+    For missing columns, `missing` maps each missing column's name to the label people know it by, and `headers`
+    is the file's own header row, so the admin can say which of them is which (`Mapped`).
+    """
+
+    def __init__(self, message: str, *, missing: Mapping[str, str] | None = None, headers: Sequence[str] = ()):
+        super().__init__(message)
+        self.missing = dict(missing or {})
+        self.headers = list(headers)
 
 
 @dataclass
@@ -130,6 +149,41 @@ class _Borrowed(io.TextIOWrapper):
         pass
 
 
+class Mapped(io.BufferedIOBase):
+    """An uploaded file with the admin's own names for its columns: `columns` maps a column's canonical name
+    (`asset_tag`) to the file's header for it (`Tag ID`). Every importer reads it like the file itself, and the
+    shared reader takes those headers as that column."""
+
+    def __init__(self, raw: IO[bytes], columns: Mapping[str, str]) -> None:
+        super().__init__()
+        self.raw, self.columns = raw, dict(columns)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.raw.read(-1 if size is None else size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.raw.read(size)
+
+    def seekable(self) -> bool:
+        return self.raw.seekable()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
+def mapped(source: Any, columns: Mapping[str, str] | None) -> Any:
+    """`source` with the admin's column mapping attached (a binary stream or bytes; unchanged without one)."""
+    if not columns:
+        return source
+    return Mapped(io.BytesIO(source) if isinstance(source, bytes) else source, columns)
+
+
 def _text(source: bytes | str | IO[bytes] | IO[str]) -> IO[str]:
     if isinstance(source, str):
         return io.StringIO(source.lstrip("\ufeff"), newline="")
@@ -140,40 +194,83 @@ def _text(source: bytes | str | IO[bytes] | IO[str]) -> IO[str]:
     return _Borrowed(source, encoding=encoding_of(source), errors="replace", newline="")  # type: ignore[arg-type]
 
 
+def label_of(name: str, aliases: Mapping[str, Sequence[str]]) -> str:
+    """What people call a column: its first alias (`Asset Tag` for `asset_tag`)."""
+    spellings = aliases.get(name) or ()
+    return spellings[0] if spellings else name
+
+
+def sniff_delimiter(line: str) -> str:
+    """The separator a header line uses: whichever of comma, semicolon and tab it holds most of outside quotes
+    (comma on a tie)."""
+    bare = re.sub(r'"[^"]*"', "", line)
+    return max(DELIMITERS, key=lambda d: (bare.count(d), d == ","))
+
+
+def _open(source: bytes | str | IO[bytes] | IO[str]) -> tuple[Any, list[str] | None]:
+    """A csv reader over the source, in its encoding and with its separator, and its header row (None: empty)."""
+    text = _text(source)
+    peeked: list[str] = []
+    for line in text:
+        peeked.append(line)
+        if line.strip():
+            break
+    reader = csv.reader(itertools.chain(peeked, text), delimiter=sniff_delimiter(peeked[-1] if peeked else ""))
+    for cells in _guarded(reader):
+        if any(c.strip() for c in cells):
+            return reader, [c.strip() for c in cells]
+    return reader, None
+
+
 def read_table(
     source: bytes | str | IO[bytes] | IO[str],
     aliases: Mapping[str, Sequence[str]],
     required: Iterable[str] = (),
+    verbatim: Iterable[str] = (),
 ) -> Table:
     """Parse a CSV, mapping each header to the canonical name whose aliases include it.
 
     `source` is the file's bytes or text, or a seekable binary stream (an upload spooled to disk), which is read
     as it goes: only the row being read is in memory, never the whole file. `aliases` maps canonical names to the
-    header spellings that mean it; matching ignores case, spaces and punctuation. Raises HeaderError listing
-    every required column that no header matched.
+    header spellings that mean it (the first one is what people call it); matching ignores case, spaces and
+    punctuation, and a `Mapped` source's own mapping comes first. Cells lose surrounding white space (except in
+    `verbatim` columns, free text kept as written) and the leading apostrophe Rollcall's export guards formulas
+    with. Raises HeaderError naming every required column no header matched, and the file's own headers.
     """
-    text = _text(source)
-    lookup = {header_key(alias): name for name, spellings in aliases.items() for alias in (name, *spellings)}
-    reader = csv.reader(text)
-    header: list[str] | None = None
-    for cells in _guarded(reader):
-        if any(c.strip() for c in cells):
-            header = cells
-            break
+    own = getattr(source, "columns", None) or {}
+    reader, header = _open(source)
     if header is None:
         raise HeaderError("The file is empty.")
+    lookup = {header_key(alias): name for name, spellings in aliases.items() for alias in (name, *spellings)}
+    lookup.update({header_key(h): name for name, h in own.items() if h})
     columns = [lookup.get(header_key(h)) for h in header]
-    unknown = [h.strip() for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
-    missing = [name for name in required if name not in columns]
+    unknown = [h for h, c in zip(header, columns, strict=True) if c is None and h and header_key(h) not in OWN_COLUMNS]
+    missing = {name: label_of(name, aliases) for name in required if name not in columns}
     if missing:
+        labels = list(missing.values())
         raise HeaderError(
-            "Missing column"
-            + ("s" if len(missing) > 1 else "")
-            + ": "
-            + ", ".join(missing)
-            + f". Found: {', '.join(h.strip() for h in header)}."
+            f"This file has no {_words(labels)} column. Its columns are: {', '.join(h for h in header if h)}.",
+            missing=missing,
+            headers=[h for h in header if h],
         )
-    return Table(rows=_rows(reader, columns), columns=[c for c in columns if c], unknown_headers=unknown)
+    keep = set(verbatim)
+    return Table(rows=_rows(reader, columns, keep), columns=[c for c in columns if c], unknown_headers=unknown)
+
+
+def _words(labels: Sequence[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
+
+
+def unguard(text: str) -> str:
+    """A cell without the apostrophe `safe_cell` put before it (anything else is left as it is)."""
+    if text.startswith("'") and text.lstrip("'").startswith(_FORMULA_START):
+        return text[1:]
+    return text
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a value (an identifier, say) would run as a formula in a spreadsheet."""
+    return text.startswith(_FORMULA_START[:4])
 
 
 def _guarded(reader: Any) -> Iterator[list[str]]:
@@ -184,15 +281,31 @@ def _guarded(reader: Any) -> Iterator[list[str]]:
         raise HeaderError(f"Line {reader.line_num} cannot be read ({exc}); nothing was imported.") from None
 
 
-def _rows(reader: Any, columns: list[str | None]) -> Iterator[Row]:
+def _rows(reader: Any, columns: list[str | None], verbatim: set[str]) -> Iterator[Row]:
     for cells in _guarded(reader):
         if not any(c.strip() for c in cells):
             continue
-        mapped: dict[str, str] = {}
+        found: dict[str, str] = {}
         for name, value in zip(columns, cells, strict=False):
-            if name is not None and name not in mapped:
-                mapped[name] = value.strip()
-        yield Row(line=reader.line_num, cells=mapped)
+            if name is not None and name not in found:
+                found[name] = unguard(value) if name in verbatim else unguard(value.strip()).strip()
+        yield Row(line=reader.line_num, cells=found)
+
+
+def raw_rows(source: bytes | str | IO[bytes] | IO[str]) -> tuple[list[str], Iterator[tuple[int, int, list[str]]]]:
+    """A file's header and its records as they are, blank ones included: (first line, last line, cells), read
+    as `read_table` reads it, so the lines are the ones its rows and errors carry."""
+    reader, header = _open(source)
+    if header is None:
+        raise HeaderError("The file is empty.")
+
+    def records() -> Iterator[tuple[int, int, list[str]]]:
+        last = reader.line_num
+        for cells in _guarded(reader):
+            yield last + 1, reader.line_num, cells
+            last = reader.line_num
+
+    return header, records()
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y")
@@ -213,13 +326,20 @@ def pasted_lines(text: str, *, field: str, most: int, empty: str, too_many: str)
 def parse_date(text: str) -> date | None:
     """A date from the spellings exports use: ISO dates and datetimes, US dates, `YYYY-MM`, `June 2029`.
 
-    Month-only values mean the first of that month. Empty text is None; anything unreadable raises ValueError.
+    Month-only values (`June 2029`, `Jun 2029`, `2029-06`, `06/2029`, `6/2029`) mean the first of that month.
+    A timestamp is the date it names as written (no shift to another zone); a bare 12- or 13-digit number is
+    epoch milliseconds (GAM writes them), read in UTC. Empty text is None; anything unreadable raises ValueError.
     """
     value = (text or "").strip()
     if not value:
         return None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ].*", value):
         return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    if re.fullmatch(r"\d{12,13}", value):
+        return datetime.fromtimestamp(int(value) / 1000, UTC).date()
+    match = re.fullmatch(r"(\d{1,2})/(\d{4})", value)
+    if match and 1 <= int(match.group(1)) <= 12:
+        return date(int(match.group(2)), int(match.group(1)), 1)
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(value, fmt).date()
@@ -243,19 +363,20 @@ def parse_datetime(text: str) -> datetime | None:
 
 
 def safe_cell(value: Any) -> str:
-    """A cell that a spreadsheet shows as text, never runs: risky leading characters get a quote."""
+    """A cell that a spreadsheet shows as text, never runs: risky leading characters get an apostrophe (and so
+    does a cell that already starts with apostrophes before one, so `unguard` gives every cell back exactly)."""
     if value is None:
         return ""
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.lstrip("'").startswith(_FORMULA_START) else text
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """Stream CSV text (header first), every cell formula-safe."""
+    """Stream CSV text (a byte-order mark and the header first), every cell formula-safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([safe_cell(h) for h in header])
-    yield buffer.getvalue()
+    yield BOM + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
@@ -315,6 +436,18 @@ class Plan:
     def to_bytes(self) -> bytes:
         return bytes(self._records)
 
+    @staticmethod
+    def lines(records: bytes, kind: str) -> set[int]:
+        """The lines of a kept plan whose rows would do `kind` ("error": the bad rows)."""
+        index = PLAN_KINDS.index(kind)
+        return {line for line, k, _ in _RECORD.iter_unpack(records) if k == index}
+
+    @staticmethod
+    def without(records: bytes, kind: str) -> bytes:
+        """A kept plan less the records of `kind`: what it says of the file with those rows left out."""
+        index = PLAN_KINDS.index(kind)
+        return b"".join(_RECORD.pack(*r) for r in _RECORD.iter_unpack(records) if r[1] != index)
+
 
 @dataclass
 class ImportReport:
@@ -338,6 +471,11 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def bad_rows(self) -> int:
+        """Rows with at least one problem (a row can have several)."""
+        return len({e.line for e in self.errors})
+
     def differs(self, line: int, what: str, was: str | None, now: str) -> None:
         """Note a row whose outcome changed since the approved dry run (`was` as Plan.add returned it)."""
         if was is None:
@@ -352,7 +490,7 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "deactivated": self.deactivated,
-            "errors": len(self.errors),
+            "errors": self.bad_rows,
         }
 
     def summary(self) -> str:

@@ -1,9 +1,11 @@
 """Snipe-IT migration: its asset CSV in (statuses mapped, warranty months to an end date, checked-out people
-matched by email or username, unknown models created) and an asset CSV out that Snipe-IT's importer accepts."""
+matched by employee number, email or username, unknown models created) and an asset CSV out that Snipe-IT's
+importer accepts and that Rollcall reads back exactly: importing its own export changes nothing."""
 
 from __future__ import annotations
 
 import calendar
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +32,16 @@ from app.models import (
     utcnow,
 )
 from app.services import activity
-from app.services.csvio import ImportReport, Plan, Row, RowError, parse_date, read_table, write_csv
+from app.services.csvio import (
+    ImportReport,
+    Plan,
+    Row,
+    RowError,
+    looks_like_formula,
+    parse_date,
+    read_table,
+    write_csv,
+)
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "asset_tag": ("Asset Tag", "Tag"),
@@ -42,13 +53,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "location": ("Location", "Default Location", "Campus"),
     "purchase_date": ("Purchase Date",),
     "purchase_cost": ("Purchase Cost", "Cost"),
+    "order_number": ("Order Number", "PO Number", "Purchase Order"),
     "warranty": ("Warranty", "Warranty Months", "warranty_months"),
+    "warranty_start": ("Warranty Start", "Warranty Start Date"),
+    "warranty_end": ("Warranty Expires", "Warranty End", "Warranty Expiration", "Warranty End Date"),
     "notes": ("Notes",),
     "full_name": ("Full Name", "Checked Out To", "Assigned To"),
     "email": ("Email", "Checked Out Email"),
     "username": ("Username",),
+    "employee_number": ("Employee Number", "Employee Num", "Employee ID", "Student ID"),
     # Snipe-IT columns Rollcall has no place for: known, so not reported as unknown.
-    "_ignored": ("Item Name", "Asset Name", "Model Number", "Order Number", "Supplier", "Company"),
+    "_ignored": ("Item Name", "Asset Name", "Model Number", "Supplier", "Company"),
 }
 HEADER = [
     "Asset Tag",
@@ -64,10 +79,13 @@ HEADER = [
     "Purchase Cost",
     "Order Number",
     "Warranty",
+    "Warranty Start",
+    "Warranty Expires",
     "Notes",
     "Full Name",
     "Email",
     "Username",
+    "Employee Number",
 ]
 # Our status → the Snipe-IT status label written on export (and read back by the import).
 EXPORT_LABELS = {
@@ -99,6 +117,7 @@ FIELDS = (
     "status",
     "purchase_date",
     "purchase_cost",
+    "order_number",
     "warranty_start",
     "warranty_end",
     "notes",
@@ -106,7 +125,11 @@ FIELDS = (
 )
 KEEP = 2000
 # Columns that say whom a device is checked out to: with any of them in the file, a blank one means nobody.
-PEOPLE_COLUMNS = {"full_name", "email", "username"}
+PEOPLE_COLUMNS = {"full_name", "email", "username", "employee_number"}
+# Free text kept exactly as written (white space too), so an export reads back unchanged.
+VERBATIM = ("notes",)
+# Bad rows that get a "did you mean" (each looks through every person or room once).
+SUGGESTED = 200
 
 
 def map_status(label: str) -> AssetStatus | None:
@@ -172,6 +195,12 @@ class SnipeReport(ImportReport):
         }
 
 
+def _close(text: str, candidates: list[str]) -> str | None:
+    """The candidate most like `text` (difflib), when one is close enough to be a likely typo."""
+    found = difflib.get_close_matches(text, candidates, n=1, cutoff=0.8)
+    return found[0] if found else None
+
+
 class _Places:
     """Campuses and rooms by code or name, for the Location column."""
 
@@ -191,21 +220,47 @@ class _Places:
             return self.campuses[room.campus.code.lower()], room
         return None, None
 
+    def like(self, text: str) -> str | None:
+        """The room or campus code a mistyped Location most likely meant."""
+        rooms = {r.code.lower(): r.code for r in self.rooms.values()}
+        campuses = {c.code.lower(): c.code for c in self.campuses.values()}
+        key = _close(text.strip().lower(), [*rooms, *campuses])
+        return rooms.get(key or "") or campuses.get(key or "")
+
 
 class _People:
-    """People by lower-cased email and username."""
+    """People by lower-cased student or staff ID, email and username."""
 
     def __init__(self) -> None:
+        self.by_id: dict[str, Person] = {}
         self.by_email: dict[str, Person] = {}
         self.by_username: dict[str, Person] = {}
         for p in db.session.scalars(sa.select(Person)):
+            self.by_id.setdefault(p.external_id.lower(), p)
             if p.email:
                 self.by_email.setdefault(p.email.lower(), p)
             if p.username:
                 self.by_username.setdefault(p.username.lower(), p)
 
-    def find(self, email: str, username: str) -> Person | None:
-        return self.by_email.get(email.strip().lower()) or self.by_username.get(username.strip().lower())
+    def find(self, number: str, email: str, username: str) -> Person | None:
+        return (
+            self.by_id.get(number.strip().lower())
+            or self.by_email.get(email.strip().lower())
+            or self.by_username.get(username.strip().lower())
+        )
+
+    def missing(self, number: str, email: str, username: str, who: str) -> str:
+        """Why no one was found, naming what was looked for and the closest match there is."""
+        for value, index, words in (
+            (email, self.by_email, "email"),
+            (username, self.by_username, "username"),
+            (number, self.by_id, "employee number"),
+        ):
+            if value.strip():
+                near = _close(value.strip().lower(), list(index))
+                hint = f"; did you mean {near!r}?" if near else "."
+                return f"No person with {words} {value.strip()!r}{hint}"
+        return f"No one in the roster has the email, username or employee number of {who!r}."
 
 
 # What a good row leads to: the device it matches (None: a new one), the values to set, the person it is
@@ -223,6 +278,8 @@ class _Purchase:
     date_read: bool = True
     cost: Decimal | None = None
     months: int | None = None
+    warranty_start: date | None = None
+    warranty_end: date | None = None
 
 
 @dataclass
@@ -240,6 +297,7 @@ class _Found:
     person: Person | None
     model: DeviceModel | None
     notes: str
+    order_number: str
 
 
 class _Matcher:
@@ -261,56 +319,65 @@ class _Matcher:
         }
         self.seen_tags: dict[str, int] = {}
         self.seen_serials: dict[str, int] = {}
+        self.suggested = 0
+        self.explicit_warranty = False
 
     def device(self, row: Row, bad: Bad) -> tuple[str, str, Asset | None]:
-        """Asset Tag and Serial Number: (tag, serial, the device they match by tag, then by serial)."""
-        tag = row.get("asset_tag").strip().upper()
-        serial = row.get("serial").strip().upper()
-        if not tag:
-            bad("No asset tag.", "Asset Tag")
-        elif len(tag) > 32:
-            bad("The asset tag is longer than 32 characters.", "Asset Tag")
-        elif tag in self.seen_tags:
-            bad(f"Asset tag {tag} is also on line {self.seen_tags[tag]}.", "Asset Tag")
-        if not serial:
-            bad("No serial number.", "Serial Number")
-        elif len(serial) > 64:
-            bad("The serial number is longer than 64 characters.", "Serial Number")
-        elif serial in self.seen_serials:
-            bad(f"Serial {serial} is also on line {self.seen_serials[serial]}.", "Serial Number")
-        self.seen_tags.setdefault(tag, row.line)
-        self.seen_serials.setdefault(serial, row.line)
-        asset_id = self.by_tag.get(tag)
-        serial_id = self.by_serial.get(serial)
+        """Asset Tag and Serial Number: (tag, serial, the device they match by tag, then by serial, in any case).
+        A device's tag and serial keep the case they have; a new one's are upper case, as scans look them up."""
+        tag, serial = row.get("asset_tag").strip().upper(), row.get("serial").strip().upper()
+        tag_key, serial_key = tag, serial
+        _identifier(tag, "asset tag", 32, self.seen_tags.get(tag_key), "Asset Tag", bad)
+        _identifier(serial, "serial number", 64, self.seen_serials.get(serial_key), "Serial Number", bad)
+        self.seen_tags.setdefault(tag_key, row.line)
+        self.seen_serials.setdefault(serial_key, row.line)
+        asset_id = self.by_tag.get(tag_key)
+        serial_id = self.by_serial.get(serial_key)
         if asset_id and serial_id and asset_id != serial_id:
-            bad(f"Asset tag {tag} and serial {serial} belong to two different devices.", "Serial Number")
+            bad(f"Asset tag {tag!r} and serial {serial!r} belong to two different devices.", "Serial Number")
         asset_id = asset_id or serial_id
-        return tag, serial, db.session.get(Asset, asset_id) if asset_id else None
+        asset = db.session.get(Asset, asset_id) if asset_id else None
+        if asset is not None:
+            tag = asset.asset_tag if asset.asset_tag.upper() == tag_key else tag
+            serial = asset.serial if asset.serial.strip().upper() == serial_key else serial
+        return tag, serial, asset
+
+    def suggest(self) -> bool:
+        """Whether this bad row still gets a close match looked up (the first SUGGESTED do)."""
+        self.suggested += 1
+        return self.suggested <= SUGGESTED
 
     def place(self, row: Row, asset: Asset | None, bad: Bad) -> tuple[Campus | None, Room | None]:
         """Location: a campus or room by code or name (blank: the import's campus), within the user's campuses."""
         location = row.get("location")
         campus, room = self.places.find(location) if location else (self.default_campus, None)
         if campus is None and location:
-            bad(f"No campus or room called {location!r}.", "Location")
+            near = self.places.like(location) if self.suggest() else None
+            hint = f"; did you mean {near!r}?" if near else "."
+            bad(f"No campus or room called {location!r}{hint}", "Location")
         elif campus is None and asset is None:
             bad("No location: give a Location or choose a campus for the import.", "Location")
         if campus is not None and self.campus_ids is not None and campus.id not in self.campus_ids:
-            bad(f"{campus.code} is not one of your campuses.", "Location")
+            bad(f"{campus.code!r} is not one of your campuses.", "Location")
         if asset is not None and self.campus_ids is not None and asset.campus_id not in self.campus_ids:
-            bad(f"{asset.asset_tag} belongs to a campus that is not yours.", "Asset Tag")
+            bad(f"{asset.asset_tag!r} belongs to a campus that is not yours.", "Asset Tag")
         return campus, room
 
     def person(self, row: Row, bad: Bad) -> Person | None:
-        """Full Name, Email, Username: whom the device is checked out to, found by email or username."""
-        who = row.get("full_name") or row.get("email") or row.get("username")
+        """Full Name, Email, Username, Employee Number: whom the device is checked out to, found by employee
+        number (the person's student or staff ID), then email, then username."""
+        number, email, username = row.get("employee_number"), row.get("email"), row.get("username")
+        who = row.get("full_name") or email or username or number
         if not who:
             return None
-        person = self.people.find(row.get("email"), row.get("username"))
+        person = self.people.find(number, email, username)
         if person is None:
-            bad(f"No one in the roster has the email or username of {who!r}.", "Email")
+            if self.suggest():
+                bad(self.people.missing(number, email, username, who), "Email")
+            else:
+                bad(f"No one in the roster has the email, username or employee number of {who!r}.", "Email")
         elif self.campus_ids is not None and person.campus_id not in self.campus_ids:
-            bad(f"{person.name} is not on one of your campuses.", "Email")
+            bad(f"{person.name!r} is not on one of your campuses.", "Email")
         return person
 
     def model(self, row: Row, asset: Asset | None, bad: Bad) -> DeviceModel | None:
@@ -342,15 +409,33 @@ class _Matcher:
         tag, serial, asset = self.device(row, bad)
         status = _status(row, bad)
         campus, room = self.place(row, asset, bad)
-        purchase = _purchase(row, bad)
+        purchase = _purchase(row, bad, self.explicit_warranty)
         person = self.person(row, bad)
         model = self.model(row, asset, bad)
         if len(report.errors) == errors_before:
-            return _Found(row.line, tag, serial, asset, status, campus, room, purchase, person, model, row.get("notes"))
+            order = row.get("order_number")[:64]
+            return _Found(
+                row.line, tag, serial, asset, status, campus, room, purchase, person, model, row.get("notes"), order
+            )
         messages = "; ".join(e.message for e in report.errors[errors_before:])
         if (was := self.plan.add(row.line, "error", messages)) is not None:
             report.differs(row.line, tag, was, f"it is a bad row: {messages}")
         return None
+
+
+def _identifier(value: str, words: str, longest: int, seen: int | None, column: str, bad: Bad) -> None:
+    """An asset tag or serial must be there, fit, not run as a spreadsheet formula, and be the file's only one."""
+    if not value:
+        bad(f"No {words}.", column)
+    elif len(value) > longest:
+        bad(f"The {words} {value!r} is longer than {longest} characters.", column)
+    elif looks_like_formula(value):
+        bad(
+            f"The {words} {value!r} starts like a spreadsheet formula (=, +, - or @); it cannot be an identifier.",
+            column,
+        )
+    elif seen is not None:
+        bad(f"The {words} {value!r} is also on line {seen}.", column)
 
 
 def _status(row: Row, bad: Bad) -> AssetStatus | None:
@@ -361,8 +446,9 @@ def _status(row: Row, bad: Bad) -> AssetStatus | None:
     return status
 
 
-def _purchase(row: Row, bad: Bad) -> _Purchase:
-    """Purchase Date, Purchase Cost and Warranty (months from the purchase date)."""
+def _purchase(row: Row, bad: Bad, explicit: bool) -> _Purchase:
+    """Purchase Date, Purchase Cost and the warranty: its start and end dates when the file has those columns
+    (`explicit`, as Rollcall's export does), else Warranty (months from the purchase date)."""
     found = _Purchase()
     try:
         found.date = parse_date(row.get("purchase_date"))
@@ -373,9 +459,18 @@ def _purchase(row: Row, bad: Bad) -> _Purchase:
         found.cost = parse_cost(row.get("purchase_cost"))
     except ValueError:
         bad(f"Unreadable cost {row.get('purchase_cost')!r}.", "Purchase Cost")
+    for name, column in (("warranty_start", "Warranty Start"), ("warranty_end", "Warranty Expires")):
+        try:
+            setattr(found, name, parse_date(row.get(name)))
+        except ValueError:
+            bad(f"Unreadable date {row.get(name)!r}.", column)
+    if found.warranty_start and found.warranty_end and found.warranty_end < found.warranty_start:
+        bad(f"The warranty ends ({row.get('warranty_end')!r}) before it starts.", "Warranty Expires")
     months = row.get("warranty").strip()
     if not months:
         return found
+    if explicit:
+        return found  # the dates themselves say when the warranty runs; the months are only for Snipe-IT
     if not months.isdigit() or int(months) > 240:
         bad(f"Warranty should be a number of months, not {months!r}.", "Warranty")
     elif not found.date_read:
@@ -407,11 +502,19 @@ def _values(found: _Found, columns: set[str]) -> dict[str, Any]:
         values["model"] = found.model
     values.update(_placement(found))
     if found.status is not None:
-        values["status"] = AssetStatus.deployed if found.person is not None else found.status
+        # A device checked out to someone is deployed, though Snipe-IT keeps its "Ready to Deploy" label.
+        shelved = found.status is AssetStatus.in_stock and found.person is not None
+        values["status"] = AssetStatus.deployed if shelved else found.status
     if "purchase_date" in columns:
         values["purchase_date"] = purchase.date
     if "purchase_cost" in columns:
         values["purchase_cost"] = purchase.cost
+    if "order_number" in columns:
+        values["order_number"] = found.order_number or None
+    if "warranty_start" in columns:
+        values["warranty_start"] = purchase.warranty_start
+    if "warranty_end" in columns:
+        values["warranty_end"] = purchase.warranty_end
     if purchase.months is not None and purchase.date is not None:
         values["warranty_start"] = purchase.date
         values["warranty_end"] = add_months(purchase.date, purchase.months)
@@ -472,12 +575,13 @@ def run(
     given, is called with the rows read so far as they are read.
     """
     report = SnipeReport(source=f"Snipe-IT{' ' + filename if filename else ''}", dry_run=dry_run)
-    table = read_table(data, ALIASES, required=["asset_tag", "serial"])
+    table = read_table(data, ALIASES, required=["asset_tag", "serial"], verbatim=VERBATIM)
     plan = report.plan = Plan(approved)
     if table.unknown_headers:
         report.notes.append("Ignored unknown column(s): " + ", ".join(table.unknown_headers) + ".")
     columns = set(table.columns)
     matcher = _Matcher(report, plan, campus_ids, default_campus)
+    matcher.explicit_warranty = bool(columns & {"warranty_start", "warranty_end"})
     planned: list[Planned] = []
     for row in table.rows:
         report.rows += 1
@@ -628,12 +732,14 @@ def export_rows(campus_ids: set[int] | None = None, only: Any = None) -> Iterato
             Campus.code,
             Asset.purchase_date,
             Asset.purchase_cost,
+            Asset.order_number,
             Asset.warranty_start,
             Asset.warranty_end,
             Asset.notes,
             Person.name,
             Person.email,
             Person.username,
+            Person.external_id,
         )
         .join(DeviceModel, Asset.model_id == DeviceModel.id)
         .join(Campus, Asset.campus_id == Campus.id)
@@ -647,7 +753,23 @@ def export_rows(campus_ids: set[int] | None = None, only: Any = None) -> Iterato
     if only is not None:
         stmt = stmt.where(only)
     for r in db.session.execute(stmt):
-        (tag, serial, model, category, maker, status, room, campus, bought, cost, w_start, w_end, notes, *who) = r
+        (
+            tag,
+            serial,
+            model,
+            category,
+            maker,
+            status,
+            room,
+            campus,
+            bought,
+            cost,
+            order,
+            w_start,
+            w_end,
+            notes,
+            *who,
+        ) = r
         start = w_start or bought
         months = months_between(start, w_end) if start and w_end else ""
         yield [
@@ -660,15 +782,22 @@ def export_rows(campus_ids: set[int] | None = None, only: Any = None) -> Iterato
             maker,
             EXPORT_LABELS[status],
             room or campus,
-            bought.isoformat() if bought else "",
+            _day(bought),
             f"{cost:.2f}" if cost is not None else "",
-            "",
+            order or "",
             months,
+            _day(w_start),
+            _day(w_end),
             notes or "",
             who[0] or "",
             who[1] or "",
             who[2] or "",
+            who[3] or "",
         ]
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
 
 
 def export_csv(campus_ids: set[int] | None = None, only: Any = None) -> Iterator[str]:

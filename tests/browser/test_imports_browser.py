@@ -66,7 +66,7 @@ def test_unreadable_file_shows_the_error_on_the_field(phone, google_devices, sta
     section = phone.locator("#upload-google-admin")
     section.get_by_label("CSV file").set_input_files(str(bad))
     section.get_by_role("button", name="Check the file").click()
-    expect(phone.locator("#google-admin-file-error")).to_contain_text("Missing column: serial")
+    expect(phone.locator("#google-admin-file-error")).to_contain_text("no Serial Number column")
     # The form still works after the error came back in place.
     phone.locator("#upload-google-admin").get_by_label("CSV file").set_input_files(str(GAM))
     phone.locator("#upload-google-admin").get_by_role("button", name="Check the file").click()
