@@ -73,6 +73,7 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
     "audit.move": {"audit": "AUDIT-HOSTILE-0001", "tag": "LHS-1001"},
     "loan.checkout": {"asset": "LHS-L2", "person": ERASE_ID, "due": "2026-03-02"},
     "loan.checkin": {"asset": "LHS-L2", "condition": "good", "note": "back"},
+    "collect.return": {"asset": "LHS-1000", "condition": "good", "note": "back", "person": ERASE_ID, "station": "Gym"},
     "report.damage": {"tag": "LHS-1000", "category": "other", "description": "It broke", "reporter": "Erin"},
     "claim.receive": {"tag": "LHS-1000", "rma": None},
     "claim.ship": {"tag": "LHS-1000", "rma": None},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.services import loans, tickets, warranty
 from app.services.audits import handlers as audits
+from app.services.deployment import collect
 from app.services.found import handlers as found
 from app.services.sync import Bulk, register
 from app.services.sync import scan as scans
@@ -25,6 +26,7 @@ def register_all() -> None:
     register("audit.move", audits.apply_move, needs="audits.run")
     register("loan.checkout", loans.apply_checkout_event, needs="desk")
     register("loan.checkin", loans.apply_checkin_event, needs="desk")
+    register("collect.return", collect.apply_collect_event, needs="desk")
     register("report.damage", tickets.apply_report_event, needs="tickets.work")
     register("claim.receive", warranty.apply_receive, needs="repairs.work")
     register("claim.ship", warranty.apply_ship, needs="repairs.work")
