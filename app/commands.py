@@ -322,22 +322,31 @@ def import_group() -> None:
 @click.argument("source", metavar="DIR_OR_FILE", type=click.Path(exists=True))
 @click.option("--campus", default=None, help="Import only this campus's people (campus code).")
 @click.option("--dry-run", is_flag=True, help="Show what would change and every bad row; write nothing.")
+@click.option(
+    "--deactivate-missing",
+    is_flag=True,
+    help="A full roster (not a delta): deactivate the people it made who are not in it, on the campuses it covers.",
+)
 @with_appcontext
-def import_oneroster(source: str, campus: str | None, dry_run: bool) -> None:
-    """Students and teachers from OneRoster 1.1 users.csv (orgs.csv maps schools to campuses)."""
+def import_oneroster(source: str, campus: str | None, dry_run: bool, deactivate_missing: bool) -> None:
+    """Students, teachers and guardians from OneRoster 1.1 users.csv (orgs.csv maps schools to campuses)."""
     started = time.perf_counter()
     try:
         files = roster.files_from_path(source)
-        with progress_bar("Reading people", None) as progress:
+        with progress_bar("Reading people", count_rows(files.users)) as progress:
             report = roster.import_roster(
-                files, by=None, via=Via.cli, campus_code=campus, dry_run=dry_run, progress=progress
+                files,
+                by=None,
+                via=Via.cli,
+                campus_code=campus,
+                dry_run=dry_run,
+                deactivate_missing=deactivate_missing,
+                progress=progress,
             )
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     if report.dry_run and report.ok:
-        for change in report.changes:
-            fields = ", ".join(f"{k}: {old} → {new}" for k, (old, new) in change["fields"].items())
-            click.echo(f"line {change['line']}: {change['action']} {change['name']} ({change['external_id']}) {fields}")
+        _echo_roster_changes(report)
     for note in report.notes:
         click.echo(note)
     for error in report.errors:
@@ -349,6 +358,18 @@ def import_oneroster(source: str, campus: str | None, dry_run: bool) -> None:
     if not report.dry_run:
         refresh_statistics()
     click.echo(f"{report.summary()} ({time.perf_counter() - started:.1f} s)")
+
+
+def _echo_roster_changes(report: roster.RosterReport) -> None:
+    """A roster dry run's changes, people who leave, and the devices they hold."""
+    for change in report.changes:
+        fields = ", ".join(f"{k}: {old} → {new}" for k, (old, new) in change["fields"].items())
+        where = "not in the file" if change.get("missing") else f"line {change['line']}"
+        click.echo(f"{where}: {change['action']} {change['name']} ({change['external_id']}) {fields}")
+    for held in report.leaving:
+        click.echo(f"assigned to someone leaving: {held['asset_tag']} ({held['name']}, {held['external_id']})")
+    if report.leaving_count > len(report.leaving):
+        click.echo(f"… and {report.leaving_count - len(report.leaving)} more device(s) assigned to people leaving")
 
 
 @click.group("export")

@@ -316,7 +316,7 @@ def assign(asset: Asset, person: Person, *, by: User, via: Via, at: datetime | N
         raise Invalid(f"{asset.asset_tag} is {asset.status.label}; it cannot be assigned.", field="person")
     if not person.active:
         raise Invalid(f"{person.name} is no longer active in the roster.", field="person")
-    if not by.can_see_campus(person.campus_id):
+    if not person.seen_by(by):
         raise Invalid("That person is not on one of your campuses.", field="person")
     current = open_assignment(asset)
     if current is not None:

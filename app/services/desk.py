@@ -102,13 +102,13 @@ class Scan:
 
 def desk_people(campus: Campus) -> sa.Select:
     """The people a campus's desk may look up and lend to: its active students and staff."""
-    return sa.select(Person).where(Person.campus_id == campus.id, Person.active.is_(True))
+    return sa.select(Person).where(Person.on_campuses([campus.id]), Person.active.is_(True))
 
 
 def desk_person(campus: Campus, text: str) -> Person | None:
     """A desk person by their ID (any case) or email; None for anyone else."""
     person = find_person(text)
-    if person is None or person.campus_id != campus.id or not person.active:
+    if person is None or campus.id not in person.campus_ids or not person.active:
         return None
     return person
 

@@ -138,7 +138,7 @@ def charge(
     ticket: Ticket | None = None,
 ) -> Fee:
     """Record a fee owed by a person for damage, with the policy reason; payment happens elsewhere."""
-    if not by.can_see_campus(person.campus_id):
+    if not person.seen_by(by):
         raise Invalid("That person is not on one of your campuses.", field="person")
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:

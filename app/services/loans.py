@@ -128,7 +128,7 @@ def check_out(
     check_lendable(asset, by=by)
     if not person.active:
         raise Invalid(f"{person.name} is no longer active in the roster.", field="person")
-    if not by.can_see_campus(person.campus_id):
+    if not person.seen_by(by):
         raise Invalid("That person is not on one of your campuses.", field="person")
     current = open_loan(asset)
     if current is not None:
@@ -303,7 +303,7 @@ def apply_checkout_event(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
     asset = _event_asset(data, ctx)
     who = text(data, "person", max_len=120)
     person = find_person(who)
-    if person is None or not ctx.user.can_see_campus(person.campus_id):
+    if person is None or not person.seen_by(ctx.user):
         raise Rejected(f"No one on your campuses has the ID {who!r}.")
     due = _event_due(text(data, "due", required=False, max_len=40))
     try:

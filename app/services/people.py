@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Person, PersonKind, User
-from app.services.assets import visible_to
+from app.models import Campus, Person, PersonKind, User
 
 
 def id_is(text: str) -> sa.ColumnElement[bool]:
@@ -35,9 +34,15 @@ def find_person(text: str) -> Person | None:
     )
 
 
+def visible_people(user: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause: the people the user may see (see Person.seen_by), in SQL."""
+    ids = user.campus_ids
+    return sa.true() if ids is None else Person.on_campuses(ids)
+
+
 def search_people(user: User, q: str = "", campus_id: int | None = None, kind: PersonKind | None = None) -> sa.Select:
-    """People on the user's campuses matching a name, ID or email, by name."""
-    stmt = sa.select(Person).where(visible_to(user, Person.campus_id))
+    """People on the user's campuses (any campus they belong to) matching a name, ID or email, by name."""
+    stmt = sa.select(Person).where(visible_people(user))
     if q.strip():
         needle = q.strip().lower()
         stmt = stmt.where(
@@ -48,7 +53,15 @@ def search_people(user: User, q: str = "", campus_id: int | None = None, kind: P
             )
         )
     if campus_id:
-        stmt = stmt.where(Person.campus_id == campus_id)
+        stmt = stmt.where(Person.on_campuses([campus_id]))
     if kind:
         stmt = stmt.where(Person.kind == kind)
     return stmt.order_by(Person.name, Person.id)
+
+
+def other_campuses(person: Person) -> list[Campus]:
+    """The campuses a person belongs to besides their primary one, by name."""
+    ids = person.campus_ids - {person.campus_id}
+    if not ids:
+        return []
+    return list(db.session.scalars(sa.select(Campus).where(Campus.id.in_(ids)).order_by(Campus.name)))

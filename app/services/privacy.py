@@ -26,6 +26,7 @@ from app.models import (
     Assignment,
     Fee,
     FeeStatus,
+    GuardianLink,
     Loan,
     LoanerSwap,
     Person,
@@ -111,7 +112,7 @@ def _reported(person: Person) -> sa.ColumnElement[bool]:
 
 def export(person: Person, *, by: User) -> dict[str, Any]:
     """Everything Rollcall holds about a person, as one JSON-ready document."""
-    if not by.can_see_campus(person.campus_id):
+    if not person.seen_by(by):
         raise Forbidden("That person is not on one of your campuses.")
 
     def rows(model: Any, *where: Any, order: Any) -> list[Any]:
@@ -123,7 +124,12 @@ def export(person: Person, *, by: User) -> dict[str, Any]:
         "format": "rollcall-person-export",
         "exported_at": utcnow().isoformat(),
         "exported_by": by.email,
-        "person": {**_row(person), "campus": person.campus.code if person.campus else None},
+        "person": {
+            **_row(person),
+            "campus": person.campus.code if person.campus else None,
+            "campuses": sorted(m.campus_id for m in person.memberships),
+        },
+        "guardians": [_row(g) for g in person.guardians],
         "assignments": [
             _with_tag(a, a.asset) for a in rows(Assignment, Assignment.person_id == person.id, order=Assignment.id)
         ],
@@ -152,6 +158,18 @@ def export(person: Person, *, by: User) -> dict[str, Any]:
             for v in rows(RecordView, RecordView.person_id == person.id, order=RecordView.id)
         ],
     }
+
+
+def _forget_guardians(person: Person) -> None:
+    """The person's guardians are their family's contact details: unlinked, and gone once no student has them."""
+    guardians = list(person.guardians)
+    person.guardians.clear()
+    db.session.flush()
+    for guardian in guardians:
+        others = sa.select(GuardianLink.person_id).where(GuardianLink.guardian_id == guardian.id).limit(1)
+        if db.session.scalar(others) is None:
+            db.session.delete(guardian)
+    db.session.flush()
 
 
 def _blockers(person: Person) -> list[str]:
@@ -399,7 +417,7 @@ def erase(person: Person, *, confirm: str, by: User, via: Via) -> str:
 
     `confirm` must repeat the person's ID. Refused while they hold devices or owe fees.
     """
-    if not by.can_see_campus(person.campus_id):
+    if not person.seen_by(by):
         raise Forbidden("That person is not on one of your campuses.")
     if person.external_id.startswith("erased-"):
         raise Invalid("This person's data has already been erased.", field="confirm")
@@ -409,6 +427,7 @@ def erase(person: Person, *, confirm: str, by: User, via: Via) -> str:
     if blockers:
         raise Invalid("First " + " and ".join(blockers) + ".", field="confirm")
     label = f"Erased person {person.id}"
+    _forget_guardians(person)
     for ticket in db.session.scalars(sa.select(Ticket).where(_reported(person))):
         ticket.reporter_name = ticket.reporter_student_id = ticket.reporter_email = None
     db.session.flush()

@@ -243,7 +243,7 @@ def assign(asset_tag: str):
     asset = get_asset_or_404(asset_tag)
     who = request.form.get("person", "").strip()
     person = find_person(who) if who else None
-    if person is None or not current_user.can_see_campus(person.campus_id):
+    if person is None or not person.seen_by(current_user):
         message = "Enter a student or staff ID." if not who else f"No one on your campuses has the ID {who!r}."
         return _actions_response(asset, {"person": message}, 422)
     with committing() as outcome:

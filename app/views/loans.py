@@ -42,7 +42,7 @@ def desk_campus() -> Campus:
 
 def _visible_person(text: str) -> Person | None:
     person = find_person(text)
-    if person is None or not current_user.can_see_campus(person.campus_id):
+    if person is None or not person.seen_by(current_user):
         return None
     return person
 

@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.services import assets as asset_service
 from app.services import loans as loan_service
+from app.services import people as people_service
 from app.services import privacy, roster
 from app.services.csvio import FileTooLarge, size_words, too_large_message
 from app.services.people import search_people
@@ -90,6 +91,9 @@ def _detail_context(person, errors: dict | None = None) -> dict:
         "errors": errors or {},
         "now": loan_service.utcnow(),
         "visits": privacy.visits(person) if can("people.privacy") else [],
+        "also_at": people_service.other_campuses(person),
+        # Guardians' contact details are personal data: shown to those who hold people's personal data.
+        "guardians": list(person.guardians) if person.kind is PersonKind.student and can("people.privacy") else None,
     }
 
 

@@ -36,9 +36,9 @@ def get_campus_or_404(code: str) -> Campus:
 
 
 def get_person_or_404(external_id: str) -> Person:
-    """The person with this student or staff ID on one of the user's campuses; 404 otherwise."""
+    """The person with this student or staff ID who belongs to one of the user's campuses; 404 otherwise."""
     person = find_person_by_id(external_id)
-    if person is None or not current_user.can_see_campus(person.campus_id):
+    if person is None or not person.seen_by(current_user):
         abort(404)
     return person
 

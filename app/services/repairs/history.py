@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Asset, Fee, Person, Ticket, TicketRepair, User, utcnow
 from app.services.assets import visible_to
+from app.services.people import visible_people
 
 REPEAT_WINDOW_DAYS = 365
 
@@ -51,7 +52,7 @@ def repeat_damage(user: User, *, days: int = REPEAT_WINDOW_DAYS, at_least: int =
         sa.select(Person, sa.func.count(Ticket.id).label("n"))
         .join(TicketRepair, TicketRepair.responsible_id == Person.id)
         .join(Ticket, Ticket.id == TicketRepair.ticket_id)
-        .where(Ticket.created_at >= since, visible_to(user, Person.campus_id))
+        .where(Ticket.created_at >= since, visible_people(user))
         .group_by(Person.id)
         .having(sa.func.count(Ticket.id) >= at_least)
         .order_by(sa.func.count(Ticket.id).desc(), Person.name)

@@ -48,7 +48,7 @@ def triage(
 ) -> TicketRepair:
     """Record what the damage is, how urgent, who is answerable for it and whether it looks accidental."""
     require_open(ticket)
-    if responsible is not None and not by.can_see_campus(responsible.campus_id):
+    if responsible is not None and not responsible.seen_by(by):
         raise Invalid("That person is not on one of your campuses.", field="responsible")
     row = repair_of(ticket)
     before = {

@@ -85,7 +85,7 @@ def check_out():
     asset = _asset(body)
     text = _text(body, "person")
     person = find_person(text) if text else None
-    if person is None or not current_user.can_see_campus(person.campus_id):
+    if person is None or not person.seen_by(current_user):
         raise Invalid(f"No one on your campuses has the ID {text!r}." if text else "Name the person.", field="person")
     loan = loan_service.check_out(asset, person, by=current_user, due=_due(body), via=Via.api)
     note_people_shown([loan.person])

@@ -112,7 +112,7 @@ def triage(number: str):
     priority = posted.choice("priority", Priority, "Choose a priority.", default=Priority.normal)
     who = request.form.get("responsible", "").strip()
     responsible = find_person(who) if who else None
-    if who and (responsible is None or not current_user.can_see_campus(responsible.campus_id)):
+    if who and (responsible is None or not responsible.seen_by(current_user)):
         posted.refuse("responsible", f"No one on your campuses has the ID {who!r}.")
     if category is None or priority is None or posted.errors:
         return _refused(ticket, posted.errors)
@@ -244,7 +244,7 @@ def charge(number: str):
     if person is None:
         repair = record.repair_of(ticket, create=False)
         person = repair.responsible if repair and not who else None
-    if person is None or not current_user.can_see_campus(person.campus_id):
+    if person is None or not person.seen_by(current_user):
         message = "Enter the student's ID." if not who else f"No one on your campuses has the ID {who!r}."
         return _refused(ticket, {"person": message})
     reason = request.form.get("reason", "")
