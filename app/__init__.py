@@ -15,6 +15,7 @@ from app import auth, i18n, jobs, ops
 from app import config as config_module
 from app.commands import register_commands
 from app.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from app.integrations import mail
 from app.security import CSP, SAFE_METHODS
 from app.services.events import register_all
 from app.views import register_blueprints
@@ -63,6 +64,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     times.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)
     ops.init_app(app)
     with app.app_context():
         _tune_sqlite(db.engine, app.config["SQLITE_CACHE_KB"])

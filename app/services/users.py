@@ -90,7 +90,11 @@ def update_user(user: User, *, role: Role, campus_codes: list[str], name: str, b
         raise Invalid("Every role except a district admin needs at least one campus.", field="campus")
     if user.id == by.id and (role is not by.role or {c.id for c in campuses} != {c.id for c in by.campuses}):
         raise Invalid("Ask another admin to change your own role or campuses.", field="role")
-    before = {"role": user.role.value if user.role else None, "campuses": [c.code for c in user.campuses], "name": user.name}
+    before = {
+        "role": user.role.value if user.role else None,
+        "campuses": [c.code for c in user.campuses],
+        "name": user.name,
+    }
     user.role, user.campuses, user.name = role, campuses, name.strip() or user.name
     after = {"role": role.value, "campuses": [c.code for c in campuses], "name": user.name}
     old, new = activity.diff(before, after)
@@ -230,16 +234,37 @@ def session_for(session_id: str, *, idle_limit: timedelta) -> UserSession | None
     if not key:
         return None
     row = db.session.scalar(sa.select(UserSession).where(UserSession.key_hash == hash_token(key)))
-    if row is None or str(row.user_id) != user_id or not row.user.active:
-        return None
-    now = utcnow()
-    if row.remember_until is not None:
-        if now >= row.remember_until:
-            return None
-    elif now - row.last_seen_at > idle_limit:
+    if row is None or str(row.user_id) != user_id or not session_live(row, idle_limit=idle_limit):
         return None
     row.user.session_id = session_id
     return row
+
+
+def session_live(row: UserSession, *, idle_limit: timedelta) -> bool:
+    """Whether a session still signs its browser in: its user active, and not idle past idle_limit (a remembered
+    one: not past its remember_until)."""
+    if not row.user.active:
+        return False
+    now = utcnow()
+    if row.remember_until is not None:
+        return now < row.remember_until
+    return now - row.last_seen_at <= idle_limit
+
+
+def end_other_sessions(user: User, *, keep: UserSession | None, by: User, via: Via) -> int:
+    """Sign user out everywhere but the session keep ("sign out everywhere else"); returns how many ended."""
+    ended = [s for s in user.sessions if s is not keep]
+    user.end_sessions(keep=keep)
+    db.session.flush()
+    if ended:
+        activity.record(
+            "user.sign_out_everywhere",
+            f"Signed {user.email} out of {len(ended)} other session(s)",
+            by=by,
+            via=via,
+            subject=user,
+        )
+    return len(ended)
 
 
 SESSION_SEEN_RESOLUTION = timedelta(minutes=1)

@@ -25,6 +25,7 @@ from app.views import (
     repairs,
     reports,
     scan,
+    sso,
     tags,
     tickets,
     users,
@@ -34,6 +35,7 @@ from app.web.args import IdConverter
 # Each module defines `bp` at its top. Order matters only for readability.
 BLUEPRINTS = (
     auth,
+    sso,
     dashboard,
     assets,
     asset_lists,

@@ -106,6 +106,7 @@ PLACES: tuple[Place, ...] = (
 
 # The account menu's pages (sign-out is a form beside them).
 ACCOUNT: tuple[Place, ...] = (
+    Place("account", _l("Your account"), "auth.account", endpoints=("auth.account",)),
     Place("password", _l("Change password"), "auth.password", endpoints=("auth.password",)),
     Place("tokens", _l("API tokens"), "users.tokens", endpoints=("users.tokens", "users.revoke")),
     Place(
