@@ -114,6 +114,7 @@ ACCOUNT: tuple[Place, ...] = (
     ),
     Place("campuses", _l("Campuses and rooms"), "campuses.index", blueprints=("campuses",)),
     Place("device_models", _l("Device models"), "device_models.index", blueprints=("device_models",)),
+    Place("google_org_units", _l("Google org units"), "google.org_units", endpoints=("google.org_units",)),
 )
 
 # Each role's main places, the first of them its home (what `/` shows or leads to): an aide walks rooms, a
