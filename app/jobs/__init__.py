@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.jobs import core, imports, worker
+from app.jobs import core, imports, webhooks, worker
 from app.jobs.core import (
     HANDLERS,
     MAX_ATTEMPTS,
@@ -37,10 +37,12 @@ __all__ = [
     "recover",
     "retry",
     "submit",
+    "webhooks",
 ]
 
 
 def init_app(app: Flask) -> None:
     """Enqueue jobs as their transactions commit, and add `rollcall worker` to the app's commands."""
     core.init_app(app)
+    webhooks.init_app(app)
     app.cli.add_command(worker.worker)
