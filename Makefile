@@ -38,12 +38,18 @@ run: $(VENV)/.installed translations
 	@echo "Rollcall is on http://$(BIND)/ with its job worker  (Ctrl-C stops both)"
 	$(BIN)/rollcall serve --bind $(BIND) --with-worker
 
-# Headless Chromium for the browser tests comes from Debian; install it when missing and we can.
+# Headless Chromium for the browser tests and nginx for the proxy test come from Debian; installed when missing
+# and we can.
 test-deps: $(VENV)/.installed-dev
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@# nginx for tests/test_proxy_nginx.py (two app servers behind it), from Debian like chromium.
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "nginx is missing: sudo apt-get install nginx (tests/test_proxy_nginx.py skips without it)" >&2; fi; }
 
 # The suite runs across the machine's cores (pytest-xdist; each process has its own database and live server);
 # a test file stays on one process. TEST_WORKERS=0 runs it in this process.
