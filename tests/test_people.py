@@ -9,7 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Activity, Asset, Person, Via
+from app.models import Activity, Asset, AssetStatus, ImportRun, Job, JobStatus, Person, User, Via
+from app.services import assets as asset_service
+from app.services import roster
 from tests import factories
 from tests.conftest import hx
 
@@ -92,62 +94,112 @@ def campuses(app):
         db.session.commit()
 
 
+def _run_url(resp) -> str:
+    """Where an upload (or an apply) sends the browser: the run's page (HX-Redirect for htmx, 303 otherwise)."""
+    url = resp.headers.get("HX-Redirect") or resp.headers["Location"]
+    assert resp.status_code in (204, 303) and re.search(r"/people/import/[0-9a-f]{32}$", url), resp.status_code
+    return url
+
+
 @pytest.mark.parametrize("headers", [hx(), {}], ids=["htmx", "plain"])
 def test_upload_check_then_import(app, client, campuses, login_as, headers):
     login_as("admin")
     assert "users.csv or OneRoster zip" in client.get("/people/import").get_data(as_text=True)
-    resp = _upload(client, headers)
-    body = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "52 new, 0 updated, 0 deactivated, 1 unchanged. Nothing is saved yet." in body
-    assert "Zoe Martinez" in body and "Import 52 changes" in body
+    url = _run_url(_upload(client, headers))
+    body = client.get(url).get_data(as_text=True)
+    assert "52 new, 0 updated, 0 deactivated, 1 unchanged. Nothing is saved yet." in body
+    assert "Zoe Martinez" in body and "Import 52 changes" in body and 'data-job-status="done"' in body
+    assert "Checking the roster" in body
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
-    key = re.search(r'name="key" value="([^"]+)"', body).group(1)
-    with app.app_context():
-        # Parked in the database, not on this server's disk, so any app server can apply it.
-        from app.models import ImportRun
-
-        parked = db.session.scalar(sa.select(ImportRun).where(ImportRun.token == key))
+        # Parked in the database, not on this server's disk, so any app server (and the worker) can read it.
+        parked = db.session.scalar(sa.select(ImportRun).where(ImportRun.token == url.rsplit("/", 1)[1]))
         assert parked.kind.value == "oneroster" and parked.content
-    resp = client.post("/people/import", data={"key": key, "action": "apply"}, headers=headers)
-    assert resp.status_code == 200 and "Imported: 52 new" in resp.get_data(as_text=True)
+        job = db.session.scalar(sa.select(Job).where(Job.kind == "roster.check"))
+        assert job.status is JobStatus.done and (job.done, job.total) == (53, 53)
+    assert _run_url(client.post(f"{url}/apply", headers=headers)) == url
+    body = client.get(url).get_data(as_text=True)
+    assert "Imported: 52 new" in body and "Importing the roster" in body
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 52
         entry = db.session.scalar(sa.select(Activity).where(Activity.action == "people.import"))
         assert entry.via.value == "web" and entry.after["created"] == 52
-    # The parked upload is gone once used.
-    again = client.post("/people/import", data={"key": key, "action": "apply"}, headers=headers)
-    assert again.status_code == 422 and "expired" in again.get_data(as_text=True)
+        assert db.session.scalar(sa.select(ImportRun.content).where(ImportRun.token == url.rsplit("/", 1)[1])) is None
+    # Applied once: applying again starts no job.
+    client.post(f"{url}/apply", headers=headers)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.kind == "roster.apply")) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 52
 
 
 def test_upload_errors(app, client, campuses, login_as, tmp_path):
     login_as("admin")
     resp = client.post("/people/import", data={}, content_type="multipart/form-data", headers=hx())
     assert resp.status_code == 422 and "Choose users.csv or a OneRoster zip." in resp.get_data(as_text=True)
-    bad = (FIXTURES / "users.csv").read_text().replace("org-hs,student,zoe", "org-zz,student,zoe")
+    # A file missing required columns is told on the form at once.
     path = tmp_path / "users.csv"
+    path.write_text("sourcedId,role\nu-1,student\n")
+    resp = client.post("/people/import", data={"users": (path.open("rb"), "users.csv")}, headers=hx())
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and 'id="roster-users-error"' in body and "orgSourcedIds" in body
+    # Bad rows are found by the dry run's job: listed on the run's page, nothing to import.
+    bad = (FIXTURES / "users.csv").read_text().replace("org-hs,student,zoe", "org-zz,student,zoe")
     path.write_text(bad)
     data = {"users": (path.open("rb"), "users.csv"), "orgs": ((FIXTURES / "orgs.csv").open("rb"), "orgs.csv")}
-    resp = client.post("/people/import", data=data, content_type="multipart/form-data", headers=hx())
-    body = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and "line 2, orgSourcedIds: unknown org &#39;org-zz&#39;" in body
-    assert "Nothing was imported." in body and 'name="key"' not in body
+    url = _run_url(client.post("/people/import", data=data, content_type="multipart/form-data", headers=hx()))
+    body = client.get(url).get_data(as_text=True)
+    assert "line 2, orgSourcedIds: unknown org &#39;org-zz&#39;" in body
+    assert "Nothing was imported." in body and "/apply" not in body
+    client.post(f"{url}/apply")
     resp = _upload(client, hx(), campus="NOPE")
     assert resp.status_code == 422 and "There is no campus" in resp.get_data(as_text=True)
-    # Someone else's parked upload cannot be applied.
-    key = re.search(r'name="key" value="([^"]+)"', _upload(client, hx()).get_data(as_text=True)).group(1)
-    login_as("admin")
-    resp = client.post("/people/import", data={"key": key, "action": "apply"}, headers=hx())
-    assert resp.status_code == 422
+    # Someone else's upload is not even there.
+    url = _run_url(_upload(client, hx()))
+    login_as("admin", "LHS")
+    assert client.get(url).status_code == 404
+    assert client.post(f"{url}/apply", headers=hx()).status_code == 404
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.kind == "roster.apply")) == 0
+
+
+def test_deactivate_missing_is_a_checkbox_and_the_check_names_who_leaves(app, client, campuses, login_as, tmp_path):
+    admin = login_as("admin")
+    with app.app_context():
+        assert roster.import_roster(roster.files_from_path(FIXTURES), by=db.session.get(User, admin.id), via=Via.web).ok
+        zoe = db.session.scalar(sa.select(Person).where(Person.external_id == "LHS100001"))
+        asset = factories.make_asset(zoe.campus, asset_tag="LHS-9001", status=AssetStatus.in_stock)
+        asset_service.assign(asset, zoe, by=db.session.get(User, admin.id), via=Via.web)
+        db.session.commit()
+    users = tmp_path / "users.csv"
+    lines = (FIXTURES / "users.csv").read_text().splitlines()
+    users.write_text("\n".join(line for line in lines if not line.startswith("u-00001,")))
+
+    def upload(**extra):
+        data = {"users": (users.open("rb"), "users.csv"), "orgs": ((FIXTURES / "orgs.csv").open("rb"), "orgs.csv")}
+        return _run_url(client.post("/people/import", data={**data, **extra}, content_type="multipart/form-data"))
+
+    assert 'name="deactivate_missing"' in client.get("/people/import").get_data(as_text=True)
+    body = client.get(upload()).get_data(as_text=True)
+    assert "0 deactivated" in body and 'id="roster-leaving"' not in body
+    url = upload(deactivate_missing="1")
+    body = client.get(url).get_data(as_text=True)
+    assert "1 deactivated" in body and "not in the file" in body and "Zoe Martinez" in body
+    assert 'id="roster-leaving"' in body and "1 device assigned to someone leaving" in body and "LHS-9001" in body
+    client.post(f"{url}/apply")
+    with app.app_context():
+        assert db.session.scalar(sa.select(Person.active).where(Person.external_id == "LHS100001")) is False
 
 
 def test_only_admins_upload(client, campuses, login_as):
+    login_as("admin")
+    url = _run_url(_upload(client, {}))
     for role in ("tech", "librarian", "viewer", "aide"):
         login_as(role, "LHS")
         assert client.get("/people/import").status_code == 403
         assert _upload(client, hx()).status_code == 403
+        assert client.get(url).status_code == 403
+        assert client.post(f"{url}/apply").status_code == 403
 
 
 def test_person_page_lists_tickets_on_their_devices(app, client, district, login_as):

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from app import jobs
 from app.extensions import db
-from app.models import ImportRun, Job, JobStatus
+from app.models import ImportKind, ImportRun, Job, JobStatus
 from app.web import committing, is_htmx, permission_required, render, see_other
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -20,6 +20,8 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 KIND_LABELS = {
     "import.check": _l("Checking the file"),
     "import.apply": _l("Applying the file"),
+    "roster.check": _l("Checking the roster"),
+    "roster.apply": _l("Importing the roster"),
 }
 
 
@@ -36,6 +38,8 @@ def result_url(job: Job) -> str | None:
     kind, _, ident = (job.subject or "").partition(":")
     if kind == "import_run" and ident.isdigit():
         run = db.session.get(ImportRun, int(ident))
+        if run is not None and run.kind is ImportKind.oneroster:
+            return url_for("people.roster_run", token=run.token)
         return url_for("imports.run", token=run.token) if run is not None else None
     return None
 

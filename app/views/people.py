@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, request, url_for
 from flask_login import current_user
 
 from app.extensions import db
+from app.jobs import roster as roster_jobs
 from app.models import (
     Activity,
     Asset,
@@ -22,14 +22,15 @@ from app.models import (
     Person,
     PersonKind,
     Via,
-    utcnow,
 )
 from app.services import assets as asset_service
 from app.services import loans as loan_service
 from app.services import people as people_service
 from app.services import privacy, roster
-from app.services.csvio import FileTooLarge, size_words, too_large_message
+from app.services.csvio import FileTooLarge, HeaderError, size_words, too_large_message
+from app.services.errors import Invalid
 from app.services.people import search_people
+from app.views.jobs import progress_context
 from app.web import can, committing, note_record_view, permission_required, render, see_other
 from app.web.args import choice, id_arg, page_arg
 from app.web.errors import error_response
@@ -38,8 +39,6 @@ from app.web.loaders import get_person_or_404, visible_campuses
 bp = Blueprint("people", __name__, url_prefix="/people")
 
 PER_PAGE = 50
-# A checked upload waits this long for "Import" before it is thrown away.
-UPLOAD_TTL = 60 * 60
 
 
 @bp.get("")
@@ -193,7 +192,7 @@ def take_back(external_id: str, asset_tag: str):
     return _after_action(person, {})
 
 
-# The OneRoster upload: check first (dry run), then import the very same files.
+# The OneRoster upload: parked, then checked by a job (a dry run with progress), then imported by another job.
 
 
 @bp.url_value_preprocessor
@@ -212,109 +211,105 @@ def roster_too_large(exc: FileTooLarge):
     db.session.rollback()
     if not can("imports.run"):
         return error_response(413, exc.message)
-    ctx = _roster_context()
-    ctx["errors"] = {"users": exc.message}
-    return render("people/import.html", "people/_import.html", status=413, **ctx)
+    return _upload_form({"users": exc.message}, 413)
 
 
-def _roster_context() -> dict:
+def _upload_form(errors: dict[str, str] | None = None, status: int = 200, **form):
     limit = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
-    return {
-        "campuses": visible_campuses(),
-        "report": None,
-        "key": None,
-        "errors": {},
-        "campus_code": "",
-        "max_bytes": limit,
-        "max_size": size_words(limit),
-        "too_large": too_large_message(limit),
-    }
-
-
-def _keep(files: roster.RosterFiles) -> str:
-    """Park checked files in the database until the admin confirms (any app server can then apply them)."""
-    run = ImportRun(
-        kind=ImportKind.oneroster,
-        token=secrets.token_hex(16),
-        filename=files.name[:255],
-        created_by_id=current_user.id,
-        content=roster.pack(files),
+    return render(
+        "people/import.html",
+        "people/_import.html",
+        status=status,
+        campuses=visible_campuses(),
+        errors=errors or {},
+        campus_code=form.get("campus_code", ""),
+        deactivate_missing=form.get("deactivate_missing", False),
+        max_bytes=limit,
+        max_size=size_words(limit),
+        too_large=too_large_message(limit),
     )
-    db.session.add(run)
-    return run.token
 
 
-def _kept_run(key: str) -> ImportRun | None:
-    """The signed-in admin's own checked roster upload, if it is still fresh."""
-    run = db.session.scalar(
-        sa.select(ImportRun).where(
-            ImportRun.token == key,
-            ImportRun.kind == ImportKind.oneroster,
-            ImportRun.state == ImportState.checked,
-            ImportRun.created_by_id == current_user.id,
-        )
-    )
-    if run is None or run.content is None or run.created_at < utcnow() - timedelta(seconds=UPLOAD_TTL):
-        return None
-    return run
-
-
-def _kept(key: str) -> roster.RosterFiles | None:
-    run = _kept_run(key)
-    if run is None:
-        return None
-    files = roster.files_from_upload(run.content, None, "upload.zip")
-    files.name = run.filename
-    return files
-
-
-def _forget(key: str) -> None:
-    """The parked files are no longer needed (applied, or found bad): drop their bytes."""
-    run = _kept_run(key)
-    if run is not None:
-        run.content = None
-        run.state = ImportState.applied
+def _uploaded(name: str):
+    """An uploaded file's stream (Werkzeug spools large ones to disk: read from there, never whole), or None."""
+    file = request.files.get(name)
+    return file.stream if file is not None and file.filename else None
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @permission_required("imports.run")
 def import_roster():
-    """Upload users.csv (with orgs.csv) or a OneRoster zip; see what would change; then import it."""
-    ctx = _roster_context()
+    """Upload users.csv (with orgs.csv, enrollments.csv) or a OneRoster zip; its dry run runs as a job."""
     if request.method == "GET":
-        return render("people/import.html", **ctx)
-    campus_code = request.form.get("campus", "").strip().upper()
-    ctx["campus_code"] = campus_code
-    key = request.form.get("key", "")
-    files = _kept(key) if key else None
+        return _upload_form()
+    form = {
+        "campus_code": request.form.get("campus", "").strip().upper(),
+        "deactivate_missing": request.form.get("deactivate_missing") == "1",
+    }
     upload = request.files.get("users")
-    if key and files is None:
-        ctx["errors"] = {"users": "That upload has expired. Choose the files again."}
-        return render("people/import.html", "people/_import.html", status=422, **ctx)
-    if not key and (upload is None or not upload.filename):
-        ctx["errors"] = {"users": "Choose users.csv or a OneRoster zip."}
-        return render("people/import.html", "people/_import.html", status=422, **ctx)
-    apply = bool(key) and request.form.get("action") == "apply"
+    if upload is None or not upload.filename:
+        return _upload_form({"users": "Choose users.csv or a OneRoster zip."}, 422, **form)
+    run = ImportRun(
+        kind=ImportKind.oneroster,
+        token=secrets.token_hex(16),
+        filename=(upload.filename or "")[:255],
+        created_by_id=current_user.id,
+    )
     with committing() as outcome:
-        if files is None:
-            orgs = request.files.get("orgs")
-            # Werkzeug spools large uploads to temporary files; the roster is read from them, never whole.
-            files = roster.files_from_upload(
-                upload.stream, orgs.stream if orgs is not None and orgs.filename else None, upload.filename
-            )
-        report = roster.import_roster(
-            files, by=current_user, via=Via.web, campus_code=campus_code or None, dry_run=not apply
+        campus = roster.campus_for(form["campus_code"] or None, current_user)
+        files = roster.files_from_upload(upload.stream, _uploaded("orgs"), upload.filename, _uploaded("enrollments"))
+        try:
+            roster.check_header(files)
+        except HeaderError as exc:
+            raise Invalid(str(exc), field="users") from exc
+        run.content = roster.pack(files)
+        db.session.add(run)
+        db.session.flush()
+        roster_jobs.submit_check(
+            run,
+            by=current_user,
+            campus_code=campus.code if campus else None,
+            campus_id=campus.id if campus else None,
+            deactivate_missing=form["deactivate_missing"],
         )
-        if key and (apply or not report.ok):
-            _forget(key)
-        elif report.ok and not key:
-            key = _keep(files)
     if outcome.refused:
-        ctx["errors"] = {outcome.refused.field or "users": outcome.message}
-        return render("people/import.html", "people/_import.html", status=422, **ctx)
-    ctx["report"] = report
-    if not report.ok:
-        return render("people/import.html", "people/_import.html", status=422, **ctx)
-    if not apply:
-        ctx["key"] = key
-    return render("people/import.html", "people/_import.html", **ctx)
+        return _upload_form({outcome.refused.field or "users": outcome.message}, 422, **form)
+    return see_other(url_for("people.roster_run", token=run.token))
+
+
+def _run_or_404(token: str) -> ImportRun:
+    """A roster upload by its token, for the admin who made it or a district-wide admin; 404 otherwise."""
+    run = db.session.scalar(
+        sa.select(ImportRun).where(ImportRun.token == token, ImportRun.kind == ImportKind.oneroster)
+    )
+    if run is None or not (run.created_by_id == current_user.id or current_user.district_wide):
+        abort(404)
+    return run
+
+
+def _run_page(run: ImportRun, status: int = 200):
+    job = roster_jobs.job_for(run)
+    progress = progress_context(job) if job is not None else {"job": None}
+    return render("people/run.html", run=run, status=status, **progress)
+
+
+@bp.get("/import/<token>")
+@permission_required("imports.run")
+def roster_run(token: str):
+    """An upload's page: its newest job's progress, then what the dry run (or the import) found."""
+    return _run_page(_run_or_404(token))
+
+
+@bp.post("/import/<token>/apply")
+@permission_required("imports.run")
+def apply_roster(token: str):
+    """Import checked files, as a job (not twice, and not while a job about them runs)."""
+    run = _run_or_404(token)
+    job = roster_jobs.job_for(run)
+    busy = job is not None and not job.finished
+    errors = (run.report or {}).get("counts", {}).get("errors")
+    if run.state is ImportState.applied or busy or run.report is None or errors or run.content is None:
+        return see_other(url_for("people.roster_run", token=run.token))
+    with committing():
+        roster_jobs.submit_apply(run, by=current_user)
+    return see_other(url_for("people.roster_run", token=run.token))

@@ -14,16 +14,18 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Campus, Person, PersonCampus, User, Via
 from app.services import activity
-from app.services.csvio import ImportReport
+from app.services.csvio import ImportReport, read_table
 from app.services.errors import Invalid
 from app.services.roster import family
-from app.services.roster.files import RosterFiles, files_from_path, files_from_upload, pack
-from app.services.roster.plan import RosterReport, Work, plan
+from app.services.roster.files import RosterFiles, files_from_path, files_from_upload, pack, stream
+from app.services.roster.plan import USER_COLUMNS, USER_REQUIRED, RosterReport, Work, plan
 
 __all__ = [
     "ImportReport",
     "RosterFiles",
     "RosterReport",
+    "campus_for",
+    "check_header",
     "files_from_path",
     "files_from_upload",
     "import_roster",
@@ -34,7 +36,7 @@ __all__ = [
 BATCH = 1000
 
 
-def _campus(code: str | None, by: User | None) -> Campus | None:
+def campus_for(code: str | None, by: User | None) -> Campus | None:
     """The campus a --campus option or the form names; refused when unknown or not the user's."""
     if not code:
         return None
@@ -44,6 +46,12 @@ def _campus(code: str | None, by: User | None) -> Campus | None:
     if by is not None and not by.can_see_campus(campus.id):
         raise Invalid("You can only import people for your own campuses.", field="campus")
     return campus
+
+
+def check_header(files: RosterFiles) -> None:
+    """Read users.csv's header only: HeaderError names the columns it lacks (told on the form, not by a job)."""
+    read_table(stream(files.users), USER_COLUMNS, USER_REQUIRED)
+    stream(files.users)
 
 
 def _write(work: Work) -> int:
@@ -87,7 +95,7 @@ def import_roster(
     `deactivate_missing` (a full roster, not a delta), people the roster made who are not in it are deactivated,
     within the campuses the file covers.
     """
-    campus = _campus(campus_code, by)
+    campus = campus_for(campus_code, by)
     campus_ids = by.campus_ids if by is not None else None
     report, work = plan(
         files, campus=campus, campus_ids=campus_ids, deactivate_missing=deactivate_missing, progress=progress
