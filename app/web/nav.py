@@ -81,6 +81,7 @@ AUDITS = Place("audits", _l("Audits"), "audits.index", blueprints=("audits",))
 PEOPLE = Place("people", _l("People"), "people.index", blueprints=("people",))
 DESK = Place("desk", _l("Desk"), "loans.index", blueprints=("loans",))
 LOANS_OUT = Place("loans_out", _l("Loans out"), "loans.out", endpoints=("loans.out", "loans.overdue"), main_only=True)
+DEPLOYMENT = Place("deployment", _l("Deploy and collect"), "deployment.index", blueprints=("deployment",))
 CLOSET = Place("closet", _l("Closet"), "closet.index", blueprints=("closet",))
 IMPORTS = Place("imports", _l("Imports"), "imports.index", blueprints=("imports",))
 REPAIRS = Place("repairs", _l("Repairs"), "repairs.index", blueprints=("repairs",))
@@ -98,6 +99,7 @@ PLACES: tuple[Place, ...] = (
     PEOPLE,
     DESK,
     LOANS_OUT,
+    DEPLOYMENT,
     CLOSET,
     IMPORTS,
     REPAIRS,
