@@ -145,7 +145,11 @@ def _client(p: Provider) -> Any:
 
 def start(p: Provider, redirect_uri: str) -> Response:
     """Send the browser to the provider, with a fresh state, nonce and PKCE challenge kept in the session."""
-    extra: dict[str, str] = {"prompt": "select_account"}
+    extra: dict[str, str] = {}
+    if p.name in ("google", "microsoft"):
+        # A shared school computer may be signed in to someone else's account: let the person choose. (Other
+        # providers need not know this prompt value, and may refuse the request for it.)
+        extra["prompt"] = "select_account"
     allowed = domains()
     if p.name == "google" and len(allowed) == 1:
         extra["hd"] = allowed[0]  # only preselects the account chooser; the callback checks the claim
@@ -186,6 +190,7 @@ def finish(p: Provider) -> Claims:
     except OAuthError as exc:
         if exc.error == "access_denied":
             raise SignInFailed("denied", f"Signing in with {p.label} was cancelled.") from exc
+        current_app.logger.warning("%s refused the sign-in: %s %s", p.name, exc.error, exc.description)
         raise SignInFailed("provider", f"{p.label} refused the sign-in ({exc.error}). Start again.") from exc
     except JoseError as exc:
         raise SignInFailed("token", f"{p.label}'s answer could not be checked. Start again.") from exc
