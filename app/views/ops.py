@@ -26,7 +26,7 @@ def healthz():
 def readyz():
     """200 with each check's result when all pass; 503 naming the ones that failed. No sign-in: load balancers and
     orchestrators ask it, and it says nothing about anyone."""
-    checks = readiness.run(current_app._get_current_object())  # type: ignore[attr-defined]
+    checks = readiness.run(current_app._get_current_object())
     failed = [c.name for c in checks if not c.ok]
     body = {"status": "error" if failed else "ok", "checks": {c.name: c.as_json() for c in checks}}
     if failed:
@@ -46,7 +46,7 @@ def prometheus_metrics():
         abort(404)
     if not metrics.may_read(config, request.remote_addr, request.headers.get("Authorization")):
         abort(403)
-    body, content_type = metrics.exposition(current_app._get_current_object())  # type: ignore[attr-defined]
+    body, content_type = metrics.exposition(current_app._get_current_object())
     resp = Response(body, content_type=content_type)
     resp.headers["Cache-Control"] = "no-store"
     return resp
