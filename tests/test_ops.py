@@ -144,20 +144,15 @@ def test_default_logs_write_no_json_request_lines(client, capsys):
     assert '"route"' not in capsys.readouterr().err
 
 
-def test_json_logs_one_line_per_request(make_app, capsys, restore_logging):
-    app = make_app(LOG_FORMAT="json")
-    client = app.test_client()
-    with app.app_context():
+def test_json_logs_one_line_per_request(make_app, capsys, restore_logging, client, login_as):
+    with client.application.app_context():
         factories.make_asset(factories.make_campus("LHS"), asset_tag="LHS-7777")
-        user = factories.make_user(Role.tech, "LHS")
-        from app.services.users import start_session
-
-        session_id = start_session(user, user_agent="pytest")
         db.session.commit()
-        user_id = user.id
-    with client.session_transaction() as session:
-        session["_user_id"] = session_id
-        session["_fresh"] = True
+    user_id = login_as(Role.tech, "LHS").id
+    app = make_app(LOG_FORMAT="json")
+    signed_in, client = client, app.test_client()
+    # The same key signs both apps' cookies: the session made on the suite's app is good on this one.
+    client.set_cookie("session", signed_in.get_cookie("session").value)
     capsys.readouterr()
     resp = client.get("/assets/LHS-7777", headers={"X-Request-ID": "req-0001-from-nginx"})
     assert resp.status_code == 200
