@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 
 from app import config as config_module
 from app.extensions import db
+from app.google_commands import google_group
 from app.jobs import worker as job_worker
 from app.jobs.console import progress_bar
 from app.jobs.progress import count_rows
@@ -40,6 +41,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(rooms_group)
     app.cli.add_command(import_group)
     app.cli.add_command(export_group)
+    app.cli.add_command(google_group)
 
 
 PER_WORKER_LIMITS = (

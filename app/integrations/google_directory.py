@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ KEPT_FIELDS = (
     "annotatedLocation",
     "notes",
     "lastSync",
+    "lastEnrollmentTime",
     "autoUpdateThrough",
     "autoUpdateExpiration",
     "osVersion",
@@ -82,6 +82,7 @@ class ChromeOsDevice(TypedDict, total=False):
     annotatedLocation: str
     notes: str
     lastSync: str
+    lastEnrollmentTime: str
     autoUpdateThrough: str
     autoUpdateExpiration: str
     osVersion: str
@@ -282,6 +283,9 @@ class Directory:
     def _devices_api(self) -> Any:
         return self.service.chromeosdevices()
 
+    def _batch_api(self) -> Any:
+        return self.service.customer().devices().chromeos()
+
     def _execute(self, make_request: Any) -> Any:
         """Run a request, trying 429/5xx again after 1, 2, 4 … × backoff seconds (or Google's Retry-After)."""
         settings = self.settings
@@ -296,7 +300,7 @@ class Directory:
                 delay = _retry_after(exc)
             except auth_errors.RefreshError as exc:
                 raise self._refresh_problem(exc) from exc
-            except (auth_errors.TransportError, httplib2.HttpLib2Error, OSError, socket.timeout) as exc:
+            except (TimeoutError, auth_errors.TransportError, httplib2.HttpLib2Error, OSError) as exc:
                 if attempt >= settings.retries:
                     raise GoogleError(
                         Problem.UNREACHABLE,
@@ -421,13 +425,12 @@ class Directory:
             }
             if action == DEPROVISION:
                 body["deprovisionReason"] = reason or RETIRING
-            api = self.service.customer().devices().chromeos()
-            answer = self._execute(
-                lambda body=body: api.batchChangeStatus(customerId=self.settings.customer, body=body)
-            )
+            answer = self._execute(lambda body=body: self._batch_api().batchChangeStatus(
+                customerId=self.settings.customer, body=body
+            ))  # fmt: skip
             for item in (answer or {}).get("changeChromeOsDeviceStatusResults") or []:
-                error = item.get("error")
-                results.append(StatusResult(str(item.get("deviceId", "")), (error or {}).get("message") if error else None))
+                error = item.get("error") or {}
+                results.append(StatusResult(str(item.get("deviceId", "")), error.get("message") or None))
         return results
 
     def move(self, device_ids: Sequence[str], org_unit: str) -> None:

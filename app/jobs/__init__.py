@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.jobs import core, imports, webhooks, worker
+from app.jobs import core, google_sync, imports, webhooks, worker
 from app.jobs.core import (
     HANDLERS,
     MAX_ATTEMPTS,
@@ -28,6 +28,7 @@ __all__ = [
     "can_see",
     "Context",
     "execute",
+    "google_sync",
     "handler",
     "imports",
     "init_app",

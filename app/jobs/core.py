@@ -60,6 +60,18 @@ class Context:
 
 Handler = Callable[[Context], dict[str, Any] | None]
 HANDLERS: dict[str, Handler] = {}
+# Work the worker starts on a schedule: (huey crontab, task name, function run inside an app context).
+PERIODIC: list[tuple[Any, str, Callable[[], None]]] = []
+
+
+def periodic(schedule: Any, name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register a function the worker runs on a schedule (a huey crontab), inside the app's context."""
+
+    def register(fn: Callable[[], None]) -> Callable[[], None]:
+        PERIODIC.append((schedule, name, fn))
+        return fn
+
+    return register
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -108,7 +120,19 @@ def _build(app: Flask) -> Queue:
         with app.app_context():
             recover()
 
+    for schedule, name, fn in PERIODIC:
+        huey.periodic_task(schedule, name=name)(_in_app(app, fn))
+
     return Queue(huey, run_job, Store(huey))
+
+
+def _in_app(app: Flask, fn: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        with app.app_context():
+            fn()
+
+    run.__name__ = fn.__name__
+    return run
 
 
 def queue(app: Flask | None = None) -> Queue:

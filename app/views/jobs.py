@@ -20,6 +20,7 @@ bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 KIND_LABELS = {
     "import.check": _l("Checking the file"),
     "import.apply": _l("Applying the file"),
+    "google.sync": _l("Syncing with Google"),
     "roster.check": _l("Checking the roster"),
     "roster.apply": _l("Importing the roster"),
 }
@@ -35,6 +36,8 @@ def job_or_404(job_id: str) -> Job:
 
 def result_url(job: Job) -> str | None:
     """The page that shows what a job is about (an import run's dry run or result)."""
+    if job.subject == "google_sync":
+        return url_for("google_sync.index")
     kind, _, ident = (job.subject or "").partition(":")
     if kind == "import_run" and ident.isdigit():
         run = db.session.get(ImportRun, int(ident))

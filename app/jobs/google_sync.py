@@ -1,0 +1,55 @@
+"""The Google sync on the queue: "google.sync" runs one sync (app.services.google_sync), and a tick every five
+minutes starts one when the interval an admin set has passed (a full run when the nightly one is due)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huey import crontab
+
+from app.extensions import db
+from app.jobs.core import Context, handler, periodic, submit
+from app.models import Job, User
+from app.services import google_sync
+
+SYNC = "google.sync"
+SUBJECT = "google_sync"
+
+
+def submit_sync(*, by: User | None, full: bool | None, dry_run: bool = False, trigger: str = "manual") -> Job:
+    """Queue a sync run (enqueued when the caller commits)."""
+    return submit(SYNC, by=by, subject=SUBJECT, params={"full": full, "dry_run": dry_run, "trigger": trigger})
+
+
+@handler(SYNC)
+def sync(ctx: Context) -> dict[str, Any]:
+    by = db.session.get(User, ctx.requested_by_id) if ctx.requested_by_id else None
+    options = google_sync.Options(
+        full=ctx.params.get("full"),
+        dry_run=bool(ctx.params.get("dry_run")),
+        trigger=str(ctx.params.get("trigger") or "manual"),
+        by=by,
+        job_id=ctx.id,
+    )
+    record = google_sync.run(options, holder=ctx.id, progress=ctx.progress)
+    return {
+        "run": record.id,
+        "status": record.status.value,
+        "full": record.full,
+        "devices": record.devices,
+        "created": record.created,
+        "updated": record.updated,
+        "removed": record.removed,
+        "summary": (record.report or {}).get("summary", record.error or ""),
+    }
+
+
+@periodic(crontab(minute="*/5"), "rollcall.google_sync_tick")
+def tick() -> None:
+    """Start a scheduled sync when one is due."""
+    options = google_sync.due()
+    if options is None:
+        db.session.rollback()
+        return
+    submit_sync(by=None, full=options.full, trigger="schedule")
+    db.session.commit()
