@@ -79,7 +79,7 @@ class Person(db.Model):
         return sa.or_(cls.campus_id.in_(ids), cls.id.in_(members))
 
 
-class PersonCampus(db.Model):
+class PersonCampus(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """A campus a person belongs to, besides or as well as their primary one (Person.campus_id)."""
 
     __tablename__ = "person_campuses"
@@ -90,7 +90,7 @@ class PersonCampus(db.Model):
     )
 
 
-class Guardian(db.Model):
+class Guardian(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """A student's parent or guardian from the roster (OneRoster role parent, guardian or relative): contact
     details kept for notices to the family. Not an account: guardians never sign in."""
 
@@ -114,7 +114,7 @@ class Guardian(db.Model):
         return self.name
 
 
-class GuardianLink(db.Model):
+class GuardianLink(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """A guardian of a student (OneRoster agentSourcedIds, read from either side)."""
 
     __tablename__ = "guardian_links"

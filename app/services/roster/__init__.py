@@ -67,7 +67,7 @@ def _write(work: Work) -> int:
     for start in range(0, len(names), BATCH):
         chunk = names[start : start + BATCH]
         found = db.session.execute(sa.select(Person.sourced_id, Person.id).where(Person.sourced_id.in_(chunk)))
-        ids.update({sid: pid for sid, pid in found})
+        ids.update({sid: pid for sid, pid in found if sid is not None})
     changed = sorted(ids[sid] for sid in work.schools if sid in ids)
     for start in range(0, len(changed), BATCH):
         db.session.execute(sa.delete(PersonCampus).where(PersonCampus.person_id.in_(changed[start : start + BATCH])))
