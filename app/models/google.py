@@ -13,7 +13,7 @@ from app.models.locations import Campus, Room
 from app.models.types import UTCDateTime, utcnow
 
 
-class OrgUnitMapping(db.Model):
+class OrgUnitMapping(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """An org unit path prefix (`/Students/LHS`) and the campus, and optionally the home room, of the devices
     Google files under it; the longest prefix that matches a device's org unit wins."""
 
@@ -31,7 +31,7 @@ class OrgUnitMapping(db.Model):
     room: Mapped[Room | None] = relationship(lazy="selectin")
 
 
-class GoogleTagRule(db.Model):
+class GoogleTagRule(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """How a campus tags a device Google has and Rollcall lacks when Google gives it no Annotated Asset ID: the
     prefix put before its serial. A campus without a rule leaves such devices unimported (they are listed)."""
 
@@ -43,7 +43,7 @@ class GoogleTagRule(db.Model):
     campus: Mapped[Campus] = relationship(lazy="selectin")
 
 
-class GoogleDevice(db.Model):
+class GoogleDevice(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """What Google last said about a device beyond the asset's own Google columns (its panel's OS version and
     Google's notes); one row per device Google has reported."""
 
