@@ -37,7 +37,7 @@ def log(app, district):
 
 
 def _csv(resp) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    return list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
 
 
 def test_filter_by_action_kind(client, log, login_as):

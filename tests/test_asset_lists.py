@@ -37,7 +37,7 @@ def planning_world(app, district):
 
 
 def _csv(resp) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    return list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
 
 
 def test_aue_list_shows_its_filter_the_date_and_a_csv(client, login_as, planning_world):

@@ -111,9 +111,9 @@ def test_csv_exports(client, login_as, closet_world):
         resp = client.get(f"/closet/{name}.csv?days=30")
         assert resp.status_code == 200 and resp.mimetype == "text/csv"
         assert "attachment" in resp.headers["Content-Disposition"]
-        rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+        rows = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
         assert {r["Asset Tag"] for r in rows} == tags
-    rows = list(csv.DictReader(io.StringIO(client.get("/closet/unseen.csv").get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(client.get("/closet/unseen.csv").data.decode("utf-8-sig"))))
     assert next(r for r in rows if r["Asset Tag"] == "LHS-OLD1")["Last Room"] == "LHS-IT"
 
 

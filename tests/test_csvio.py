@@ -7,7 +7,17 @@ from datetime import date
 
 import pytest
 
-from app.services.csvio import HeaderError, encoding_of, has_text, parse_date, read_table, safe_cell, write_csv
+from app.services.csvio import (
+    HeaderError,
+    encoding_of,
+    has_text,
+    parse_date,
+    read_table,
+    safe_cell,
+    sniff_delimiter,
+    unguard,
+    write_csv,
+)
 
 ALIASES = {"serial": ("Serial Number", "serialNumber"), "aue": ("Auto Update Expiration", "autoUpdateThrough")}
 
@@ -62,6 +72,13 @@ def test_missing_required_column_names_it():
         ("Jun 2029", date(2029, 6, 1)),
         ("06/30/2027", date(2027, 6, 30)),
         ("2026-11-18T21:00:00.000Z", date(2026, 11, 18)),
+        # A timestamp is the day it names, whatever its zone.
+        ("2027-06-30T23:30:00-07:00", date(2027, 6, 30)),
+        ("06/2027", date(2027, 6, 1)),
+        ("6/2027", date(2027, 6, 1)),
+        ("6/1/2027", date(2027, 6, 1)),
+        ("June 2027", date(2027, 6, 1)),
+        ("1811635200000", date(2027, 5, 30)),
         ("", None),
     ],
 )
@@ -92,3 +109,15 @@ def test_a_cell_past_the_csv_limit_is_a_header_error_naming_its_line():
         list(table.rows)
     with pytest.raises(HeaderError, match="Line 1 cannot be read"):
         read_table(f"{big},serial\n", {"asset_tag": ()})
+
+
+@pytest.mark.parametrize(
+    "line,sep", [("a,b;c", ","), ("a;b;c", ";"), ("a\tb\tc,d", "\t"), ('"x;y",b', ","), ("a", ",")]
+)
+def test_sniff_delimiter(line, sep):
+    assert sniff_delimiter(line) == sep
+
+
+@pytest.mark.parametrize("cell", ["=1+2", "'=1+2", "''@x", "plain", "'quoted'", "-", "'"])
+def test_guard_and_unguard_give_every_cell_back(cell):
+    assert unguard(safe_cell(cell)) == cell

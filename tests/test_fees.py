@@ -72,7 +72,7 @@ def test_csv_export_is_formula_safe(shop):
     fees.charge(student, amount="25", reason="+Cracked screen", ticket=shop["ticket"], by=shop["tech"], via=Via.web)
     text = "".join(fees.export_csv(shop["tech"]))
     lines = text.strip().split("\r\n")
-    assert lines[0].startswith("fee_id,created_at,person_id,person_name")
+    assert lines[0].startswith("\ufefffee_id,created_at,person_id,person_name")
     assert "'=HYPERLINK" in lines[1] and ",'+Cracked screen," in lines[1]
     assert shop["ticket"].number in lines[1] and ",25.00,outstanding," in lines[1]
 

@@ -69,7 +69,7 @@ def test_upload_dry_run_apply_and_mismatches(client, login_as, devices, app):
     assert "<html" in full.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
     assert "RES-1001" in fragment.get_data(as_text=True)  # recent user, assigned to no one
     csv_text = client.get("/imports/google-admin/mismatches.csv").get_data(as_text=True)
-    assert csv_text.startswith("Asset Tag,Serial Number") and "RES-1001" in csv_text
+    assert csv_text.startswith("\ufeffAsset Tag,Serial Number") and "RES-1001" in csv_text
     errors = client.get(f"/imports/runs/{token}/not_in_rollcall.csv").get_data(as_text=True)
     assert errors.count("\r\n") == 31
 

@@ -287,7 +287,7 @@ def test_pages_render(client, tech):
     ):
         assert client.get(url).status_code == 200, url
     csv_text = client.get("/repairs/planning.csv").get_data(as_text=True)
-    assert csv_text.startswith("section,key,value,detail")
+    assert csv_text.startswith("\ufeffsection,key,value,detail")
 
 
 def test_permissions_and_scoping(client, app, shop, login_as):

@@ -3,7 +3,9 @@
 The upload view parks the file in its ImportRun and submits "import.check"; the apply button submits
 "import.apply". Each reads the parked file row by row, reporting rows done of the file's total, and leaves what it
 found in the run's report. An apply is all or nothing: its writes, the run's state and the job's own record are
-committed together, so a worker killed half way leaves the inventory as it was and the job can run again.
+committed together, so a worker killed half way leaves the inventory as it was and the job can run again. Asked
+to skip bad rows, it applies the good rows alone (the dry run's bad rows blanked out of the file), all or nothing
+too. Every file is read with the column names the admin gave that kind of file.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from app.extensions import db
 from app.jobs.core import Context, handler, latest, submit
 from app.jobs.progress import count_rows
 from app.models import Campus, ImportKind, ImportRun, ImportState, Job, User, utcnow
-from app.services import google_admin, snipeit
-from app.services.csvio import read_table
+from app.services import google_admin, importing, snipeit
+from app.services.csvio import mapped, read_table
 from app.services.errors import DomainError
 
 CHECK = "import.check"
@@ -34,7 +36,7 @@ def check_header(kind: ImportKind, upload: IO[bytes]) -> None:
     aliases, required = REQUIRED[kind]
     upload.seek(0)
     try:
-        read_table(upload, aliases, required=required)
+        read_table(mapped(upload, importing.mapping_for(kind)), aliases, required=required)
     finally:
         upload.seek(0)
 
@@ -52,8 +54,8 @@ def submit_check(run: ImportRun, *, by: User, campus_id: int | None) -> Job:
     return submit(CHECK, by=by, subject=subject(run), params={"run": run.id, "campus_id": campus_id})
 
 
-def submit_apply(run: ImportRun, *, by: User) -> Job:
-    return submit(APPLY, by=by, subject=subject(run), params={"run": run.id})
+def submit_apply(run: ImportRun, *, by: User, skip_bad_rows: bool = False) -> Job:
+    return submit(APPLY, by=by, subject=subject(run), params={"run": run.id, "skip_bad_rows": skip_bad_rows})
 
 
 def _run(ctx: Context) -> ImportRun:
@@ -75,6 +77,7 @@ def _import(
 ) -> Any:
     """Run the importer over the file as the person who asked; HeaderError propagates (and fails the job)."""
     ctx.progress.phase(READING, count_rows(source))
+    source = mapped(source, importing.mapping_for(run.kind))
     if run.kind is ImportKind.google_admin:
         return google_admin.run(
             source,
@@ -101,21 +104,26 @@ def _summary(report: Any, **extra: Any) -> dict[str, Any]:
     return {"rows": report.rows, "counts": report.counts(), "summary": report.summary(), **extra}
 
 
+def _dry_run(ctx: Context, campus_id: int | None, **extra: Any) -> Any:
+    """Check the run's parked file and keep, beside it, its plan and its bad rows as a CSV to fix."""
+    run, user = _run(ctx), ctx.requester()
+    source, _ = run.parked()
+    report = _import(run, source, user, ctx, dry_run=True, campus_id=campus_id)
+    plan, found, bad = report.plan.to_bytes(), report.to_json(), importing.bad_lines(report)
+    db.session.rollback()
+    run = _run(ctx)
+    rejected = "".join(importing.rejected_csv(run.parked()[0], bad)).encode() if bad else b""
+    run.park(run.parked()[0], plan, rejected)
+    run.report = {**found, "campus_id": campus_id, **extra}
+    return report
+
+
 @handler(CHECK)
 def check(ctx: Context) -> dict[str, Any]:
     """The dry run: every change and every bad row, nothing written but the run's report and plan."""
     # It only reads until the end, so on SQLite it does not hold the write lock while it reads.
     db.session.connection(execution_options={"snapshot": True})
-    run, user = _run(ctx), ctx.requester()
-    campus_id = ctx.params.get("campus_id")
-    source, _ = run.parked()
-    report = _import(run, source, user, ctx, dry_run=True, campus_id=campus_id)
-    plan, found = report.plan.to_bytes(), report.to_json()
-    db.session.rollback()
-    run = _run(ctx)
-    source, _ = run.parked()
-    run.park(source, plan)
-    run.report = {**found, "campus_id": campus_id}
+    report = _dry_run(ctx, ctx.params.get("campus_id"))
     return _summary(report, dry_run=True)
 
 
@@ -128,6 +136,10 @@ def apply(ctx: Context) -> dict[str, Any]:
         return {"applied": True, "already": True}
     campus_id = (run.report or {}).get("campus_id")
     source, approved = run.parked()
+    rejected, skipped = None, 0
+    if ctx.params.get("skip_bad_rows") and approved:
+        rejected, skipped = run.rejected(), importing.skipped_count(approved)
+        source, approved = importing.good_rows_only(source, approved)
     # A file parked before dry runs kept their plan has nothing to compare with: it is checked again.
     report = _import(run, source, user, ctx, dry_run=False, campus_id=campus_id, approved=approved or b"")
     applied = report.ok and not report.different
@@ -135,14 +147,21 @@ def apply(ctx: Context) -> dict[str, Any]:
         # None of the file is applied: its writes roll back, and the run alone records what this check found.
         db.session.rollback()
         run = _run(ctx)
+    if report.different and skipped:
+        # The good rows changed under the dry run: the whole file is checked again, bad rows and all.
+        db.session.rollback()
+        recheck = _dry_run(ctx, campus_id, rechecked=True)
+        run = _run(ctx)
+        run.report = {**(run.report or {}), "different": report.different, "differences": report.differences}
+        return _summary(recheck, applied=False, different=report.different, errors=recheck.bad_rows)
     if report.different:
         run.park(source, report.plan.to_bytes())
         report.dry_run = True
         run.report = {**report.to_json(), "campus_id": campus_id, "rechecked": approved is not None}
     else:
-        run.report = {**report.to_json(), "campus_id": campus_id}
+        run.report = {**report.to_json(), "campus_id": campus_id, "skipped": skipped}
     if applied:
         run.state = ImportState.applied
         run.applied_at = utcnow()
-        run.content = None
-    return _summary(report, applied=applied, different=report.different, errors=len(report.errors))
+        run.applied_leaving(rejected)
+    return _summary(report, applied=applied, different=report.different, errors=report.bad_rows, skipped=skipped)

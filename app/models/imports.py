@@ -35,6 +35,7 @@ class ImportState(enum.Enum):
 # A parked upload is a zip of the file (deflated) and what its dry run found each row would do.
 PARKED_FILE = "upload.csv"
 PARKED_PLAN = "plan"
+PARKED_REJECTED = "rejected.csv"
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -59,9 +60,9 @@ class ImportRun(db.Model):
 
     created_by: Mapped[User | None] = relationship()
 
-    def park(self, upload: IO[bytes], plan: bytes) -> None:
-        """Keep the file, compressed (an export shrinks to about a fifth, in well under a second for 60 MB), and
-        its dry run's plan for the apply.
+    def park(self, upload: IO[bytes], plan: bytes, rejected: bytes = b"") -> None:
+        """Keep the file, compressed (an export shrinks to about a fifth, in well under a second for 60 MB), its
+        dry run's plan for the apply, and its bad rows as a CSV to fix (when it has any).
 
         The upload is copied from the start in chunks, so only the compressed copy is ever held whole.
         """
@@ -71,6 +72,8 @@ class ImportRun(db.Model):
             with bundle.open(PARKED_FILE, "w", force_zip64=True) as out:
                 shutil.copyfileobj(upload, out, 1 << 20)
             bundle.writestr(PARKED_PLAN, plan, zipfile.ZIP_STORED)
+            if rejected:
+                bundle.writestr(PARKED_REJECTED, rejected)
         self.content = buffer.getvalue()
 
     def parked(self) -> tuple[IO[bytes], bytes | None]:
@@ -80,6 +83,23 @@ class ImportRun(db.Model):
             return io.BytesIO(self.content), None
         bundle = zipfile.ZipFile(io.BytesIO(self.content))
         return bundle.open(PARKED_FILE), bundle.read(PARKED_PLAN)
+
+    def rejected(self) -> bytes | None:
+        """The bad rows its last dry run found, as a CSV of the file's own columns and an `error` column."""
+        if not self.content or not self.content.startswith(ZIP_MAGIC):
+            return None
+        bundle = zipfile.ZipFile(io.BytesIO(self.content))
+        return bundle.read(PARKED_REJECTED) if PARKED_REJECTED in bundle.namelist() else None
+
+    def applied_leaving(self, rejected: bytes | None) -> None:
+        """Drop the applied file, keeping only the bad rows it left out (to download, fix and upload again)."""
+        if not rejected:
+            self.content = None
+            return
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+            bundle.writestr(PARKED_REJECTED, rejected)
+        self.content = buffer.getvalue()
 
 
 class ImportMapping(db.Model):

@@ -292,12 +292,13 @@ def _rows(reader: Any, columns: list[str | None], verbatim: set[str]) -> Iterato
         yield Row(line=reader.line_num, cells=found)
 
 
-def raw_rows(source: bytes | str | IO[bytes] | IO[str]) -> tuple[list[str], Iterator[tuple[int, int, list[str]]]]:
-    """A file's header and its records as they are, blank ones included: (first line, last line, cells), read
-    as `read_table` reads it, so the lines are the ones its rows and errors carry."""
+def raw_rows(source: bytes | str | IO[bytes] | IO[str]) -> tuple[list[str], int, Iterator[tuple[int, int, list[str]]]]:
+    """A file's header, the line it ends on, and its records as they are, blank ones included: (first line, last
+    line, cells), read as `read_table` reads it, so the lines are the ones its rows and errors carry."""
     reader, header = _open(source)
     if header is None:
         raise HeaderError("The file is empty.")
+    header_line = reader.line_num
 
     def records() -> Iterator[tuple[int, int, list[str]]]:
         last = reader.line_num
@@ -305,7 +306,7 @@ def raw_rows(source: bytes | str | IO[bytes] | IO[str]) -> tuple[list[str], Iter
             yield last + 1, reader.line_num, cells
             last = reader.line_num
 
-    return header, records()
+    return header, header_line, records()
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y", "%b %d, %Y", "%B %d, %Y")

@@ -325,10 +325,10 @@ class _Matcher:
     def device(self, row: Row, bad: Bad) -> tuple[str, str, Asset | None]:
         """Asset Tag and Serial Number: (tag, serial, the device they match by tag, then by serial, in any case).
         A device's tag and serial keep the case they have; a new one's are upper case, as scans look them up."""
-        tag, serial = row.get("asset_tag").strip().upper(), row.get("serial").strip().upper()
-        tag_key, serial_key = tag, serial
-        _identifier(tag, "asset tag", 32, self.seen_tags.get(tag_key), "Asset Tag", bad)
-        _identifier(serial, "serial number", 64, self.seen_serials.get(serial_key), "Serial Number", bad)
+        written_tag, written_serial = row.get("asset_tag").strip(), row.get("serial").strip()
+        tag, serial = tag_key, serial_key = written_tag.upper(), written_serial.upper()
+        _identifier(written_tag, "asset tag", 32, self.seen_tags.get(tag_key), "Asset Tag", bad)
+        _identifier(written_serial, "serial number", 64, self.seen_serials.get(serial_key), "Serial Number", bad)
         self.seen_tags.setdefault(tag_key, row.line)
         self.seen_serials.setdefault(serial_key, row.line)
         asset_id = self.by_tag.get(tag_key)

@@ -1,4 +1,6 @@
-"""Admin imports: upload a Google Admin or Snipe-IT CSV, read the dry run, apply it; the mismatch list; the export.
+"""Admin imports: upload a Google Admin or Snipe-IT CSV, read the dry run, apply it (or only its good rows);
+name the columns of a file whose headers are not the usual ones; the bad rows, the mismatch list and the export
+as CSV.
 
 The dry run and the apply are jobs (app.jobs.imports): the page shows their progress until they finish.
 """
@@ -15,7 +17,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.jobs import imports as import_jobs
 from app.models import ImportKind, ImportRun, ImportState, Job, JobStatus
-from app.services import google_admin, snipeit
+from app.services import google_admin, importing, snipeit
 from app.services.csvio import FileTooLarge, HeaderError, has_text, size_words, too_large_message, write_csv
 from app.views.jobs import progress_context
 from app.web import can, committing, permission_required, render, see_other
@@ -68,7 +70,7 @@ def _finished_job(run: ImportRun) -> Job | None:
     return job if job is not None and job.finished else None
 
 
-def _index_page(errors: dict[str, str] | None = None, status: int = 200):
+def _index_page(errors: dict[str, str] | None = None, status: int = 200, mapping: dict | None = None):
     limit = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
     runs = db.session.scalars(
         sa.select(ImportRun)
@@ -84,8 +86,16 @@ def _index_page(errors: dict[str, str] | None = None, status: int = 200):
         max_bytes=limit,
         max_size=size_words(limit),
         too_large=too_large_message(limit),
+        mapping=mapping,
         status=status,
     )
+
+
+def _mapping_form(kind: str, run: ImportRun, exc: HeaderError, campus_id: int | None, errors: dict | None = None):
+    """The upload page again, the file's error on its field and, below it, a question for each missing column:
+    which of the file's own headers it is."""
+    form = {"kind": kind, "token": run.token, "missing": exc.missing, "headers": exc.headers, "campus": campus_id}
+    return _index_page({f"{kind}-file": str(exc), **(errors or {})}, 422, mapping=form)
 
 
 @bp.get("")
@@ -112,16 +122,22 @@ def upload(kind: str):
     if request.form.get("campus") and campus_id is None:
         return _index_page({key: "Choose a campus from the list."}, 422)
     _visible_campus(campus_id)
-    try:
-        import_jobs.check_header(KINDS[kind], upload)
-    except HeaderError as exc:
-        return _index_page({key: str(exc)}, 422)
     run = ImportRun(
         kind=KINDS[kind],
         filename=(file.filename or "")[:255],
         token=secrets.token_hex(16),
         created_by_id=current_user.id,
     )
+    try:
+        import_jobs.check_header(KINDS[kind], upload)
+    except HeaderError as exc:
+        if not exc.missing:
+            return _index_page({key: str(exc)}, 422)
+        # Kept (not checked) so the admin can say which columns are which without uploading it again.
+        with committing():
+            run.park(upload, b"")
+            db.session.add(run)
+        return _mapping_form(kind, run, exc, campus_id)
     with committing():
         # Parked now, checked by the job: the dry run then keeps its plan beside the file.
         run.park(upload, b"")
@@ -129,6 +145,40 @@ def upload(kind: str):
         db.session.flush()
         import_jobs.submit_check(run, by=current_user, campus_id=campus_id)
     return see_other(url_for("imports.run", token=run.token))
+
+
+@bp.post("/runs/<token>/columns")
+@permission_required("imports.run")
+def columns(token: str):
+    """Name the file's columns (remembered for every file of its kind), then check it like any upload."""
+    found = _run_or_404(token)
+    kind = next(k for k, v in KINDS.items() if v is found.kind)
+    campus_id = whole(request.form.get("campus"))
+    _visible_campus(campus_id)
+    if found.report is not None or found.state is ImportState.applied or import_jobs.job_for(found) is not None:
+        return see_other(url_for("imports.run", token=found.token))
+    source, _ = found.parked()
+    try:
+        import_jobs.check_header(found.kind, source)
+        return _submit_check(found, campus_id)
+    except HeaderError as exc:
+        missing = exc
+    chosen = {name: request.form.get(f"column-{name}", "") for name in missing.missing}
+    with committing() as outcome:
+        importing.remember_mapping(found.kind, importing.chosen_columns(missing, chosen), by=current_user)
+    if outcome.refused:
+        return _mapping_form(kind, found, missing, campus_id, {outcome.refused.field: outcome.refused.message})
+    try:
+        import_jobs.check_header(found.kind, found.parked()[0])
+    except HeaderError as exc:
+        return _mapping_form(kind, found, exc, campus_id)
+    return _submit_check(found, campus_id)
+
+
+def _submit_check(found: ImportRun, campus_id: int | None):
+    with committing():
+        import_jobs.submit_check(found, by=current_user, campus_id=campus_id)
+    return see_other(url_for("imports.run", token=found.token))
 
 
 @bp.get("/runs/<token>")
@@ -149,14 +199,16 @@ def _run_page(found: ImportRun, job: Job | None, status: int = 200):
 def apply(token: str):
     """Apply a checked file, as a job: all of it, or none of it if the inventory changed since the dry run so that
     any row would now do something else (the dry run is then shown again, as it now stands, to be read and
-    applied). A job already running for the file is not started twice."""
+    applied). With `skip_bad_rows`, the good rows alone, on the same terms. A job already running for the file is
+    not started twice."""
     found = _run_or_404(token)
     job = import_jobs.job_for(found)
     busy = job is not None and not job.finished
     if found.state is ImportState.applied or busy or found.report is None:
         return see_other(url_for("imports.run", token=found.token))
+    skip = request.form.get("skip_bad_rows") == "1"
     with committing():
-        import_jobs.submit_apply(found, by=current_user)
+        import_jobs.submit_apply(found, by=current_user, skip_bad_rows=skip)
     found = _run_or_404(token)
     job = _finished_job(found)
     if job is None:
@@ -220,6 +272,18 @@ def run_csv(token: str, part: str):
         abort(404)
     items = (run.report or {}).get(part, [])
     return _csv(write_csv(columns, ([item.get(c) for c in columns] for item in items)), f"import-{part}")
+
+
+@bp.get("/runs/<token>/rejected.csv")
+@permission_required("imports.run")
+def rejected_csv(token: str):
+    """The rows the dry run found bad, with the file's own columns and an `error` column: fix, upload again."""
+    rejected = _run_or_404(token).rejected()
+    if rejected is None:
+        abort(404)
+    resp = Response(rejected, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="rejected-rows-{date.today().isoformat()}.csv"'
+    return resp
 
 
 @bp.get("/export/assets.csv")
