@@ -19,13 +19,14 @@ from flask.cli import with_appcontext
 from app import config as config_module
 from app.extensions import db
 from app.google_commands import google_group
+from app.import_commands import file_options, run_file
 from app.jobs import worker as job_worker
 from app.jobs.console import progress_bar
 from app.jobs.progress import count_rows
-from app.models import Campus, Role, Via
+from app.models import Campus, ImportKind, Role, Via
 from app.services import backup, demo, google_admin, places, roster, snipeit
 from app.services import users as user_service
-from app.services.csvio import HeaderError, pasted_lines
+from app.services.csvio import pasted_lines
 from app.services.errors import DomainError, Invalid
 from app.services.maintenance import refresh_statistics
 
@@ -397,7 +398,9 @@ def _finish_import(report, dry_run: bool, started: float) -> None:
         click.echo(str(error), err=True)
     if not report.ok:
         db.session.rollback()
-        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported.")
+        raise click.ClickException(
+            f"{report.bad_rows} bad row(s); nothing was imported. --skip-bad-rows imports the good ones."
+        )
     if dry_run:
         db.session.rollback()
     else:
@@ -418,19 +421,26 @@ def _echo_changes(changes: list[dict], limit: int = 200) -> None:
 @click.argument("file", type=click.File("rb"))
 @click.option("--campus", default=None, help="Update only this campus's devices (campus code).")
 @click.option("--dry-run", is_flag=True, help="Show what would change and every bad row; write nothing.")
+@file_options
 @with_appcontext
-def import_google_admin(file, campus: str | None, dry_run: bool) -> None:
+def import_google_admin(file, campus: str | None, dry_run: bool, columns, skip_bad_rows: bool, rejected) -> None:
     """Chrome devices from a Google Admin console download or `gam print cros` CSV, matched by serial."""
     started = time.perf_counter()
     _, campus_ids = _campus_scope(campus)
-    try:
-        data = file.read()
-        with progress_bar("Reading rows", count_rows(data)) as progress:
-            report = google_admin.run(
-                data, by=None, campus_ids=campus_ids, dry_run=dry_run, filename=file.name, progress=progress
-            )
-    except HeaderError as exc:
-        raise click.ClickException(str(exc)) from exc
+
+    def importer(source, **kw):
+        return google_admin.run(source, by=None, campus_ids=campus_ids, filename=file.name, **kw)
+
+    report = run_file(
+        importer,
+        file.read(),
+        kind=ImportKind.google_admin,
+        aliases=google_admin.ALIASES,
+        columns=columns,
+        skip_bad_rows=skip_bad_rows,
+        rejected=rejected,
+        dry_run=dry_run,
+    )
     if dry_run and report.ok:
         _echo_changes(report.changes)
     click.echo(
@@ -445,25 +455,28 @@ def import_google_admin(file, campus: str | None, dry_run: bool) -> None:
 @click.argument("file", type=click.File("rb"))
 @click.option("--campus", default=None, help="Campus for rows without a Location; limits the import to it.")
 @click.option("--dry-run", is_flag=True, help="Show what would change and every bad row; write nothing.")
+@file_options
 @with_appcontext
-def import_snipeit(file, campus: str | None, dry_run: bool) -> None:
+def import_snipeit(file, campus: str | None, dry_run: bool, columns, skip_bad_rows: bool, rejected) -> None:
     """Assets from Snipe-IT's asset CSV (statuses mapped, warranty months to an end date, people matched)."""
     started = time.perf_counter()
     default_campus, campus_ids = _campus_scope(campus)
-    try:
-        data = file.read()
-        with progress_bar("Reading rows", count_rows(data)) as progress:
-            report = snipeit.run(
-                data,
-                by=None,
-                campus_ids=campus_ids,
-                default_campus=default_campus,
-                dry_run=dry_run,
-                filename=file.name,
-                progress=progress,
-            )
-    except HeaderError as exc:
-        raise click.ClickException(str(exc)) from exc
+
+    def importer(source, **kw):
+        return snipeit.run(
+            source, by=None, campus_ids=campus_ids, default_campus=default_campus, filename=file.name, **kw
+        )
+
+    report = run_file(
+        importer,
+        file.read(),
+        kind=ImportKind.snipeit,
+        aliases=snipeit.ALIASES,
+        columns=columns,
+        skip_bad_rows=skip_bad_rows,
+        rejected=rejected,
+        dry_run=dry_run,
+    )
     if dry_run and report.ok:
         _echo_changes(report.changes)
     if report.new_models:
