@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,8 +13,12 @@ from app.services import assets as asset_service
 from app.services import roster
 from tests import factories
 from tests.conftest import hx
+from tests.roster_world import FIXTURES, make_campuses
 
-FIXTURES = Path("/work/shared/fixtures/oneroster")
+
+@pytest.fixture
+def campuses(app):
+    make_campuses(app)
 
 
 @pytest.mark.parametrize("headers", [hx(), {}], ids=["htmx", "plain"])
@@ -84,14 +87,6 @@ def _upload(client, headers, **extra):
         **extra,
     }
     return client.post("/people/import", data=data, content_type="multipart/form-data", headers=headers)
-
-
-@pytest.fixture
-def campuses(app):
-    with app.app_context():
-        for code in ("LHS", "JMS", "RES"):
-            factories.make_campus(code)
-        db.session.commit()
 
 
 def _run_url(resp) -> str:

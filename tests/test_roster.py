@@ -15,19 +15,12 @@ from app.models import Activity, ImportRun, Person, PersonKind, Role, Via
 from app.services import roster
 from app.services.errors import Invalid
 from tests import factories
-
-FIXTURES = Path("/work/shared/fixtures/oneroster")
-USERS = (FIXTURES / "users.csv").read_text(encoding="utf-8")
-ORGS = (FIXTURES / "orgs.csv").read_text(encoding="utf-8")
-HEADER = USERS.splitlines()[0]
+from tests.roster_world import FIXTURES, HEADER, ORGS, USERS, make_campuses
 
 
 @pytest.fixture
 def campuses(app):
-    with app.app_context():
-        for code in ("LHS", "JMS", "RES"):
-            factories.make_campus(code)
-        db.session.commit()
+    make_campuses(app)
 
 
 def people_count() -> int:
@@ -276,8 +269,6 @@ def test_identifier_held_by_another_roster_record(app, ctx, campuses):
     assert [str(e) for e in report.errors] == [
         "line 2, identifier: identifier 'LHS100001' already belongs to Someone Else (another roster record)"
     ]
-
-
 
 
 def _big_roster(size: int) -> bytes:

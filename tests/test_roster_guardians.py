@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,9 +13,8 @@ from app.extensions import db
 from app.models import Activity, Guardian, GuardianLink, Person, Role, User, Via
 from app.services import privacy, roster
 from tests import factories
+from tests.roster_world import FIXTURES, ORGS, make_campuses
 
-FIXTURES = Path("/work/shared/fixtures/oneroster")
-ORGS = (FIXTURES / "orgs.csv").read_text(encoding="utf-8")
 FAMILIES = [
     # Maria writes her child's sourcedId on her own row.
     {"sourcedId": "g-1", "role": "parent", "givenName": "María", "familyName": "Martínez", "email": "MARIA@Example.org",
@@ -30,6 +28,11 @@ FAMILIES = [
     # A guardian of no one in the file: not kept.
     {"sourcedId": "g-9", "role": "guardian", "givenName": "No", "familyName": "One", "orgSourcedIds": "org-district"},
 ]  # fmt: skip
+
+
+@pytest.fixture
+def campuses(app):
+    make_campuses(app)
 
 
 def users_csv(families: list[dict] = FAMILIES, agents: dict[str, str] | None = None, **changes: dict) -> str:
@@ -46,14 +49,6 @@ def users_csv(families: list[dict] = FAMILIES, agents: dict[str, str] | None = N
     for family in families:
         writer.writerow({"status": "active", "enabledUser": "false", **family, **changes.get(family["sourcedId"], {})})
     return out.getvalue()
-
-
-@pytest.fixture
-def campuses(app):
-    with app.app_context():
-        for code in ("LHS", "JMS", "RES"):
-            factories.make_campus(code)
-        db.session.commit()
 
 
 def run(users: str, by: User | None = None, **kw) -> roster.RosterReport:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,21 +15,16 @@ from app.services import assets as asset_service
 from app.services import roster
 from tests import factories
 from tests.conftest import hx
-
-FIXTURES = Path("/work/shared/fixtures/oneroster")
-USERS = (FIXTURES / "users.csv").read_text(encoding="utf-8")
-ORGS = (FIXTURES / "orgs.csv").read_text(encoding="utf-8")
-HEADER = USERS.splitlines()[0]
-# José Núñez-Renée teaches at Lincoln High and Jefferson Middle.
-JOSE = "T52"
+from tests.roster_world import HEADER, ORGS, USERS, make_campuses
 
 
 @pytest.fixture
 def campuses(app):
-    with app.app_context():
-        for code in ("LHS", "JMS", "RES"):
-            factories.make_campus(code)
-        db.session.commit()
+    make_campuses(app)
+
+
+# José Núñez-Renée teaches at Lincoln High and Jefferson Middle.
+JOSE = "T52"
 
 
 def run(users: str, orgs: str | None = ORGS, **kw) -> roster.RosterReport:
