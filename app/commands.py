@@ -191,6 +191,29 @@ def create_user(email: str, role: str, campuses: tuple[str, ...], name: str, pas
     click.echo(f"Created {user.role.value} {user.email}", err=True)
 
 
+@users.command("invite")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--campus", "campuses", multiple=True, help="Campus code; repeat for several.")
+@with_appcontext
+def invite_user(email: str, role: str, campuses: tuple[str, ...]) -> None:
+    """Create a login without a password and mail its invite: the link sets a password or goes on to single sign-on."""
+    from app.integrations import mail
+    from app.jobs import mail as _mail_jobs  # noqa: F401 - registers the mail.send job
+    from app.services import invites
+
+    if not mail.configured():
+        raise click.ClickException(
+            "Mail is not set up: set ROLLCALL_SMTP_URL (and ROLLCALL_MAIL_FROM). Nothing was created."
+        )
+    try:
+        user = invites.invite(email, role=Role(role), campus_codes=campuses, by=None, via=Via.cli)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Invited {user.email} ({role}); the invite mail is queued.", err=True)
+
+
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @with_appcontext

@@ -209,7 +209,15 @@ def test_api_twins_refuse_with_json(client, records, login_as):
 # --- Every route goes through the table ------------------------------------------------------------------------
 
 # Signed-in pages that are about the user themselves, not about the district's records.
-OWN_ACCOUNT = {"users.tokens", "users.revoke", "auth.password", "auth.logout"}
+OWN_ACCOUNT = {
+    "users.tokens",
+    "users.revoke",
+    "auth.password",
+    "auth.logout",
+    "auth.account",
+    "auth.end_other_sessions",
+    "auth.end_one_session",
+}
 
 
 def _signs_in(view) -> bool:
@@ -235,7 +243,7 @@ def test_every_api_route_and_staff_page_names_a_capability(app):
 
 
 def test_staff_pages_without_a_capability_still_ask_to_sign_in(client, district):
-    for path in ("/account/tokens", "/account/password"):
+    for path in ("/account/tokens", "/account/password", "/account"):
         resp = client.get(path)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
 

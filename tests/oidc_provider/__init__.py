@@ -33,7 +33,7 @@ def oidc_provider(clients: list[dict], accounts: dict[str, dict], log_path: Path
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         if shutil.which("npm") is None:
             pytest.skip(
-                "npm is not installed: the single sign-on tests need oidc-provider (npm ci --prefix tests/oidc_provider)"
+                "npm is not installed: single sign-on tests need oidc-provider (npm ci --prefix tests/oidc_provider)"
             )
         pytest.fail("oidc-provider is not installed: run `make test-deps` (npm ci --prefix tests/oidc_provider)")
     port = free_port()
