@@ -50,6 +50,13 @@ test-deps: $(VENV)/.installed-dev
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
 	  else echo "nginx is missing: sudo apt-get install nginx (tests/test_proxy_nginx.py skips without it)" >&2; fi; }
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory tests/oidc_provider/node_modules/.installed; \
+	else echo "single sign-on tests will be skipped: npm is not installed (they need oidc-provider)" >&2; fi
+
+# The OpenID provider the single sign-on tests sign in against (oidc-provider under Node.js; tests only).
+tests/oidc_provider/node_modules/.installed: tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
+	npm ci --prefix tests/oidc_provider --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The suite runs across the machine's cores (pytest-xdist; each process has its own database and live server);
 # a test file stays on one process. TEST_WORKERS=0 runs it in this process.
