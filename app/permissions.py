@@ -14,7 +14,7 @@ from types import MappingProxyType
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Campus, Role, User
+from app.models import Campus, Role, User, VendorAccount
 
 
 def district_wide(user: User) -> bool:
@@ -35,6 +35,12 @@ def serves_whole_district(user: User) -> bool:
 def tokens_allowed(user: User) -> bool:
     """An admin switched on API tokens on this user's page."""
     return bool(user.api_tokens_allowed)
+
+
+def vendor_login(user: User) -> bool:
+    """The login of a warranty vendor's API token (app.services.vendors.account)."""
+    found = db.session.scalar(sa.select(VendorAccount.vendor_id).where(VendorAccount.user_id == user.id))
+    return found is not None
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,10 @@ CAPABILITIES: Mapping[str, Rule] = MappingProxyType(
         "fees.schedule": allow(admin=district_wide),
         # The district's vendor list that claims and batches go to: techs read it, admins keep it.
         "vendors.manage": allow(ADMIN),
+        # The vendor door (/api/v1/claims): a vendor's own token, for the claims sent to that vendor only.
+        "claims.vendor": allow(viewer=vendor_login),
+        # Webhook endpoints and chat notices hear every campus's events: district-wide admins keep them.
+        "webhooks.manage": allow(admin=district_wide),
         "activity.read": allow(*TECHS),
         # Google Admin, Snipe-IT and OneRoster imports, and the Google mismatch list (names and emails of assignees).
         "imports.run": allow(ADMIN),

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import ShippingBatch, User, Vendor, Via, WarrantyClaim
+from app.models import ApiToken, Role, ShippingBatch, User, Vendor, VendorAccount, Via, WarrantyClaim, utcnow
 from app.services import activity
 from app.services.errors import Invalid
 
@@ -81,6 +81,9 @@ def update(vendor: Vendor, values: dict[str, Any], *, by: User, via: Via) -> Ven
     if not after:
         return vendor
     if vendor.name != old_name:
+        login = account(vendor)
+        if login is not None:
+            login.name = account_name(vendor)
         for model in (WarrantyClaim, ShippingBatch):
             db.session.execute(
                 sa.update(model)
@@ -100,6 +103,9 @@ def set_active(vendor: Vendor, active: bool, *, by: User, via: Via) -> Vendor:
     if vendor.active == active:
         return vendor
     vendor.active = active
+    login = account(vendor)
+    if not active and login is not None:
+        _revoke(login)
     db.session.flush()
     activity.record(
         "vendor.activate" if active else "vendor.deactivate",
@@ -111,3 +117,88 @@ def set_active(vendor: Vendor, active: bool, *, by: User, via: Via) -> Vendor:
         after={"active": active},
     )
     return vendor
+
+
+# --- the vendor door: a vendor's own login and API token ------------------------------------------------------
+
+
+def account(vendor: Vendor, *, create: bool = False) -> User | None:
+    """The login a vendor's token belongs to (made on first use when `create`): named for the vendor, so what the
+    vendor changes reads as theirs in every history; no password, no campus, and only /api/v1/claims opens to it."""
+    row = db.session.get(VendorAccount, vendor.id)
+    if row is not None or not create:
+        return row.user if row is not None else None
+    user = User(email=f"vendor-{vendor.id}@vendors.invalid", name=account_name(vendor), role=Role.viewer, active=True)
+    db.session.add(user)
+    db.session.flush()
+    db.session.add(VendorAccount(vendor_id=vendor.id, user_id=user.id))
+    db.session.flush()
+    return user
+
+
+def account_name(vendor: Vendor) -> str:
+    return f"{vendor.name} (vendor)"
+
+
+def vendor_of(user: User | None) -> Vendor | None:
+    """The vendor whose login this is, or None for staff."""
+    if user is None or getattr(user, "id", None) is None or user.role is not Role.viewer:
+        return None
+    row = db.session.scalar(sa.select(VendorAccount).where(VendorAccount.user_id == user.id))
+    return row.vendor if row is not None else None
+
+
+def live_token(vendor: Vendor) -> ApiToken | None:
+    """The vendor's token that works now, if any (its prefix, when made, when last used)."""
+    user = account(vendor)
+    if user is None:
+        return None
+    return db.session.scalar(
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        .limit(1)
+    )
+
+
+def issue_token(vendor: Vendor, *, by: User, via: Via) -> str:
+    """A new API token for the vendor's claims, returned once (only its hash is kept); any earlier one stops."""
+    if not vendor.active:
+        raise Invalid(f"{vendor.name} is not in use; offer it again first.", field="token")
+    user = account(vendor, create=True)
+    assert user is not None
+    revoked = _revoke(user)
+    token, raw = ApiToken.issue(user, f"Vendor door: {vendor.name}"[:80])
+    db.session.add(token)
+    db.session.flush()
+    activity.record(
+        "vendor.token",
+        f"Issued an API token for {vendor.name}'s claims" + (" (the earlier one stops working)" if revoked else ""),
+        by=by,
+        via=via,
+        subject=vendor,
+        after={"prefix": token.prefix, "revoked": revoked},
+    )
+    return raw
+
+
+def revoke_token(vendor: Vendor, *, by: User, via: Via) -> int:
+    """Stop the vendor's token; how many stopped."""
+    user = account(vendor)
+    revoked = _revoke(user) if user is not None else 0
+    if revoked:
+        activity.record(
+            "vendor.token_revoke", f"Revoked {vendor.name}'s API token", by=by, via=via, subject=vendor, after={}
+        )
+    return revoked
+
+
+def _revoke(user: User) -> int:
+    live = list(
+        db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
+    )
+    now = utcnow()
+    for token in live:
+        token.revoked_at = now
+    db.session.flush()
+    return len(live)

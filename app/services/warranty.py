@@ -14,6 +14,7 @@ from app.models import (
     Asset,
     Campus,
     ClaimStatus,
+    ClaimVendorInfo,
     ObservationSource,
     ShippingBatch,
     Ticket,
@@ -621,3 +622,143 @@ def apply_ship(data: dict, ctx: Context) -> dict:
     except Invalid as exc:
         raise Rejected(exc.message) from exc
     return {"claim": claim.id, "asset_tag": claim.asset.asset_tag, "status": claim.status.value}
+
+
+# --- the vendor's side (the vendor door and their status file) ---------------------------------------------------
+
+# What a vendor may set a claim's status to, in their words; "shipped_back" is the device on its way to us.
+VENDOR_STATUSES = ("approved", "denied", "repaired", "shipped_back")
+
+
+def vendor_info(claim: WarrantyClaim, *, create: bool = False) -> ClaimVendorInfo | None:
+    """What the vendor told us beyond the status (return tracking, notes, when it was shipped back)."""
+    info = db.session.get(ClaimVendorInfo, claim.id)
+    if info is None and create:
+        info = ClaimVendorInfo(claim_id=claim.id, return_tracking="", notes="")
+        db.session.add(info)
+    return info
+
+
+def vendor_status(claim: WarrantyClaim) -> str:
+    """The claim's status as the vendor door tells it: `shipped_back` while a device sent back is not yet received."""
+    info = vendor_info(claim)
+    if info is not None and info.shipped_back_at is not None and claim.status in AWAY:
+        return "shipped_back"
+    return claim.status.value
+
+
+def _vendor_text(values: dict[str, Any], name: str, limit: int) -> str | None:
+    value = values.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be text.", field=name)
+    value = value.strip()
+    if len(value) > limit:
+        raise Invalid(f"{name} is at most {limit} characters.", field=name)
+    return value
+
+
+def vendor_update(claim: WarrantyClaim, values: dict[str, Any], *, by: User, via: Via) -> list[str]:
+    """A vendor's news about a claim: `rma`, `status` (approved, denied, repaired, shipped_back), `tracking` (the
+    return shipment) and `notes`; each change goes through the claim's own workflow (so its rules and the ticket's
+    moves are the usual ones) and is logged as `by`'s. Returns the changes made, in words."""
+    rma = _vendor_text(values, "rma", 64)
+    status = _vendor_text(values, "status", 20)
+    tracking = _vendor_text(values, "tracking", 120)
+    notes = _vendor_text(values, "notes", 2000)
+    if status and status not in VENDOR_STATUSES:
+        raise Invalid(f"status must be one of {', '.join(VENDOR_STATUSES)}.", field="status")
+    done: list[str] = []
+    if rma and _clean_rma(rma) != (claim.rma or ""):
+        if status == "approved" and claim.status is ClaimStatus.submitted:
+            pass  # approving below sets it
+        else:
+            _set_rma(claim, _clean_rma(rma), by=by, via=via)
+            done.append("rma")
+    if status and status != vendor_status(claim):
+        _vendor_move(claim, status, rma=rma or "", notes=notes or "", tracking=tracking or "", by=by, via=via)
+        done.append("status")
+    info_changes = {}
+    info = vendor_info(claim, create=tracking is not None or notes is not None)
+    if info is not None:
+        for key, value in (("return_tracking", tracking), ("notes", notes)):
+            if value is not None and value != (getattr(info, key) or ""):
+                setattr(info, key, value)
+                info_changes[key] = value
+    if info_changes and info is not None:
+        info.updated_at = utcnow()
+        db.session.flush()
+        activity.record(
+            "claim.vendor_note",
+            f"{claim.vendor} updated the claim for {claim.asset.asset_tag}"
+            + (f": tracking {tracking}" if "return_tracking" in info_changes else ""),
+            by=by,
+            via=via,
+            asset=claim.asset,
+            subject=claim,
+            after={("tracking" if k == "return_tracking" else k): v for k, v in info_changes.items()},
+        )
+        done += [k for k in ("return_tracking", "notes") if k in info_changes]
+    return done
+
+
+def _set_rma(claim: WarrantyClaim, rma: str, *, by: User, via: Via) -> None:
+    _rma_free(rma, claim)
+    old = claim.rma
+    try:
+        with db.session.begin_nested():
+            claim.rma = rma
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Invalid(f"RMA {rma} is already on another claim.", field="rma") from exc
+    activity.record(
+        "claim.rma",
+        f"RMA {rma} for the claim on {claim.asset.asset_tag}",
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"rma": old},
+        after={"rma": rma},
+    )
+
+
+def _vendor_move(claim: WarrantyClaim, status: str, *, rma: str, notes: str, tracking: str, by: User, via: Via) -> None:
+    if status == "approved":
+        approve(claim, rma=rma, by=by, via=via)
+    elif status == "denied":
+        deny(claim, reason=notes[:300] or f"Denied by {claim.vendor}", by=by, via=via)
+    elif status == "repaired":
+        mark_repaired(claim, by=by, via=via)
+    else:
+        ship_back(claim, tracking=tracking, by=by, via=via)
+
+
+def ship_back(claim: WarrantyClaim, *, tracking: str = "", by: User, via: Via) -> WarrantyClaim:
+    """The vendor sent the device back (repaired, unless they say otherwise): it now waits to be received by scan,
+    which closes the claim and puts the ticket back in repair."""
+    if claim.status is ClaimStatus.shipped:
+        mark_repaired(claim, by=by, via=via)
+    if claim.status is not ClaimStatus.repaired:
+        raise Invalid(f"A {claim.status.label} claim cannot be shipped back.", field="status")
+    info = vendor_info(claim, create=True)
+    assert info is not None
+    info.shipped_back_at = utcnow()
+    if tracking:
+        info.return_tracking = tracking
+    info.updated_at = info.shipped_back_at
+    db.session.flush()
+    activity.record(
+        "claim.ship_back",
+        f"{claim.vendor} shipped {claim.asset.asset_tag} back"
+        + (f", tracking {tracking}" if tracking else "")
+        + "; waiting to be received",
+        by=by,
+        via=via,
+        asset=claim.asset,
+        subject=claim,
+        before={"status": ClaimStatus.repaired.value},
+        after={"status": "shipped_back", **({"tracking": tracking} if tracking else {})},
+    )
+    return claim

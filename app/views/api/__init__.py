@@ -6,7 +6,7 @@ Each feature's module adds its routes to `bp` and its paths to the OpenAPI spec;
 
 from __future__ import annotations
 
-from app.views.api import assets, audits, jobs, loans, meta, people, sync, tickets
+from app.views.api import assets, audits, claims, jobs, loans, meta, people, sync, tickets
 from app.views.api.blueprint import bp
 
-__all__ = ["assets", "audits", "bp", "jobs", "loans", "meta", "people", "sync", "tickets"]
+__all__ = ["assets", "audits", "bp", "claims", "jobs", "loans", "meta", "people", "sync", "tickets"]

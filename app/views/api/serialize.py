@@ -10,7 +10,19 @@ from flask_login import current_user
 
 from app import permissions
 from app.extensions import db
-from app.models import Asset, Audit, Campus, Loan, LoanerSwap, Observation, Person, Room, Ticket, TicketEventKind
+from app.models import (
+    Asset,
+    Audit,
+    Campus,
+    Loan,
+    LoanerSwap,
+    Observation,
+    Person,
+    Room,
+    Ticket,
+    TicketEventKind,
+    WarrantyClaim,
+)
 from app.services import warranty
 from app.services.repairs import costs, record
 
@@ -212,4 +224,39 @@ def ticket_detail_json(ticket: Ticket) -> dict[str, Any]:
             }
             for s in swaps
         ],
+    }
+
+
+def claim_json(claim: WarrantyClaim) -> dict[str, Any]:
+    """A warranty claim as its vendor sees it through the vendor door: the device, the fault, the shipments;
+    never the student."""
+    asset, batch = claim.asset, claim.batch
+    info = warranty.vendor_info(claim)
+    return {
+        "id": claim.id,
+        "status": warranty.vendor_status(claim),
+        "rma": claim.rma,
+        "ticket": claim.ticket.number,
+        "category": claim.ticket.category.value,
+        "note": claim.note,
+        "device": {
+            "asset_tag": asset.asset_tag,
+            "serial": asset.serial,
+            "model": asset.model.name if asset.model else None,
+            "manufacturer": asset.model.manufacturer if asset.model else None,
+            "warranty_plan": asset.warranty_plan,
+        },
+        "submitted_at": iso(claim.submitted_at),
+        "approved_at": iso(claim.approved_at),
+        "shipped_at": iso(claim.shipped_at),
+        "repaired_at": iso(claim.repaired_at),
+        "returned_at": iso(claim.returned_at),
+        "denied_at": iso(claim.denied_at),
+        "denial_reason": claim.denial_reason,
+        "shipment": (
+            {"batch": batch.label, "carrier": batch.carrier, "tracking": batch.tracking} if batch is not None else None
+        ),
+        "return_tracking": info.return_tracking if info is not None else "",
+        "vendor_notes": info.notes if info is not None else "",
+        "shipped_back_at": iso(info.shipped_back_at) if info is not None else None,
     }
