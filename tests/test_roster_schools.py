@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Asset, AssetStatus, Assignment, Campus, Person, PersonCampus, Role, Via
 from app.services import assets as asset_service
-from app.services import roster
+from app.services import desk, roster
 from tests import factories
 from tests.conftest import hx
 from tests.roster_world import HEADER, ORGS, USERS, make_campuses
@@ -218,3 +218,12 @@ def test_cli_deactivate_missing_names_who_leaves_and_what_they_hold(app, with_de
         assert person("LHS100001").active is False
     plain = runner.invoke(args=["import", "oneroster", str(tmp_path), "--dry-run"])
     assert "0 deactivated would be imported" in plain.output
+
+
+def test_the_desk_of_either_school_lends_to_them(app, ctx, imported):
+    by_code = {c.code: c for c in db.session.scalars(sa.select(Campus))}
+    for code in ("LHS", "JMS"):
+        assert desk.desk_person(by_code[code], JOSE).external_id == JOSE, code
+        assert JOSE in db.session.scalars(desk.desk_people(by_code[code]).with_only_columns(Person.external_id)).all()
+    assert desk.desk_person(by_code["RES"], JOSE) is None
+    assert JOSE not in db.session.scalars(desk.desk_people(by_code["RES"]).with_only_columns(Person.external_id)).all()
