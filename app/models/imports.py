@@ -102,7 +102,7 @@ class ImportRun(db.Model):
         self.content = buffer.getvalue()
 
 
-class ImportMapping(db.Model):
+class ImportMapping(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """The admin's own names for one kind of file's columns, remembered so the next file like it just reads:
     `columns` maps a column's canonical name (`asset_tag`) to the header that file gives it (`Tag ID`)."""
 

@@ -89,7 +89,7 @@ def _said(error: RowError) -> str:
 def rejected_csv(source: bytes | IO[bytes], errors: Mapping[int, str]) -> Iterator[str]:
     """The bad rows of a file as CSV: its own header and cells, plus an `error` column saying what to fix."""
     if hasattr(source, "seek"):
-        source.seek(0)  # type: ignore[union-attr]
+        source.seek(0)
     header, _, records = raw_rows(source)
 
     def rows() -> Iterator[list[str]]:
@@ -108,7 +108,7 @@ def good_rows_only(source: bytes | IO[bytes], approved: bytes) -> tuple[IO[bytes
     apply of the good rows stops, like any other, if one of them would now do something else.
     """
     if hasattr(source, "seek"):
-        source.seek(0)  # type: ignore[union-attr]
+        source.seek(0)
     skip = Plan.lines(approved, "error")
     header, header_line, records = raw_rows(source)
     out = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - handed to the caller, open
@@ -124,7 +124,7 @@ def good_rows_only(source: bytes | IO[bytes], approved: bytes) -> tuple[IO[bytes
     text.flush()
     text.detach()
     out.seek(0)
-    return out, Plan.without(approved, "error")  # type: ignore[return-value]
+    return out, Plan.without(approved, "error")
 
 
 def skipped_count(approved: bytes) -> int:

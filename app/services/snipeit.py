@@ -5,6 +5,7 @@ importer accepts and that Rollcall reads back exactly: importing its own export 
 from __future__ import annotations
 
 import calendar
+import datetime
 import difflib
 import re
 from collections.abc import Callable, Iterator
@@ -278,8 +279,8 @@ class _Purchase:
     date_read: bool = True
     cost: Decimal | None = None
     months: int | None = None
-    warranty_start: date | None = None
-    warranty_end: date | None = None
+    warranty_start: datetime.date | None = None
+    warranty_end: datetime.date | None = None
 
 
 @dataclass
