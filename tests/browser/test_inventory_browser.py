@@ -12,6 +12,8 @@ def test_phone_search_open_edit_timeline(phone, district, staff_user):
     sign_in(phone, email, password)
     phone.get_by_role("link", name="Devices", exact=True).click()
     expect(phone.locator("#asset-results")).to_contain_text("LHS-1000")
+    # htmx wires the live search when the document has loaded; typed earlier, the text waits for Enter.
+    phone.wait_for_load_state("load")
 
     # Live search: typing narrows the list without a page load, and the URL follows.
     phone.get_by_placeholder("Tag, serial, model or person").fill("spare0")
