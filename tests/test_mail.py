@@ -4,65 +4,27 @@ a login."""
 
 from __future__ import annotations
 
-import asyncio
-import email
 import re
 from datetime import timedelta
-from email.message import Message
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app.extensions import db
 from app.models import EmailLink, Job, LinkPurpose, MailLog, MailStatus, Role, User, utcnow
 from tests import factories
-from tests.servers import free_port
+from tests.mail_inbox import body, link_in, smtp_inbox
 
 BASE = "http://rollcall.test"
-LINK = re.compile(r"http\S+/(?:invite|password/reset)/[A-Za-z0-9_-]+")
-
-
-class Inbox:
-    """An SMTP server's handler keeping what it was sent; `refuse` answers that many messages with 451 first."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.refuse = 0
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        if self.refuse:
-            self.refuse -= 1
-            return "451 4.3.0 Try again later"
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def only(self) -> Message:
-        assert len(self.messages) == 1, [m["Subject"] for m in self.messages]
-        return self.messages[0]
-
-
-def body(message: Message) -> str:
-    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-    return part.get_payload(decode=True).decode()
-
-
-def link_in(message: Message) -> str:
-    found = LINK.findall(body(message))
-    assert len(found) == 1, body(message)
-    return found[0]
 
 
 @pytest.fixture
 def inbox(app, monkeypatch):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), loop=asyncio.new_event_loop())
-    controller.start()  # returns once the server answers
-    monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
-    monkeypatch.setitem(app.config, "MAIL_FROM", "Rollcall <rollcall@mvusd.example>")
-    monkeypatch.setitem(app.config, "MAIL_RETRY_DELAYS", (0, 0))
-    yield handler
-    controller.stop()
+    with smtp_inbox() as handler:
+        monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{handler.port}")
+        monkeypatch.setitem(app.config, "MAIL_FROM", "Rollcall <rollcall@mvusd.example>")
+        monkeypatch.setitem(app.config, "MAIL_RETRY_DELAYS", (0, 0))
+        yield handler
 
 
 @pytest.fixture
