@@ -32,6 +32,7 @@ from app.views import (
     tags,
     tickets,
     users,
+    webhooks,
 )
 from app.web.args import IdConverter
 
@@ -64,6 +65,7 @@ BLUEPRINTS = (
     pwa,
     scan,
     ops,
+    webhooks,
 )
 
 

@@ -128,12 +128,19 @@ SCHEMAS: dict[str, Any] = {
 
 # Filled by each API route module as it is imported (app.views.api imports them all).
 PATHS: dict[str, Any] = {}
+# What Rollcall posts to the endpoints admins register (app.views.webhooks): the spec's `webhooks`.
+WEBHOOKS: dict[str, Any] = {}
 
 
 def request_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     """A required JSON object body with these properties."""
     schema = {"type": "object", "required": required, "properties": properties}
     return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def register_webhooks(webhooks: dict[str, Any]) -> None:
+    """Add the events Rollcall posts out, each a path item whose POST body is the event's payload."""
+    WEBHOOKS.update(webhooks)
 
 
 def register_paths(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
@@ -167,6 +174,7 @@ def spec() -> dict[str, Any]:
         "servers": [{"url": current_app.config["BASE_URL"]}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": _paths(),
+        "webhooks": WEBHOOKS,
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

@@ -116,6 +116,7 @@ ACCOUNT: tuple[Place, ...] = (
     ),
     Place("campuses", _l("Campuses and rooms"), "campuses.index", blueprints=("campuses",)),
     Place("device_models", _l("Device models"), "device_models.index", blueprints=("device_models",)),
+    Place("webhooks", _l("Webhooks and chat"), "webhooks.index", blueprints=("webhooks",)),
     Place("google_org_units", _l("Google org units"), "google.org_units", endpoints=("google.org_units",)),
 )
 
