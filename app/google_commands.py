@@ -9,9 +9,10 @@ import click
 from flask.cli import with_appcontext
 
 from app.extensions import db
+from app.integrations.google_directory import GoogleError
 from app.jobs.console import progress_bar
 from app.models import SyncRunStatus
-from app.services import google_sync
+from app.services import google_sync, google_write_back
 from app.services.errors import DomainError
 
 
@@ -72,3 +73,10 @@ def sync_command(full: bool, dry_run: bool) -> None:
         click.echo(f"{removed:,} device(s) in Rollcall that Google no longer has.")
     if record.retries:
         click.echo(f"Google was asked again {record.retries} time(s) after 429/5xx answers.", err=True)
+    if not dry_run and google_sync.state().write_back:
+        try:
+            sent = google_write_back.send(by=None)
+        except GoogleError as exc:
+            raise click.ClickException(f"Write-back: {exc}") from exc
+        words = ", ".join(f"{action} {n:,}" for action, n in sent.items()) or "nothing to send"
+        click.echo(f"Write-back: {words}.")

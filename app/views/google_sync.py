@@ -11,7 +11,7 @@ from app.jobs import google_sync as sync_jobs
 from app.jobs import latest
 from app.models import GoogleSyncRun
 from app.permissions import allows
-from app.services import google_sync
+from app.services import google_sync, google_write_back
 from app.views.jobs import progress_context
 from app.web import committing, permission_required, render, see_other
 
@@ -104,3 +104,53 @@ def run_page(run_id: int):
     _district_admin()
     record = db.get_or_404(GoogleSyncRun, run_id)
     return render("google_sync/run.html", None, run=record, report=record.report or {})
+
+
+@bp.get("/write-back")
+@permission_required("imports.run")
+def write_back():
+    """The write-back preview (every change it would send now) and the queue of changes waiting for Google."""
+    _district_admin()
+    return render(
+        "google_sync/write_back.html",
+        None,
+        st=google_sync.state(),
+        preview=google_write_back.preview(),
+        waiting=google_write_back.pending(),
+        recent=google_write_back.recent(),
+        errors={},
+    )
+
+
+@bp.post("/write-back")
+@permission_required("imports.run")
+def write_back_switch():
+    """Turn write-back on (after reading the preview) or off."""
+    _district_admin()
+    on = request.form.get("on") == "1"
+    with committing() as outcome:
+        google_write_back.set_switch(on, by=current_user)
+    if outcome.refused:
+        return render(
+            "google_sync/write_back.html",
+            None,
+            status=422,
+            st=google_sync.state(),
+            preview=google_write_back.preview(),
+            waiting=google_write_back.pending(),
+            recent=google_write_back.recent(),
+            errors={"write_back": outcome.message},
+        )
+    return see_other(url_for("google_sync.write_back"))
+
+
+@bp.post("/write-back/send")
+@permission_required("imports.run")
+def write_back_send():
+    """Send the waiting changes now (on the queue); nothing is sent while write-back is off."""
+    _district_admin()
+    if not google_sync.state().write_back:
+        abort(409)
+    with committing():
+        sync_jobs.submit_write_back(by=current_user)
+    return see_other(url_for("google_sync.write_back"))
