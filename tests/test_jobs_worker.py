@@ -113,11 +113,26 @@ def _wait(what: Callable[[], object], message: str, timeout: float = 180) -> obj
         if found:
             return found
         time.sleep(0.05)
-    logs = "".join(p.read_text(errors="replace")[-3000:] for p in sorted(LOGS.glob("worker-*.log")))
-    raise AssertionError(f"{message}\n{logs}")
+    logs = "".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-3000:] for p in sorted(LOGS.glob("worker-*.log")))
+    raise AssertionError(f"{message}\njobs: {_jobs_now()}\n{logs}")
 
 
 LOGS = Path("/nonexistent")
+QUEUED: list = []
+
+
+def _jobs_now() -> list[tuple]:
+    """Every job as the database and the queue's progress store have it now (what a failed wait reports)."""
+    if not QUEUED:
+        return []
+    with QUEUED[0].app_context():
+        _reading()
+        found = [
+            (job.kind, job.status.value, job.attempts, job.worker, job.error, jobs.queue().store.read(job.id))
+            for job in db.session.scalars(sa.select(Job).order_by(Job.created_at))
+        ]
+        db.session.remove()
+        return found
 
 
 def _reading() -> None:
@@ -149,6 +164,7 @@ def _counts(queued) -> tuple[int, int]:
 def test_a_killed_worker_leaves_the_import_undone_and_the_next_runs_it_once(app, real_queue):
     global LOGS
     queued, start_worker, LOGS = real_queue
+    QUEUED[:] = [queued]
     with app.app_context():
         factories.make_campus("LHS")
         admin = factories.make_user()
