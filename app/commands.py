@@ -188,7 +188,7 @@ def create_user(email: str, role: str, campuses: tuple[str, ...], name: str, pas
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     db.session.commit()
-    click.echo(f"Created {user.role.value} {user.email}", err=True)
+    click.echo(f"Created {role} {user.email}", err=True)
 
 
 @users.command("invite")

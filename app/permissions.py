@@ -53,7 +53,7 @@ class Rule:
     def allows(self, user: User) -> bool:
         if user.role in self.roles:
             return True
-        check = self.only_if.get(user.role)
+        check = self.only_if.get(user.role) if user.role is not None else None
         return check is not None and check(user)
 
     @property

@@ -179,7 +179,7 @@ class ApiToken(db.Model):
         return cls(user=user, name=name, token_hash=hash_token(raw), prefix=raw[:10]), raw
 
 
-class SignInIdentity(db.Model):
+class SignInIdentity(db.Model):  # type: ignore[name-defined]
     """An account at a single sign-on provider linked to a login: the provider's issuer and its subject (`sub`, which
     never changes, unlike the email) name it; linked the first time the person signs in with it."""
 
@@ -205,7 +205,7 @@ class LinkPurpose(enum.Enum):
     reset = "reset"
 
 
-class EmailLink(db.Model):
+class EmailLink(db.Model):  # type: ignore[name-defined]
     """A link mailed to a person (an invite, a password reset): its random token is in the mail only, its digest
     here. Single use (used_at) and expiring; setting a password uses up every open link of the login."""
 
@@ -234,7 +234,7 @@ class MailStatus(enum.Enum):
     skipped = "skipped"
 
 
-class MailLog(db.Model):
+class MailLog(db.Model):  # type: ignore[name-defined]
     """One mail Rollcall sent or tried to: to whom, what kind, when, and how it went. Never its body or its link."""
 
     __tablename__ = "mail_log"

@@ -4,6 +4,7 @@ forgotten passwords, resets and invites."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, session, url_for
@@ -212,7 +213,12 @@ def _link_page(token: str, purpose: LinkPurpose):
     user = link.user
     form = NewPasswordForm()
     sso_only = sign_in_rules.password_refused(user, sso_required_for_admins=oidc.required_for_admins()) is not None
-    page = {"purpose": purpose.value, "user": user, "providers": oidc.configured_providers(), "sso_only": sso_only}
+    page: dict[str, Any] = {
+        "purpose": purpose.value,
+        "user": user,
+        "providers": oidc.configured_providers(),
+        "sso_only": sso_only,
+    }
     if request.method == "POST":
         if sso_only:
             abort(403)

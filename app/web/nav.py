@@ -144,7 +144,8 @@ def may_open(user: User, place: Place) -> bool:
 
 def main_places(user: User) -> tuple[Place, ...]:
     """The role's main places this user may open, in the role's order."""
-    return tuple(p for p in MAIN.get(user.role, ()) if may_open(user, p))
+    places = MAIN.get(user.role, ()) if user.role is not None else ()
+    return tuple(p for p in places if may_open(user, p))
 
 
 def home_place(user: User) -> Place:

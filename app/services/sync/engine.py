@@ -302,7 +302,7 @@ def _check_role(reg: Registration, ev: _Parsed, user: User) -> None:
     else:
         allowed = reg.roles is None or user.role in reg.roles
     if not allowed:
-        raise Rejected(f"Your role ({user.role.value}) does not allow {ev.type}.")
+        raise Rejected(f"Your role ({user.role.value if user.role else 'none'}) does not allow {ev.type}.")
 
 
 def _apply_one(ev: _Parsed, user: User, client_id: str, received_at: datetime) -> Result:
