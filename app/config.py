@@ -194,6 +194,11 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
                 ("REPORT_RATE_LIMIT_REPORTER", "ROLLCALL_REPORT_LIMIT_REPORTER"),
                 ("REPORT_SYNC_LIMIT", "ROLLCALL_REPORT_SYNC_LIMIT"),
                 ("REPAIR_HOURLY_RATE", "ROLLCALL_REPAIR_HOURLY_RATE"),
+                # Webhooks out (app.services.webhooks): attempts before giving up, seconds to wait for an answer,
+                # and whether private or loopback addresses are allowed for every endpoint.
+                ("WEBHOOK_ATTEMPTS", "ROLLCALL_WEBHOOK_ATTEMPTS"),
+                ("WEBHOOK_TIMEOUT", "ROLLCALL_WEBHOOK_TIMEOUT"),
+                ("WEBHOOKS_ALLOW_PRIVATE", "ROLLCALL_WEBHOOKS_ALLOW_PRIVATE"),
                 # Google's Directory API (app.integrations.google_directory): the service-account key file, the
                 # administrator it acts for, the customer (my_customer unless set) and the API's address.
                 ("GOOGLE_CREDENTIALS", "ROLLCALL_GOOGLE_CREDENTIALS"),

@@ -287,3 +287,15 @@ def test_deliveries_are_jobs_on_the_queue(app, shop, hook):
     _report(shop)
     kinds = db.session.scalars(sa.select(Job.kind).where(Job.kind == "webhook.deliver")).all()
     assert kinds == ["webhook.deliver"]
+
+
+@pytest.mark.parametrize("setting, allowed", [("1", True), ("true", True), ("0", False), ("", False)])
+def test_the_district_setting_allows_private_addresses_everywhere(app, shop, monkeypatch, setting, allowed):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE", setting)
+    endpoint = WebhookEndpoint(url="https://127.0.0.1/hook", allow_private=False)
+    if allowed:
+        endpoints.check(endpoint)
+    else:
+        with pytest.raises(http.Refused):
+            endpoints.check(endpoint)

@@ -17,6 +17,7 @@ from app.services.webhooks.events import EVENTS
 
 # Environments where plain http and private addresses are the norm (a receiver on the same machine).
 LOCAL_ENVS = ("development", "demo", "test")
+YES = ("1", "true", "yes", "on")
 LOGGED = ("name", "kind", "url", "events", "enabled", "allow_private")
 
 
@@ -28,7 +29,8 @@ def strict() -> bool:
 def private_allowed(endpoint: WebhookEndpoint) -> bool:
     """An admin allowed a private address for this endpoint, the district allows them everywhere, or this is a
     developer's machine."""
-    return endpoint.allow_private or bool(current_app.config.get("WEBHOOKS_ALLOW_PRIVATE")) or not strict()
+    everywhere = str(current_app.config.get("WEBHOOKS_ALLOW_PRIVATE") or "").strip().lower() in YES
+    return endpoint.allow_private or everywhere or not strict()
 
 
 def check(endpoint: WebhookEndpoint) -> None:
