@@ -37,7 +37,7 @@ class AccessoryTracking(enum.Enum):
         return "own serial or tag" if self is AccessoryTracking.serial else "issued yes / no"
 
 
-class AccessoryKind(db.Model):
+class AccessoryKind(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """Something a district hands out with a device (charger, case, hotspot, stylus)."""
 
     __tablename__ = "accessory_kinds"
@@ -69,7 +69,7 @@ class AccessoryOutcome(enum.Enum):
         return self.value
 
 
-class Agreement(db.Model):
+class Agreement(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """One version of the acceptable-use agreement for a school year ("2026-27"); the newest version is in force."""
 
     __tablename__ = "agreements"
@@ -89,7 +89,7 @@ class Agreement(db.Model):
         return f"{self.school_year} v{self.version}"
 
 
-class AgreementAck(db.Model):
+class AgreementAck(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """A person acknowledged one version of the agreement: a typed name or a signature drawn on the screen (PNG)."""
 
     __tablename__ = "agreement_acks"
@@ -111,7 +111,7 @@ class AgreementAck(db.Model):
     )
 
 
-class Deployment(db.Model):
+class Deployment(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """A device handed to a student at a deployment station: the 1:1 assignment it opened and its receipt."""
 
     __tablename__ = "deployments"
@@ -136,7 +136,7 @@ class Deployment(db.Model):
     by: Mapped[User | None] = relationship()
 
 
-class Collection(db.Model):
+class Collection(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """A device handed back at a collection station: once per holding (`cycle`), however many stations scan it."""
 
     __tablename__ = "collections"
@@ -168,7 +168,7 @@ class Collection(db.Model):
     by: Mapped[User | None] = relationship()
 
 
-class IssuedAccessory(db.Model):
+class IssuedAccessory(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy makes db.Model at runtime
     """One accessory that went out with a device (open while closed_at is empty) and how it came back."""
 
     __tablename__ = "issued_accessories"

@@ -31,6 +31,7 @@ from app.services.deployment.agreements import SignatureTooLarge
 from app.services.errors import Invalid
 from app.services.loans import local_time
 from app.services.people import find_person
+from app.views.loans import desk_campus
 from app.web import can, committing, note_record_view, permission_required, render, see_other
 from app.web.args import choice, whole
 from app.web.loaders import visible_campuses
@@ -39,20 +40,6 @@ from app.web.offline import offline_page
 bp = Blueprint("deployment", __name__)
 
 STATION_MAX = 40
-
-
-def station_campus() -> Campus:
-    """The campus a station works for: ?campus=CODE (or the form's), else the user's first; 404 outside them."""
-    campuses = visible_campuses()
-    if not campuses:
-        abort(404, "You have no campus to run a station for.")
-    code = (request.values.get("campus") or "").strip().upper()
-    if not code:
-        return campuses[0]
-    for campus in campuses:
-        if campus.code == code:
-            return campus
-    abort(404)
 
 
 def _visible(record, campus_id: int | None):
@@ -107,7 +94,7 @@ def _ready(campus: Campus, person: Person, asset, *, kit: list[kits.KitLine], er
 @bp.get("/deployment")
 @permission_required("desk")
 def index():
-    campus = station_campus()
+    campus = desk_campus()
     return render("deployment/index.html", **_deploy_context(campus))
 
 
@@ -115,7 +102,7 @@ def index():
 @permission_required("desk")
 def scan():
     """One scan or typed entry at a deployment station: a student, a device, or part of a name."""
-    campus = station_campus()
+    campus = desk_campus()
     if request.form.get("action") == "clear":
         return _deploy_panel(campus)
     selected = _selected_person()
@@ -172,7 +159,7 @@ def _kit_from_form() -> list[kits.KitLine]:
 @permission_required("desk")
 def deploy_device():
     """Hand the scanned device to the selected student with its kit and the agreement acknowledged."""
-    campus = station_campus()
+    campus = desk_campus()
     person = _selected_person()
     asset = find_asset(request.form.get("asset", "")[:120])
     if person is None or asset is None or not current_user.can_see_campus(asset.campus_id):
@@ -266,14 +253,14 @@ def _collect_context(campus: Campus) -> dict:
 @offline_page
 def collect_page():
     """The collection station: it shows no one's data until a device is scanned, so the phone may keep it."""
-    return render("deployment/collect.html", **_collect_context(station_campus()))
+    return render("deployment/collect.html", **_collect_context(desk_campus()))
 
 
 @bp.post("/deployment/collect/lookup")
 @permission_required("desk")
 def collect_lookup():
     """What the station knows about a scanned device: whose it is and what went out with it."""
-    campus = station_campus()
+    campus = desk_campus()
     code = request.form.get("code", "").strip()[:120]
     asset = find_asset(code) if code else None
     ctx = _collect_context(campus)

@@ -116,7 +116,10 @@ function stationName() {
   return input ? input.value.trim() : "";
 }
 
-/** Put the return form a device gets with no signal in the panel (every kind listed, the device's code filled in). */
+/**
+ * Put the return form a device gets with no signal in the panel (every kind listed, the device's code filled in).
+ * @param {string} code
+ */
 function showOfflinePanel(code) {
   const template = /** @type {HTMLTemplateElement | null} */ (document.getElementById("collect-offline"));
   const panel = document.getElementById("collect-panel");
