@@ -4,6 +4,7 @@ from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
 from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
 from app.models.google import GoogleDevice, GoogleTagRule, OrgUnitMapping
+from app.models.google_expected import GoogleExpectedUser
 from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.google_sync import GoogleSyncRun, GoogleSyncState, GoogleWriteBack, SyncRunStatus, WriteBackStatus
 from app.models.jobs import Job, JobStatus
@@ -82,6 +83,7 @@ __all__ = [
     "GoogleSyncState",
     "GoogleWriteBack",
     "GoogleDevice",
+    "GoogleExpectedUser",
     "GoogleTagRule",
     "ImportKind",
     "ImportRun",
