@@ -17,8 +17,9 @@ from flask_login import current_user
 from app.extensions import db
 from app.jobs import imports as import_jobs
 from app.models import ImportKind, ImportRun, ImportState, Job, JobStatus
-from app.services import google_admin, importing, snipeit
+from app.services import importing, snipeit
 from app.services.csvio import FileTooLarge, HeaderError, has_text, size_words, too_large_message, write_csv
+from app.services.google import mismatches as mismatch_list
 from app.views.jobs import progress_context
 from app.web import can, committing, permission_required, render, see_other
 from app.web.args import page_arg, whole
@@ -223,22 +224,32 @@ def apply(token: str):
 @bp.get("/google-admin/mismatches")
 @permission_required("imports.run")
 def mismatches():
-    """Devices whose most recent Google user is not the person they are assigned to (live, on your campuses)."""
+    """Devices whose most recent Google user is not the person they are assigned to (live, on your campuses);
+    `?expected=1` lists those marked as expected instead. Each row carries its actions (app.views.google)."""
+    expected = request.args.get("expected") == "1"
     page = db.paginate(
-        google_admin.mismatches(current_user),
+        mismatch_list.mismatches(current_user, expected=expected),
         page=page_arg(),
         per_page=PER_PAGE,
         max_per_page=PER_PAGE,
         error_out=False,
     )
-    return render("imports/mismatches.html", "imports/_mismatches.html", page=page, args={})
+    return render(
+        "imports/mismatches.html",
+        "imports/_mismatches.html",
+        page=page,
+        rows=mismatch_list.rows(page.items, current_user),
+        expected=expected,
+        args={"expected": "1"} if expected else {},
+    )
 
 
 @bp.get("/google-admin/mismatches.csv")
 @permission_required("imports.run")
 def mismatches_csv():
     # Built here (it reads the user's campuses); run inside the generator while the response streams.
-    stmt = google_admin.mismatches(current_user).execution_options(yield_per=1000)
+    expected = request.args.get("expected") == "1"
+    stmt = mismatch_list.mismatches(current_user, expected=expected).execution_options(yield_per=1000)
 
     def rows():
         for a in db.session.scalars(stmt):

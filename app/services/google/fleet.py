@@ -20,7 +20,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
 
 from app import bulk
 from app.extensions import db
@@ -28,9 +27,13 @@ from app.models import Activity, Asset, AssetStatus, Condition, DeviceModel, Per
 from app.models.google import GoogleDevice
 from app.models.types import UTCDateTime
 from app.services import activity
-from app.services.assets import refresh_search_text, visible_to
+from app.services.assets import refresh_search_text
 from app.services.csvio import Plan, RowError
 from app.services.google import facts
+
+# The mismatch list's query lives with its actions; imported here for the callers that know it by this name.
+from app.services.google.mismatches import NO_MISMATCH_STATUSES
+from app.services.google.mismatches import mismatches as mismatches
 from app.services.google.placement import SERIAL_MAX, Place, Placement, unsafe
 from app.services.google.report import KEEP, GoogleReport
 from app.tagcodes import ALPHABET, LENGTH
@@ -67,8 +70,6 @@ WORDS = {
     "model": "model",
     "google_notes": "Google notes",
 }
-# Statuses whose most recent user is expected to differ from any assignee.
-NO_MISMATCH_STATUSES = (AssetStatus.loaner, AssetStatus.retired)
 # SQLite page cache (KiB) while a run writes.
 IMPORT_CACHE_KB = 131072
 BATCH = 5000
@@ -654,18 +655,3 @@ def _update_many(table: sa.Table, key: str, rows: list[dict[str, Any]], keep: tu
         for start in range(0, len(params), BATCH):
             db.session.execute(stmt, params[start : start + BATCH])
 
-
-def mismatches(user: User) -> sa.Select:
-    """Devices on the user's campuses whose most recent Google user is not the person they are assigned to."""
-    return (
-        sa.select(Asset)
-        .outerjoin(Person, Asset.assigned_to_id == Person.id)
-        .options(selectinload(Asset.assigned_to))
-        .where(
-            visible_to(user),
-            Asset.google_recent_user.is_not(None),
-            Asset.status.not_in(NO_MISMATCH_STATUSES),
-            sa.or_(Person.id.is_(None), sa.func.lower(sa.func.coalesce(Person.email, "")) != Asset.google_recent_user),
-        )
-        .order_by(Asset.asset_tag)
-    )
