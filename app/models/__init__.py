@@ -3,6 +3,7 @@
 from app.models.activity import Activity, Via
 from app.models.assets import Asset, AssetStatus, Assignment, Condition, DeviceModel
 from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
+from app.models.disposal import DisposalBatch, DisposalCertificate, DisposalItem, DisposalStatus
 from app.models.google import GoogleDevice, GoogleTagRule, OrgUnitMapping
 from app.models.google_expected import GoogleExpectedUser
 from app.models.imports import ImportKind, ImportRun, ImportState
@@ -78,6 +79,10 @@ __all__ = [
     "Campus",
     "Condition",
     "DeviceModel",
+    "DisposalBatch",
+    "DisposalCertificate",
+    "DisposalItem",
+    "DisposalStatus",
     "EmailLink",
     "GoogleSyncRun",
     "GoogleSyncState",
