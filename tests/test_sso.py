@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import EmailLink, LinkPurpose, Role, SignInIdentity, User, utcnow
 from app.models.users import UserSession
 from tests import factories
-from tests.oidc_provider import oidc_provider, sign_in
+from tests.oidc_provider import configure, oidc_provider, sign_in
 
 BASE = "http://rollcall.test"
 DOMAIN = "mvusd.example"
@@ -50,16 +50,8 @@ def issuer(tmp_path_factory):
 @pytest.fixture
 def sso(app, issuer, monkeypatch):
     """The district's own provider and "Google" (the same local provider under Google's settings), domain-limited."""
-    for key, value in {
-        "OIDC_ISSUER": issuer,
-        "OIDC_CLIENT_ID": "rollcall-oidc",
-        "OIDC_CLIENT_SECRET": "oidc-secret",
-        "OIDC_GOOGLE_CLIENT_ID": "rollcall-google",
-        "OIDC_GOOGLE_CLIENT_SECRET": "google-secret",
-        "OIDC_GOOGLE_ISSUER": issuer,
-        "OIDC_DOMAINS": DOMAIN,
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
+    configure(monkeypatch, app.config, "oidc", issuer, CLIENTS[0], DOMAIN)
+    configure(monkeypatch, app.config, "google", issuer, CLIENTS[1], DOMAIN)
     return issuer
 
 

@@ -38,14 +38,23 @@ def _back_to_login(message: str):
     return redirect(url_for("auth.login"))
 
 
+def _provider_or_404(name: str) -> oidc.Provider | None:
+    """The provider the URL names if it is set up, None if it is not; 404 for a name Rollcall does not know."""
+    if name not in oidc.NAMES:
+        abort(404)
+    return oidc.provider(name)
+
+
+def _not_set_up(name: str):
+    return _back_to_login(f"Signing in with {name} is not set up on this server. Sign in with your password.")
+
+
 @bp.get("/login/oidc/<name>")
 @limiter.limit(_login_limit)
 def start(name: str):
-    if name not in oidc.NAMES:
-        abort(404)
-    provider = oidc.provider(name)
+    provider = _provider_or_404(name)
     if provider is None:
-        return _back_to_login(f"Signing in with {name} is not set up on this server. Sign in with your password.")
+        return _not_set_up(name)
     session[NEXT_KEY] = safe_next(request.args.get("next"))
     try:
         return oidc.start(provider, callback_url(name))
@@ -56,11 +65,9 @@ def start(name: str):
 @bp.get("/login/oidc/<name>/callback")
 @limiter.limit(_login_limit)
 def callback(name: str):
-    if name not in oidc.NAMES:
-        abort(404)
-    provider = oidc.provider(name)
+    provider = _provider_or_404(name)
     if provider is None:
-        return _back_to_login(f"Signing in with {name} is not set up on this server. Sign in with your password.")
+        return _not_set_up(name)
     try:
         claims = oidc.finish(provider)
         user = sign_in.user_for(claims, allowed_domains=oidc.domains(), signup=oidc.signup_allowed())

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Role
 from tests import factories
 from tests.mail_inbox import link_in, smtp_inbox
-from tests.oidc_provider import oidc_provider
+from tests.oidc_provider import configure, oidc_provider
 
 DOMAIN = "mvusd.example"
 
@@ -27,13 +27,7 @@ def google(app, live_server, monkeypatch, tmp_path):
     ]
     accounts = {"teacher": {"email": f"teacher@{DOMAIN}", "email_verified": True, "name": "Tia", "hd": DOMAIN}}
     with oidc_provider(clients, accounts, tmp_path / "provider.log") as issuer:
-        for key, value in {
-            "OIDC_GOOGLE_CLIENT_ID": "rollcall-google",
-            "OIDC_GOOGLE_CLIENT_SECRET": "google-secret",
-            "OIDC_GOOGLE_ISSUER": issuer,
-            "OIDC_DOMAINS": DOMAIN,
-        }.items():
-            monkeypatch.setitem(app.config, key, value)
+        configure(monkeypatch, app.config, "google", issuer, clients[0], DOMAIN)
         yield issuer
 
 

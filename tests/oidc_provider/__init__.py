@@ -68,6 +68,24 @@ def oidc_provider(clients: list[dict], accounts: dict[str, dict], log_path: Path
         log.close()
 
 
+SETTINGS = {
+    "oidc": ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"),
+    "google": ("OIDC_GOOGLE_ISSUER", "OIDC_GOOGLE_CLIENT_ID", "OIDC_GOOGLE_CLIENT_SECRET"),
+}
+
+
+def configure(monkeypatch, config, name: str, issuer: str, client: dict, domains: str) -> None:
+    """Point Rollcall's provider `name` ("oidc", or "google" standing in for Google) at this provider's client."""
+    issuer_key, id_key, secret_key = SETTINGS[name]
+    for key, value in {
+        issuer_key: issuer,
+        id_key: client["client_id"],
+        secret_key: client["client_secret"],
+        "OIDC_DOMAINS": domains,
+    }.items():
+        monkeypatch.setitem(config, key, value)
+
+
 def walk_provider(authorize_url: str, login: str, until: str) -> str:
     """Follow the provider from its authorization URL, signing in as login on its form, until it redirects to a URL
     starting with `until` (our callback); returns that URL."""
