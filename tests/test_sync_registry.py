@@ -18,6 +18,7 @@ DOCUMENTED = {
     "audit.move": "audits.run",
     "loan.checkout": "desk",
     "loan.checkin": "desk",
+    "collect.return": "desk",
     "report.damage": "tickets.work",
     "claim.receive": "repairs.work",
     "claim.ship": "repairs.work",
