@@ -261,3 +261,15 @@ def test_the_failing_notice_is_for_district_admins(client, login_as, world):
     db.session.commit()
     login_as(Role.tech, "LHS")
     assert 'id="google-sync-failing"' not in client.get("/").get_data(as_text=True)
+
+
+def test_a_waiting_sync_shows_its_progress_and_sync_now_waits_for_it(client, login_as, world):
+    db.session.add(Job(kind=sync_jobs.SYNC, status=JobStatus.queued, subject=sync_jobs.SUBJECT, params={}))
+    db.session.commit()
+    login_as(Role.admin)
+    html = client.get("/google-sync").get_data(as_text=True)
+    assert 'data-job-status="queued"' in html and "Syncing with Google" in html and "Sync now" not in html
+    refused = client.post("/google-sync/run")
+    assert refused.status_code == 409 and "A Google sync is running" in refused.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 1

@@ -15,7 +15,7 @@ from app.models import Job, User
 from app.services import google_sync, google_write_back
 from app.services.errors import DomainError
 
-SYNC = "google.sync"
+SYNC = google_sync.SYNC_JOB
 WRITE_BACK = "google.write_back"
 SUBJECT = "google_sync"
 WRITE_BACK_SUBJECT = "google_write_back"

@@ -45,6 +45,8 @@ TRIGGERS = ("schedule", "manual", "cli")
 # Examples a run keeps in its report (its counts are always complete).
 KEEP = 500
 READING = "Reading devices from Google"
+# The job kind that runs a sync (app.jobs.google_sync registers it).
+SYNC_JOB = "google.sync"
 STOPPED = "The run stopped before it finished (its server stopped); nothing it read was saved."
 
 
@@ -123,20 +125,6 @@ def _release(holder: str) -> None:
         sa.update(GoogleSyncState)
         .where(GoogleSyncState.id == STATE_ID, GoogleSyncState.lease_holder == holder)
         .values(lease_holder=None, lease_until=None)
-    )
-
-
-def running() -> GoogleSyncRun | None:
-    """The run under way, if any (its lease still held)."""
-    now = utcnow()
-    st = db.session.get(GoogleSyncState, STATE_ID)
-    if st is None or st.lease_holder is None or (st.lease_until is not None and st.lease_until < now):
-        return None
-    return db.session.scalar(
-        sa.select(GoogleSyncRun)
-        .where(GoogleSyncRun.status == SyncRunStatus.running)
-        .order_by(GoogleSyncRun.started_at.desc(), GoogleSyncRun.id.desc())
-        .limit(1)
     )
 
 
@@ -304,18 +292,25 @@ def due(now: datetime | None = None) -> Options | None:
         return None
     now = now or utcnow()
     st = state()
-    if st.lease_holder is not None and st.lease_until is not None and st.lease_until > now:
-        return None
-    waiting = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Job)
-        .where(Job.kind == "google.sync", Job.status.in_([JobStatus.queued, JobStatus.running]))
-    )
-    if waiting:
+    if busy(now):
         return None
     if st.last_run_at is not None and now - st.last_run_at < timedelta(minutes=st.interval_minutes):
         return None
     return Options(full=full_due(st, now), trigger="schedule")
+
+
+def busy(now: datetime | None = None) -> bool:
+    """A run holds the lease, or a sync job waits for a worker or runs."""
+    now = now or utcnow()
+    st = db.session.get(GoogleSyncState, STATE_ID)
+    if st is not None and st.lease_holder is not None and st.lease_until is not None and st.lease_until > now:
+        return True
+    waiting = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Job)
+        .where(Job.kind == SYNC_JOB, Job.status.in_([JobStatus.queued, JobStatus.running]))
+    )
+    return bool(waiting)
 
 
 def set_interval(minutes: int, *, by: User) -> GoogleSyncState:

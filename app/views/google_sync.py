@@ -37,15 +37,17 @@ def failing_for_dashboard():
 def _page(status: int = 200, **extra):
     st = google_sync.state()
     job = latest(sync_jobs.SUBJECT)
+    # A sync waiting or running: the page shows the jobs' progress fragment (it polls itself) instead of the button.
+    live = progress_context(job) if job is not None and not job.finished else {}
     ctx = {
         "conf": google_sync.settings(),
         "st": st,
         "runs": google_sync.recent_runs(),
         "intervals": google_sync.INTERVALS,
-        "job": job,
-        "progress": progress_context(job) if job is not None and not job.finished else None,
         "check": None,
         "errors": {},
+        **live,
+        "progress": bool(live),
         **extra,
     }
     return render("google_sync/index.html", None, status=status, **ctx)
@@ -77,7 +79,7 @@ def run_now():
     _district_admin()
     if not google_sync.settings().configured:
         return _page(422, errors={"run": google_sync.test_connection().message})
-    if google_sync.running() is not None:
+    if google_sync.busy():
         return _page(409, errors={"run": "A Google sync is running; wait for it to finish."})
     with committing():
         sync_jobs.submit_sync(by=current_user, full=bool(request.form.get("full")), trigger="manual")
@@ -111,14 +113,19 @@ def run_page(run_id: int):
 def write_back():
     """The write-back preview (every change it would send now) and the queue of changes waiting for Google."""
     _district_admin()
+    return _write_back_page()
+
+
+def _write_back_page(status: int = 200, errors: dict[str, str] | None = None):
     return render(
         "google_sync/write_back.html",
         None,
+        status=status,
         st=google_sync.state(),
         preview=google_write_back.preview(),
         waiting=google_write_back.pending(),
         recent=google_write_back.recent(),
-        errors={},
+        errors=errors or {},
     )
 
 
@@ -131,16 +138,7 @@ def write_back_switch():
     with committing() as outcome:
         google_write_back.set_switch(on, by=current_user)
     if outcome.refused:
-        return render(
-            "google_sync/write_back.html",
-            None,
-            status=422,
-            st=google_sync.state(),
-            preview=google_write_back.preview(),
-            waiting=google_write_back.pending(),
-            recent=google_write_back.recent(),
-            errors={"write_back": outcome.message},
-        )
+        return _write_back_page(422, {"write_back": outcome.message})
     return see_other(url_for("google_sync.write_back"))
 
 
