@@ -110,6 +110,8 @@ CAPABILITIES: Mapping[str, Rule] = MappingProxyType(
         "fees.schedule": allow(admin=district_wide),
         # The district's vendor list that claims and batches go to: techs read it, admins keep it.
         "vendors.manage": allow(ADMIN),
+        # Disposal batches of retired devices for a recycler, their manifests and certificates (campus admins: theirs).
+        "disposal.manage": allow(ADMIN),
         # The vendor door (/api/v1/claims): a vendor's own token, for the claims sent to that vendor only.
         "claims.vendor": allow(viewer=vendor_login),
         # Webhook endpoints and chat notices hear every campus's events: district-wide admins keep them.

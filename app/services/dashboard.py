@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Asset, AssetStatus, Campus, DeviceModel, Loan, Room, User, utcnow
+from app.models.disposal import disposed_asset_ids
 from app.models.tickets import OPEN_STATUSES, Ticket, TicketCategory
 from app.services.assets import visible_to
 from app.services.audits import last_closed_audits
@@ -148,7 +149,7 @@ def fleet(user: User, today: date | None = None, unseen_days: int = 30) -> Fleet
             sa.func.sum(sa.case((sa.func.coalesce(Asset.last_seen_at, never) < since, one), else_=0)),
             sa.func.sum(sa.case((Asset.warranty_end < today, one), else_=0)),
         )
-        .where(_scope(user))
+        .where(_scope(user), Asset.id.not_in(disposed_asset_ids()))
         .group_by(Asset.campus_id, Asset.status, Asset.model_id, Asset.google_aue_date)
     ).all()
     return Fleet([tuple(r) for r in rows], unseen_days)

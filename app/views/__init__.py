@@ -16,6 +16,7 @@ from app.views import (
     dashboard,
     deployment,
     device_models,
+    disposal,
     google,
     google_sync,
     imports,
@@ -66,6 +67,7 @@ BLUEPRINTS = (
     scan,
     ops,
     webhooks,
+    disposal,
 )
 
 

@@ -85,6 +85,7 @@ DEPLOYMENT = Place("deployment", _l("Deploy and collect"), "deployment.index", b
 CLOSET = Place("closet", _l("Closet"), "closet.index", blueprints=("closet",))
 IMPORTS = Place("imports", _l("Imports"), "imports.index", blueprints=("imports",))
 REPAIRS = Place("repairs", _l("Repairs"), "repairs.index", blueprints=("repairs",))
+DISPOSAL = Place("disposal", _l("Disposal"), "disposal.index", blueprints=("disposal",))
 ACTIVITY = Place("activity", _l("Activity"), "activity.index", blueprints=("activity",))
 
 # Every place, in the order the header and the "More" menu list them.
@@ -103,6 +104,7 @@ PLACES: tuple[Place, ...] = (
     CLOSET,
     IMPORTS,
     REPAIRS,
+    DISPOSAL,
     ACTIVITY,
 )
 
