@@ -1,24 +1,27 @@
 """Google Admin's org units (admins): which campus and room a device new to Rollcall goes to, and how each campus
-tags such a device; the device page's Google panel reads its facts through `google_panel`."""
+tags such a device; the device page's Google panel reads its facts through `google_panel`; and the actions on each
+row of the mismatch list (/imports/google-admin/mismatches): reassign, open a ticket, mark as expected."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, url_for
+from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
-from app.models import Asset, Room
+from app.models import Asset, Room, Ticket, TicketCategory, Via
 from app.models.google import GoogleDevice, OrgUnitMapping
 from app.services.errors import Invalid
+from app.services.google import mismatches as mismatch_list
 from app.services.google import placement
 from app.web import committing, form_errors, is_htmx, permission_required, render, see_other, submit
-from app.web.loaders import get_campus_or_404, visible_campuses
+from app.web.args import form_choice
+from app.web.loaders import get_asset_or_404, get_campus_or_404, visible_campuses
 
 bp = Blueprint("google", __name__, url_prefix="/google")
 
@@ -135,3 +138,85 @@ def set_tag_rule(code: str):
         message = form_errors(form).get("prefix") or (form.form_errors or ["Check the prefix."])[0]
         return _page(rule_error=(campus.code, message, form.prefix.data or ""), status=422)
     return see_other(url_for("google.org_units") + f"#rule-{campus.code}")
+
+
+# --- The mismatch list's actions ------------------------------------------------------------------------------------
+# The list names assignees and their emails (imports.run); each action also needs its own capability.
+
+bp.add_app_template_global(mismatch_list.is_mismatch, "mismatch_open")
+bp.add_app_template_global(mismatch_list.ticket_description, "ticket_description")
+bp.add_app_template_global(lambda: list(TicketCategory), "ticket_categories")
+
+
+def _row(asset: Asset, *, status: int = 200, notice: str | None = None, error: str | None = None, ticket=None):
+    """The device's row again, for htmx; a plain form post goes back to the list (a refusal: its message)."""
+    if not is_htmx():
+        if error:
+            abort(422, error)
+        marked = request.form.get("expected") == "1"
+        return see_other(url_for("imports.mismatches", expected="1") if marked else url_for("imports.mismatches"))
+    return render(
+        "google/_mismatch.html",
+        status=status,
+        r=mismatch_list.row(asset, current_user),
+        notice=notice,
+        error=error,
+        ticket=ticket,
+        expected=request.form.get("expected") == "1",
+    )
+
+
+@bp.post("/mismatches/<asset_tag>/reassign")
+@permission_required("imports.run")
+@permission_required("desk")
+def mismatch_reassign(asset_tag: str):
+    """Assign the device to the person its most recent Google user is (404 off the user's campuses)."""
+    asset = get_asset_or_404(asset_tag)
+    with committing() as outcome:
+        person = mismatch_list.reassign(asset, by=current_user, via=Via.web)
+    if outcome.refused:
+        return _row(asset, status=422, error=outcome.message)
+    return _row(asset, notice=f"{asset.asset_tag} is now assigned to {person.name}.")
+
+
+@bp.post("/mismatches/<asset_tag>/ticket")
+@permission_required("imports.run")
+@permission_required("tickets.work")
+def mismatch_ticket(asset_tag: str):
+    """Open a ticket about the device, its category and description as the row's form sent them."""
+    asset = get_asset_or_404(asset_tag)
+    with committing() as outcome:
+        category = form_choice("category", TicketCategory, "Choose a category from the list.")
+        description = request.form.get("description") or mismatch_list.ticket_description(asset)
+        ticket: Ticket = mismatch_list.open_ticket(
+            asset, category=category, description=description, by=current_user, via=Via.web
+        )
+    if outcome.refused:
+        return _row(asset, status=422, error=outcome.message)
+    return _row(asset, notice=f"Opened {ticket.number}.", ticket=ticket)
+
+
+@bp.post("/mismatches/<asset_tag>/expected")
+@permission_required("imports.run")
+def mismatch_expected(asset_tag: str):
+    """Mark the device as expected to be used by its most recent Google user, with why."""
+    asset = get_asset_or_404(asset_tag)
+    with committing() as outcome:
+        mismatch_list.mark_expected(asset, request.form.get("reason", ""), by=current_user, via=Via.web)
+    if outcome.refused:
+        return _row(asset, status=422, error=outcome.message)
+    return _row(
+        asset, notice=f"{asset.asset_tag} is marked as expected; it leaves the list until Google reports another user."
+    )
+
+
+@bp.post("/mismatches/<asset_tag>/expected/delete")
+@permission_required("imports.run")
+def mismatch_unexpected(asset_tag: str):
+    """Undo a mark: the device is back on the mismatch list."""
+    asset = get_asset_or_404(asset_tag)
+    with committing() as outcome:
+        mismatch_list.unmark_expected(asset, by=current_user, via=Via.web)
+    if outcome.refused:
+        return _row(asset, status=422, error=outcome.message)
+    return _row(asset, notice=f"{asset.asset_tag} is back on the mismatch list.")
