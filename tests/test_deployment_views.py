@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Asset, Condition, Deployment, Fee, User, Via
-from app.services.deployment import agreements, collect
+from app.services.deployment import agreements, collect, kits
 from tests import factories
 from tests.conftest import hx
 from tests.test_deployment import deploy_spare, make_kit_world, signature_url
@@ -212,3 +212,27 @@ def test_board_counts_and_not_returned_csv(app, client, world, login_as):
     assert lines[0].startswith("student_id,name,grade,campus,asset_tag") and len(lines) == 2
     assert lines[1].startswith("LHS100001,Zoe Martinez,,LHS,LHS-1001,SPARE00001,")
     assert client.get("/deployment/board?campus=JMS").status_code == 404
+
+
+def test_a_held_device_goes_back_to_its_student_in_one_scan(app, client, world, login_as):
+    with app.app_context():
+        collect.collect(
+            db.session.get(Asset, world["spare"]),
+            by=db.session.get(User, world["librarian"]),
+            via=Via.web,
+            returned={world["charger"], world["hotspot"]},
+            condition=Condition.good,
+            hold=True,
+        )
+        db.session.commit()
+    login_as("librarian", "LHS")
+    student = client.post("/deployment/scan", data={"code": "LHS100001"}, headers=hx()).get_data(as_text=True)
+    assert "LHS-1001 is held for them over the summer: scan it to hand it back." in student
+    # Zoe acknowledged this year's agreement when it first went out: the device alone hands it back.
+    back = client.post("/deployment/scan", data={"code": "LHS-1001"}, headers=hx())
+    text = back.get_data(as_text=True)
+    assert back.status_code == 200 and "Handed <strong>LHS-1001</strong> back to <strong>Zoe Martinez</strong>." in text
+    with app.app_context():
+        latest = db.session.scalar(sa.select(Deployment).order_by(Deployment.id.desc()).limit(1))
+        assert latest.redeployed and latest.person.name == "Zoe Martinez"
+        assert [(r.kind.name, r.serial) for r in kits.issued_with(latest)] == [("Charger", None), ("Hotspot", "HS-77")]

@@ -115,7 +115,9 @@ def scan():
     with committing():
         note_record_view(entry.person, "desk")
     if entry.kind == "person":
-        return _deploy_panel(campus, person=entry.person, devices=_devices_of(entry.person))
+        devices = _devices_of(entry.person)
+        held = {d.id for d in devices if collect.held_collection(d) is not None}
+        return _deploy_panel(campus, person=entry.person, devices=devices, held=held)
     assert entry.asset is not None
     try:
         deploy.check_deployable(entry.asset, entry.person, by=current_user)
