@@ -6,8 +6,8 @@ from app.models.audits import Audit, AuditItem, AuditOutcome, AuditStatus
 from app.models.disposal import DisposalBatch, DisposalCertificate, DisposalItem, DisposalStatus
 from app.models.google import GoogleDevice, GoogleTagRule, OrgUnitMapping
 from app.models.google_expected import GoogleExpectedUser
-from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.google_sync import GoogleSyncRun, GoogleSyncState, GoogleWriteBack, SyncRunStatus, WriteBackStatus
+from app.models.imports import ImportKind, ImportRun, ImportState
 from app.models.jobs import Job, JobStatus
 from app.models.kits import (
     AccessoryKind,
@@ -56,7 +56,14 @@ from app.models.tickets import (
 )
 from app.models.types import utcnow
 from app.models.users import ApiToken, EmailLink, LinkPurpose, MailLog, MailStatus, Role, SignInIdentity, User
-from app.models.webhooks import ClaimVendorInfo, DeliveryStatus, EndpointKind, VendorAccount, WebhookDelivery, WebhookEndpoint
+from app.models.webhooks import (
+    ClaimVendorInfo,
+    DeliveryStatus,
+    EndpointKind,
+    VendorAccount,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AccessoryKind",

@@ -654,4 +654,3 @@ def _update_many(table: sa.Table, key: str, rows: list[dict[str, Any]], keep: tu
         params = [{f"b_{k}": v for k, v in row.items()} for row in batch]
         for start in range(0, len(params), BATCH):
             db.session.execute(stmt, params[start : start + BATCH])
-
