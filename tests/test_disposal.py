@@ -50,8 +50,9 @@ def world(app, district):
         db.session.add(recycler)
         model = factories.make_model("Dell", "Chromebook 3100", aue=_today() + timedelta(days=400))
         retired = [
-            factories.make_asset(lhs, asset_tag=f"LHS-R{n}", serial=f"RETIRED{n}", status=AssetStatus.retired,
-                                 model=model)  # fmt: skip
+            factories.make_asset(
+                lhs, asset_tag=f"LHS-R{n}", serial=f"RETIRED{n}", status=AssetStatus.retired, model=model
+            )  # fmt: skip
             for n in range(3)
         ]
         shelf = factories.make_asset(lhs, asset_tag="LHS-S1", serial="SHELF1", status=AssetStatus.in_stock, model=model)
@@ -227,8 +228,9 @@ def test_a_disposed_batch_cannot_change(app, ctx, world):
         lambda: disposal.add_candidates(batch, everything=True, by=admin, via=Via.web),
         lambda: disposal.remove_asset(batch, r0, by=admin, via=Via.web),
         lambda: disposal.mark_picked_up(batch, _today(), by=admin, via=Via.web),
-        lambda: disposal.mark_disposed(batch, _today(), "CDD-2", disposal.check_certificate("c.pdf", PDF),
-                                       by=admin, via=Via.web),  # fmt: skip
+        lambda: disposal.mark_disposed(
+            batch, _today(), "CDD-2", disposal.check_certificate("c.pdf", PDF), by=admin, via=Via.web
+        ),  # fmt: skip
     ]
     for attempt in attempts:
         with pytest.raises(Invalid, match="can no longer change"):
@@ -301,9 +303,7 @@ def test_disposed_devices_leave_the_counts_and_the_aue_chart(app, ctx, world):
     assert after.total == before.total - 2
     # Even a disposed device whose status someone changed back stays out of the chart and the counts.
     aue_before = sum(b.value for b in dashboard.aue_cliff(admin))
-    db.session.execute(
-        sa.update(Asset).where(Asset.id == world["retired"][0]).values(status=AssetStatus.in_stock)
-    )
+    db.session.execute(sa.update(Asset).where(Asset.id == world["retired"][0]).values(status=AssetStatus.in_stock))
     db.session.commit()
     assert sum(b.value for b in dashboard.aue_cliff(admin)) == aue_before
     assert dashboard.status_by_campus(admin).total == after.total

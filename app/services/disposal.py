@@ -93,9 +93,7 @@ def _open(batch: DisposalBatch, field: str) -> None:
         raise Invalid(f"{batch.label} has been picked up; devices can no longer be added or taken out.", field=field)
 
 
-def create_batch(
-    campus: Campus | None, vendor: Any, planned_on: date | None, *, by: User, via: Via
-) -> DisposalBatch:
+def create_batch(campus: Campus | None, vendor: Any, planned_on: date | None, *, by: User, via: Via) -> DisposalBatch:
     """Start a batch for a recycler from the vendor list."""
     if campus is None or not by.can_see_campus(campus.id):
         raise Invalid("Choose one of your campuses.", field="campus")
@@ -395,8 +393,9 @@ def certificate_file(batch: DisposalBatch) -> DisposalCertificate | None:
 def manifest_rows(batch: DisposalBatch) -> Iterator[list[Any]]:
     """The manifest as CSV rows (MANIFEST_COLUMNS), by asset tag."""
     rows = db.session.execute(
-        sa.select(Asset.asset_tag, Asset.serial, DeviceModel.manufacturer, DeviceModel.name, Campus.code,
-                  Asset.purchase_date)  # fmt: skip
+        sa.select(
+            Asset.asset_tag, Asset.serial, DeviceModel.manufacturer, DeviceModel.name, Campus.code, Asset.purchase_date
+        )  # fmt: skip
         .join(DisposalItem, DisposalItem.asset_id == Asset.id)
         .join(DeviceModel, Asset.model_id == DeviceModel.id)
         .join(Campus, Asset.campus_id == Campus.id)

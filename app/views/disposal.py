@@ -58,9 +58,7 @@ def index():
         campus = db.session.get(Campus, campus_id) if campus_id else None
         with committing() as outcome:
             planned = disposal.form_day(request.form.get("planned_on"), "planned_on")
-            batch = disposal.create_batch(
-                campus, request.form.get("vendor", ""), planned, by=current_user, via=Via.web
-            )
+            batch = disposal.create_batch(campus, request.form.get("vendor", ""), planned, by=current_user, via=Via.web)
         if outcome.refused is None:
             return see_other(url_for("disposal.batch", batch_id=batch.id))
         errors = {outcome.refused.field or "vendor": outcome.message}
