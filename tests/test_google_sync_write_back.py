@@ -37,7 +37,9 @@ def synced(ctx, google):
     record = google_sync.run(google_sync.Options(full=True), holder="test")
     db.session.commit()
     assert record.created == FLEET
-    return {"google": google, "admin": factories.make_user(Role.admin), "lhs": lhs}
+    admin = factories.make_user(Role.admin)
+    db.session.commit()
+    return {"google": google, "admin": admin, "lhs": lhs}
 
 
 def _mark(status: AssetStatus, numbers) -> None:
@@ -186,3 +188,31 @@ def test_a_good_sync_sends_the_waiting_changes_on_the_queue(client, login_as, sy
     calls = _status_calls(synced["google"].fake)
     assert [len(c.body["deviceIds"]) for c in calls] == [50, 10]
     assert {w.requested_by_id for w in db.session.scalars(sa.select(GoogleWriteBack))} == {user.id}
+
+
+def test_devices_move_to_the_org_unit_their_status_names(synced):
+    fake, admin = synced["google"].fake, synced["admin"]
+    google_write_back.set_ou_table("in_repair /Devices/Repair\n# loaners later\n", by=admin)
+    google_write_back.set_switch(True, by=admin)
+    db.session.commit()
+    _mark(AssetStatus.in_repair, range(60))
+    assert google_write_back.send(by=admin) == {"move": 60}
+    moves = [w for w in fake.writes if w.path.endswith("/moveDevicesToOu")]
+    assert [(len(w.body["deviceIds"]), w.query["orgUnitPath"]) for w in moves] == [
+        (50, "/Devices/Repair"),
+        (10, "/Devices/Repair"),
+    ]
+    assert fake.devices["dev-000059"]["orgUnitPath"] == "/Devices/Repair"
+    assert google_write_back.plan() == []
+
+
+def test_the_org_unit_table_is_checked_line_by_line(client, login_as, synced):
+    login_as(Role.admin)
+    bad = client.post(
+        "/google-sync/write-back/org-units", data={"ou_table": "in_repair /Devices/Repair\nbroken Repair"}
+    )
+    assert bad.status_code == 422 and "Line 2:" in bad.get_data(as_text=True)
+    ok = client.post("/google-sync/write-back/org-units", data={"ou_table": "loaner /Devices/Loaners/"})
+    assert ok.status_code == 303
+    db.session.rollback()
+    assert google_sync.state().ou_by_status == {"loaner": "/Devices/Loaners"}

@@ -81,6 +81,8 @@ class GoogleSyncState(db.Model):  # type: ignore[name-defined]
     write_back: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     write_back_changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     write_back_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Write-back's org unit for devices in a status: {"in_repair": "/Devices/Repair", "loaner": "/Devices/Loaners"}.
+    ou_by_status: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     # Who holds the lease (a job id or cli:host:pid) and until when; a lease past its time is free.
     lease_holder: Mapped[str | None] = mapped_column(sa.String(120))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,8 +1,9 @@
 """Write-back: what Rollcall knows, told to Google Admin when the district switches it on (issue 18, point 5).
 
 A device marked missing is disabled in Google, and re-enabled once it is found (only devices Rollcall itself
-disabled); a retired device is deprovisioned with the reason Google requires; the asset tag, the assignee's email
-and the home room are written to annotatedAssetId, annotatedUser and annotatedLocation. `plan()` compares each
+disabled); a retired device is deprovisioned with the reason Google requires; a device in a status the admins'
+table names (in_repair → /Devices/Repair) is moved to that org unit; the asset tag, the assignee's email and the
+home room are written to annotatedAssetId, annotatedUser and annotatedLocation. `plan()` compares each
 device with what Google last said (the sync's facts on the asset) and lists the changes, which is also the preview
 shown before the switch is turned on. `send()` queues them (GoogleWriteBack rows, visible to admins), makes the
 calls (status changes at most 50 devices a call), marks each change done or failed with Google's words as Google
@@ -35,12 +36,14 @@ from app.services import activity
 from app.services.errors import Invalid
 from app.services.google_sync import settings, state
 
-DISABLE, REENABLE, DEPROVISION, ANNOTATE = "disable", "reenable", "deprovision", "annotate"
+DISABLE, REENABLE, DEPROVISION, MOVE, ANNOTATE = "disable", "reenable", "deprovision", "move", "annotate"
 ACTIONS = {DISABLE: gd.DISABLE, REENABLE: gd.REENABLE, DEPROVISION: gd.DEPROVISION}
 # What Google's status becomes once it confirms each action (as the sync keeps it, lower case).
 STATUS_AFTER = {DISABLE: "disabled", REENABLE: "active", DEPROVISION: "deprovisioned"}
 ANNOTATED = {"annotatedAssetId": "annotated_asset_id", "annotatedUser": "annotated_user",
              "annotatedLocation": "annotated_location"}  # fmt: skip
+# Google's field → the asset's column that keeps what Google says, set once Google confirms a change.
+CONFIRMED = {**ANNOTATED, "orgUnitPath": "org_unit"}
 # Examples a preview shows; its counts are complete.
 SHOWN = 500
 
@@ -87,6 +90,7 @@ def plan() -> list[Change]:
             Asset.annotated_asset_id,
             Asset.annotated_user,
             Asset.annotated_location,
+            Asset.org_unit,
             Person.email,
             room.code,
             Asset.id.in_(_disabled_by_rollcall()).label("ours"),
@@ -96,6 +100,7 @@ def plan() -> list[Change]:
         .where(Asset.google_device_id.is_not(None))
         .order_by(Asset.asset_tag)
     )
+    moves = state().ou_by_status or {}
     changes: list[Change] = []
     for r in rows:
         google_status = (r.google_status or "").lower()
@@ -107,6 +112,10 @@ def plan() -> list[Change]:
             changes.append(Change(r.id, r.asset_tag, r.google_device_id, action, f"{r.asset_tag} {reason}"))
         if r.status is AssetStatus.retired:
             continue
+        target = moves.get(r.status.value)
+        if target and not _same(r.org_unit, target):
+            reason = f"{r.asset_tag} is {r.status.value}: org unit {r.org_unit or '(none)'} → {target}"
+            changes.append(Change(r.id, r.asset_tag, r.google_device_id, MOVE, reason, {"orgUnitPath": target}))
         wanted = {"annotatedAssetId": r.asset_tag, "annotatedUser": r.email or "", "annotatedLocation": r.code or ""}
         differ = {k: v for k, v in wanted.items() if not _same(getattr(r, ANNOTATED[k]), v)}
         if differ:
@@ -203,9 +212,18 @@ def send(*, by: User | None) -> dict[str, int]:
             results = directory.change_status([w.device_id for w in batch], ACTIONS[action])
             _confirm(batch, {r.device_id: r.error for r in results}, action, by)
             done[action] = done.get(action, 0) + len(batch)
+    moving: dict[str, list[GoogleWriteBack]] = {}
+    for w in (w for w in waiting if w.action == MOVE):
+        moving.setdefault((w.params or {}).get("orgUnitPath", ""), []).append(w)
+    for target, rows in moving.items():
+        for start in range(0, len(rows), gd.BATCH_SIZE):
+            batch = rows[start : start + gd.BATCH_SIZE]
+            directory.move([w.device_id for w in batch], target)
+            _confirm(batch, {}, MOVE, by)
+            done[MOVE] = done.get(MOVE, 0) + len(batch)
     for w in (w for w in waiting if w.action == ANNOTATE):
         directory.annotate(w.device_id, w.params or {})
-        _confirm([w], {w.device_id: None}, ANNOTATE, by)
+        _confirm([w], {}, ANNOTATE, by)
         done[ANNOTATE] = done.get(ANNOTATE, 0) + 1
     return done
 
@@ -215,7 +233,8 @@ def _confirm(batch: list[GoogleWriteBack], errors: dict[str, str | None], action
     Google's message; one activity entry for the call, with who and why."""
     now = utcnow()
     for w in batch:
-        error = errors.get(w.device_id, "Google did not answer for this device.")
+        # Status changes answer per device (one missing from the answer failed); the other calls as a whole.
+        error = errors.get(w.device_id, "Google did not answer for this device.") if action in ACTIONS else None
         w.sent_at = now
         w.status, w.error = (WriteBackStatus.failed, error) if error else (WriteBackStatus.done, None)
         asset = db.session.get(Asset, w.asset_id) if w.asset_id else None
@@ -224,7 +243,7 @@ def _confirm(batch: list[GoogleWriteBack], errors: dict[str, str | None], action
         if action in STATUS_AFTER:
             asset.google_status = STATUS_AFTER[action]
         for key, value in (w.params or {}).items():
-            setattr(asset, ANNOTATED[key], value or None)
+            setattr(asset, CONFIRMED[key], value or None)
     tags = ", ".join(w.reason.split(" ")[0].rstrip(":") for w in batch[:10])
     more = f" and {len(batch) - 10} more" if len(batch) > 10 else ""
     activity.record(
@@ -236,3 +255,37 @@ def _confirm(batch: list[GoogleWriteBack], errors: dict[str, str | None], action
         after={"device_ids": [w.device_id for w in batch], "reasons": [w.reason for w in batch]},
     )
     db.session.commit()
+
+
+def set_ou_table(text: str, *, by: User) -> dict[str, str]:
+    """Read the admins' table, one `status /Org/Unit` a line (blank lines and # comments skipped), and keep it;
+    Invalid naming the line that is wrong."""
+    table: dict[str, str] = {}
+    statuses = {s.value for s in AssetStatus}
+    for number, line in enumerate(text.splitlines(), 1):
+        status, _, path = line.split("#", 1)[0].strip().partition(" ")
+        path = path.strip()
+        if not status:
+            continue
+        if status not in statuses or not path.startswith("/") or len(path) > 255:
+            message = f"Line {number}: write a status (such as in_repair), a space, and an org unit path from /."
+            raise Invalid(message, field="ou_table")
+        table[status] = path.rstrip("/") or "/"
+    st = state()
+    before = st.ou_by_status or {}
+    if table != before:
+        st.ou_by_status = table or None
+        words = ", ".join(f"{k} → {v}" for k, v in table.items()) or "none"
+        activity.record(
+            "google.write_back.org_units",
+            f"Google write-back org units by status: {words}",
+            by=by,
+            via=Via.web,
+            before=before,
+            after=table,
+        )
+    return table
+
+
+def ou_table_text() -> str:
+    return "\n".join(f"{k} {v}" for k, v in (state().ou_by_status or {}).items())

@@ -125,6 +125,7 @@ def _write_back_page(status: int = 200, errors: dict[str, str] | None = None):
         preview=google_write_back.preview(),
         waiting=google_write_back.pending(),
         recent=google_write_back.recent(),
+        ou_table=google_write_back.ou_table_text(),
         errors=errors or {},
     )
 
@@ -151,4 +152,16 @@ def write_back_send():
         abort(409)
     with committing():
         sync_jobs.submit_write_back(by=current_user)
+    return see_other(url_for("google_sync.write_back"))
+
+
+@bp.post("/write-back/org-units")
+@permission_required("imports.run")
+def write_back_org_units():
+    """Save the org unit for each status (write-back moves devices there)."""
+    _district_admin()
+    with committing() as outcome:
+        google_write_back.set_ou_table(request.form.get("ou_table", "")[:4000], by=current_user)
+    if outcome.refused:
+        return _write_back_page(422, {"ou_table": outcome.message})
     return see_other(url_for("google_sync.write_back"))
