@@ -4,6 +4,7 @@ row of the mismatch list (/imports/google-admin/mismatches): reassign, open a ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
-from app.models import Asset, Room, Ticket, TicketCategory, Via
+from app.models import Asset, Room, TicketCategory, Via
 from app.models.google import GoogleDevice, OrgUnitMapping
 from app.services.errors import Invalid
 from app.services.google import mismatches as mismatch_list
@@ -166,17 +167,28 @@ def _row(asset: Asset, *, status: int = 200, notice: str | None = None, error: s
     )
 
 
+def _act(asset_tag: str, action: Callable[[Asset], dict[str, Any]]):
+    """Run one action on a listed device of the user's campuses (404 otherwise) and answer with its row: what
+    the action returns goes to the row (its notice), a refusal comes back as the row's error with a 422."""
+    asset = get_asset_or_404(asset_tag)
+    with committing() as outcome:
+        shown = action(asset)
+    if outcome.refused:
+        return _row(asset, status=422, error=outcome.message)
+    return _row(asset, **shown)
+
+
 @bp.post("/mismatches/<asset_tag>/reassign")
 @permission_required("imports.run")
 @permission_required("desk")
 def mismatch_reassign(asset_tag: str):
-    """Assign the device to the person its most recent Google user is (404 off the user's campuses)."""
-    asset = get_asset_or_404(asset_tag)
-    with committing() as outcome:
+    """Assign the device to the person its most recent Google user is."""
+
+    def reassign(asset: Asset) -> dict[str, Any]:
         person = mismatch_list.reassign(asset, by=current_user, via=Via.web)
-    if outcome.refused:
-        return _row(asset, status=422, error=outcome.message)
-    return _row(asset, notice=f"{asset.asset_tag} is now assigned to {person.name}.")
+        return {"notice": f"{asset.asset_tag} is now assigned to {person.name}."}
+
+    return _act(asset_tag, reassign)
 
 
 @bp.post("/mismatches/<asset_tag>/ticket")
@@ -184,39 +196,39 @@ def mismatch_reassign(asset_tag: str):
 @permission_required("tickets.work")
 def mismatch_ticket(asset_tag: str):
     """Open a ticket about the device, its category and description as the row's form sent them."""
-    asset = get_asset_or_404(asset_tag)
-    with committing() as outcome:
+
+    def open_ticket(asset: Asset) -> dict[str, Any]:
         category = form_choice("category", TicketCategory, "Choose a category from the list.")
         description = request.form.get("description") or mismatch_list.ticket_description(asset)
-        ticket: Ticket = mismatch_list.open_ticket(
+        ticket = mismatch_list.open_ticket(
             asset, category=category, description=description, by=current_user, via=Via.web
         )
-    if outcome.refused:
-        return _row(asset, status=422, error=outcome.message)
-    return _row(asset, notice=f"Opened {ticket.number}.", ticket=ticket)
+        return {"notice": f"Opened {ticket.number}.", "ticket": ticket}
+
+    return _act(asset_tag, open_ticket)
 
 
 @bp.post("/mismatches/<asset_tag>/expected")
 @permission_required("imports.run")
 def mismatch_expected(asset_tag: str):
     """Mark the device as expected to be used by its most recent Google user, with why."""
-    asset = get_asset_or_404(asset_tag)
-    with committing() as outcome:
+
+    def mark(asset: Asset) -> dict[str, Any]:
         mismatch_list.mark_expected(asset, request.form.get("reason", ""), by=current_user, via=Via.web)
-    if outcome.refused:
-        return _row(asset, status=422, error=outcome.message)
-    return _row(
-        asset, notice=f"{asset.asset_tag} is marked as expected; it leaves the list until Google reports another user."
-    )
+        return {
+            "notice": f"{asset.asset_tag} is marked as expected; it leaves the list until Google reports another user."
+        }
+
+    return _act(asset_tag, mark)
 
 
 @bp.post("/mismatches/<asset_tag>/expected/delete")
 @permission_required("imports.run")
 def mismatch_unexpected(asset_tag: str):
     """Undo a mark: the device is back on the mismatch list."""
-    asset = get_asset_or_404(asset_tag)
-    with committing() as outcome:
+
+    def unmark(asset: Asset) -> dict[str, Any]:
         mismatch_list.unmark_expected(asset, by=current_user, via=Via.web)
-    if outcome.refused:
-        return _row(asset, status=422, error=outcome.message)
-    return _row(asset, notice=f"{asset.asset_tag} is back on the mismatch list.")
+        return {"notice": f"{asset.asset_tag} is back on the mismatch list."}
+
+    return _act(asset_tag, unmark)
