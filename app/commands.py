@@ -24,6 +24,7 @@ from app.jobs import worker as job_worker
 from app.jobs.console import progress_bar
 from app.jobs.progress import count_rows
 from app.models import Campus, ImportKind, Role, Via
+from app.ops import metrics as ops_metrics
 from app.services import backup, demo, google_admin, places, roster, snipeit
 from app.services import users as user_service
 from app.services.csvio import pasted_lines
@@ -109,6 +110,8 @@ def serve(bind: str, workers: int, timeout: int, control_socket: Path | None, wi
     os.environ["ROLLCALL_BIND"] = bind
     base_url = config_module.base_url_from_env({**os.environ, "ROLLCALL_ENV": config["ENV_NAME"]})
     click.echo(f"QR codes and links carry {base_url}", err=True)
+    # Before gunicorn forks: its workers add their Prometheus counts up through files in one emptied directory.
+    ops_metrics.prepare_multiproc_dir(config)
     args = [
         sys.executable,
         "-m",
@@ -122,8 +125,8 @@ def serve(bind: str, workers: int, timeout: int, control_socket: Path | None, wi
         str(workers),
         "--timeout",
         str(timeout),
-        "--access-logfile",
-        "-",
+        # ROLLCALL_LOG_FORMAT=json: the app writes one JSON line per request instead of gunicorn's access log.
+        *(["--access-logfile", "-"] if config["LOG_FORMAT"] != "json" else []),
         "--forwarded-allow-ips",
         "127.0.0.1",
         "--chdir",

@@ -425,6 +425,8 @@ def test_plain_http_goes_to_https_and_metrics_stay_inside(site):
     assert metrics.status == 200
     assert 'rollcall_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics.text
     assert "rollcall_queue_pending" in metrics.text
+    # The workers' counts live in the server's own multiprocess folder, which `rollcall serve` emptied at start.
+    assert list((site.tmp / "metrics-0").glob("counter_*.db"))
 
 
 def test_readyz_through_the_proxy_sees_redis_and_the_queue(site):
@@ -450,6 +452,9 @@ def test_forwarded_headers_reach_the_app_and_its_logs(site):
     line = _wait_for(logged, "no JSON log line carries the request id")
     assert line["route"] == "/healthz" and line["status"] == 200
     assert line["remote_addr"] == "127.0.0.7"  # the client nginx saw, not nginx itself
+    # With JSON logs, gunicorn's own access log is off: its lines would say the same again, unstructured.
+    access_line = re.compile(r'"GET /\S* HTTP/1\.[01]" \d{3} ')
+    assert not any(access_line.search(log.read_text(errors="replace")) for _port, log in site.servers)
     # The app sees https (X-Forwarded-Proto), so a form posted from a plain-http page is refused by CSRF's
     # referrer check, while the https page's own form passes (the session test signs in that way).
     token = CSRF_RE.search(front.get("/login").text).group(1)
