@@ -76,12 +76,14 @@ def index():
 def _batch_page(batch: DisposalBatch, status: int = 200, errors: dict[str, str] | None = None, **ctx):
     q = request.values.get("q", "").strip()[:100]
     model_id = _int("model")
-    offered, offered_total, models = [], 0, []
+    offered: list[Asset] = []
+    models: list[DeviceModel] = []
+    offered_total = 0
     if batch.is_open:
         stmt = disposal.candidates(batch, by=current_user, q=q, model_id=model_id)
-        offered = db.session.scalars(stmt.limit(disposal.CANDIDATES_SHOWN)).all()
+        offered = list(db.session.scalars(stmt.limit(disposal.CANDIDATES_SHOWN)))
         offered_total = db.session.scalar(stmt.order_by(None).with_only_columns(sa.func.count(Asset.id))) or 0
-        models = db.session.scalars(sa.select(DeviceModel).order_by(DeviceModel.manufacturer, DeviceModel.name))
+        models = list(db.session.scalars(sa.select(DeviceModel).order_by(DeviceModel.manufacturer, DeviceModel.name)))
     return render(
         "disposal/batch.html",
         "disposal/_batch.html",
@@ -90,7 +92,7 @@ def _batch_page(batch: DisposalBatch, status: int = 200, errors: dict[str, str] 
         items=disposal.manifest_items(batch),
         offered=offered,
         offered_total=offered_total,
-        models=list(models),
+        models=models,
         q=q,
         model_id=model_id,
         errors=errors or {},
