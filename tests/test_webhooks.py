@@ -299,3 +299,30 @@ def test_the_district_setting_allows_private_addresses_everywhere(app, shop, mon
     else:
         with pytest.raises(http.Refused):
             endpoints.check(endpoint)
+
+
+@pytest.mark.parametrize(
+    "action, via, before, after, expected",
+    [
+        ("asset.update", Via.web, {"status": "deployed"}, {"status": "retired"}, ["device.status_changed"]),
+        ("asset.update", Via.import_, {"status": "deployed"}, {"status": "retired"}, []),  # told by import.finished
+        ("asset.update", Via.web, {"notes": "a"}, {"notes": "b"}, []),
+        (
+            "repair.take_in",
+            Via.web,
+            {"status": "deployed"},
+            {"status": "in_repair"},
+            ["ticket.changed", "device.status_changed"],
+        ),
+        ("ticket.status", Via.web, {"status": "new"}, {"status": "in_repair"}, ["ticket.changed"]),
+        ("claim.ship_back", Via.api, {"status": "repaired"}, {"status": "shipped_back"}, ["claim.changed"]),
+        ("ticket.comment", Via.web, None, None, []),
+        ("import.snipeit", Via.import_, None, {"created": 3}, ["import.finished"]),
+    ],
+)
+def test_which_recorded_changes_are_which_events(action, via, before, after, expected):
+    from app.models import Activity
+    from app.services.webhooks.events import events_for
+
+    entry = Activity(action=action, via=via, asset_id=1, before=before, after=after, summary="")
+    assert events_for(entry) == expected

@@ -38,14 +38,6 @@ class EndpointForm(FlaskForm):
         return {name: self[name].data for name in ("name", "kind", "url", "secret", "events", "allow_private")}
 
 
-def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
-    """A registered endpoint; 404 when there is none."""
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        abort(404)
-    return endpoint
-
-
 def _index(form: EndpointForm | None = None, status: int = 200):
     form = form or EndpointForm(formdata=None)
     rows = [(e, deliveries.counts(e)) for e in endpoints.endpoints()]
@@ -89,7 +81,7 @@ def _detail(endpoint: WebhookEndpoint, form: EndpointForm | None = None, status:
 @bp.route("/<int:endpoint_id>", methods=["GET", "POST"])
 @permission_required("webhooks.manage")
 def detail(endpoint_id: int):
-    endpoint = _endpoint_or_404(endpoint_id)
+    endpoint = db.get_or_404(WebhookEndpoint, endpoint_id)
     if request.method == "GET":
         return _detail(endpoint)
     form = EndpointForm()
@@ -103,7 +95,7 @@ def detail(endpoint_id: int):
 @bp.post("/<int:endpoint_id>/<any(enable, disable):action>")
 @permission_required("webhooks.manage")
 def set_enabled(endpoint_id: int, action: str):
-    endpoint = _endpoint_or_404(endpoint_id)
+    endpoint = db.get_or_404(WebhookEndpoint, endpoint_id)
     with committing():
         endpoints.set_enabled(endpoint, action == "enable", by=current_user, via=Via.web)
     flash(f"{endpoint.name} is {'on' if endpoint.enabled else 'off: nothing is sent to it'}.")
@@ -113,7 +105,7 @@ def set_enabled(endpoint_id: int, action: str):
 @bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/again")
 @permission_required("webhooks.manage")
 def send_again(endpoint_id: int, delivery_id: int):
-    endpoint = _endpoint_or_404(endpoint_id)
+    endpoint = db.get_or_404(WebhookEndpoint, endpoint_id)
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.endpoint_id != endpoint.id:
         abort(404)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 
 from app.extensions import db
-from app.models import Activity, Asset, AssetStatus, Audit, Loan, Ticket, TicketCategory, WarrantyClaim, utcnow
+from app.models import Activity, Asset, AssetStatus, Audit, Loan, Ticket, TicketCategory, Via, WarrantyClaim, utcnow
 
 # Event type → what it means (shown on the endpoint form and in the OpenAPI spec).
 EVENTS: dict[str, str] = {
@@ -50,6 +50,7 @@ def events_for(entry: Activity) -> list[str]:
     after, before = entry.after or {}, entry.before or {}
     if (
         entry.asset_id is not None
+        and entry.via is not Via.import_  # an import is told by its own import.finished
         and not entry.action.startswith(("ticket.", "claim.", "fee."))
         and after.get("status") in ASSET_STATUSES
         and before.get("status") != after.get("status")
@@ -90,7 +91,7 @@ def _claim(claim: WarrantyClaim) -> dict[str, Any]:
     }
 
 
-def _subject(entry: Activity, model: type) -> Any:
+def _subject(entry: Activity, model: Any) -> Any:
     if entry.subject_id is None or entry.subject_type != model.__tablename__:
         return None
     return db.session.get(model, entry.subject_id)

@@ -22,14 +22,6 @@ from app.web import committing, permission_required, render, see_other
 MOST_BYTES = 1024 * 1024
 
 
-def _vendor_or_404(vendor_id: int) -> Vendor:
-    """A vendor on the district's list; 404 when there is none."""
-    vendor = db.session.get(Vendor, vendor_id)
-    if vendor is None:
-        abort(404)
-    return vendor
-
-
 def _page(vendor: Vendor, *, status: int = 200, **ctx):
     return render(
         "repairs/vendor_door.html",
@@ -44,13 +36,13 @@ def _page(vendor: Vendor, *, status: int = 200, **ctx):
 @bp.get("/vendors/<int:vendor_id>/door")
 @permission_required("vendors.manage")
 def vendor_door(vendor_id: int):
-    return _page(_vendor_or_404(vendor_id))
+    return _page(db.get_or_404(Vendor, vendor_id))
 
 
 @bp.post("/vendors/<int:vendor_id>/token")
 @permission_required("vendors.manage")
 def vendor_token(vendor_id: int):
-    vendor = _vendor_or_404(vendor_id)
+    vendor = db.get_or_404(Vendor, vendor_id)
     raw = ""
     with committing() as outcome:
         raw = vendors.issue_token(vendor, by=current_user, via=Via.web)
@@ -65,7 +57,7 @@ def vendor_token(vendor_id: int):
 @bp.post("/vendors/<int:vendor_id>/token/revoke")
 @permission_required("vendors.manage")
 def vendor_token_revoke(vendor_id: int):
-    vendor = _vendor_or_404(vendor_id)
+    vendor = db.get_or_404(Vendor, vendor_id)
     with committing():
         vendors.revoke_token(vendor, by=current_user, via=Via.web)
     flash(f"{vendor.name}'s token no longer works.")
@@ -75,7 +67,7 @@ def vendor_token_revoke(vendor_id: int):
 @bp.get("/vendors/<int:vendor_id>/claims.csv")
 @permission_required("vendors.manage")
 def vendor_claims_csv(vendor_id: int):
-    vendor = _vendor_or_404(vendor_id)
+    vendor = db.get_or_404(Vendor, vendor_id)
     name = re.sub(r"[^A-Za-z0-9]+", "-", vendor.name).strip("-").lower() or "vendor"
     chunks = write_csv(vendor_claims.EXPORT_COLUMNS, vendor_claims.export_rows(vendor))
     resp = Response(stream_with_context(chunks), mimetype="text/csv")
@@ -104,7 +96,7 @@ def _status_text() -> str:
 @bp.post("/vendors/<int:vendor_id>/status-file")
 @permission_required("vendors.manage")
 def vendor_status_file(vendor_id: int):
-    vendor = _vendor_or_404(vendor_id)
+    vendor = db.get_or_404(Vendor, vendor_id)
     apply = request.form.get("apply") == "1"
     try:
         text = _status_text()
