@@ -27,22 +27,32 @@ from app.services.errors import Invalid
 MAX_KINDS = 40
 
 
+# Read once per sync batch (the engine clears "sync." keys) or request: a collection day sends returns by the hundred.
+KINDS_KEY = "sync.deployment.kinds"
+POLICY_KEY = "sync.deployment.policy"
+
+
 def kinds(*, active_only: bool = True) -> list[AccessoryKind]:
     """The district's accessory kinds in the order stations list them."""
-    stmt = sa.select(AccessoryKind).order_by(AccessoryKind.position, AccessoryKind.name, AccessoryKind.id)
-    if active_only:
-        stmt = stmt.where(AccessoryKind.active.is_(True))
-    return list(db.session.scalars(stmt))
+    every = db.session.info.get(KINDS_KEY)
+    if every is None:
+        order = (AccessoryKind.position, AccessoryKind.name, AccessoryKind.id)
+        every = db.session.info[KINDS_KEY] = list(db.session.scalars(sa.select(AccessoryKind).order_by(*order)))
+    return [k for k in every if k.active] if active_only else list(every)
+
+
+def _forget_kinds() -> None:
+    db.session.info.pop(KINDS_KEY, None)
 
 
 def fee_amount(reason: str | None) -> Decimal | None:
     """The usual amount the fee schedule names for a reason (None when the schedule has no such reason)."""
     if not reason:
         return None
-    for name, amount in fees.policy():
-        if name.lower() == reason.lower():
-            return amount
-    return None
+    schedule = db.session.info.get(POLICY_KEY)
+    if schedule is None:
+        schedule = db.session.info[POLICY_KEY] = {name.lower(): amount for name, amount in fees.policy()}
+    return schedule.get(reason.lower())
 
 
 def add_kind(
@@ -63,6 +73,7 @@ def add_kind(
         raise Invalid(f"There is already an accessory called {name}.", field="name")
     position = (db.session.scalar(sa.select(sa.func.max(AccessoryKind.position))) or 0) + 1
     kind = AccessoryKind(name=name, tracking=tracking, fee_reason=reason, standard=standard, position=position)
+    _forget_kinds()
     try:
         with db.session.begin_nested():
             db.session.add(kind)
@@ -85,6 +96,7 @@ def set_kind_active(kind: AccessoryKind, active: bool, *, by: User, via: Via) ->
     if kind.active is active:
         return
     kind.active = active
+    _forget_kinds()
     db.session.flush()
     activity.record(
         "kit.kind",
