@@ -220,12 +220,6 @@ def from_env(environ: os._Environ | dict | None = None) -> dict:
                 ("OIDC_DOMAINS", "ROLLCALL_OIDC_DOMAINS"),
                 ("OIDC_SIGNUP", "ROLLCALL_OIDC_SIGNUP"),
                 ("OIDC_REQUIRED_FOR_ADMINS", "ROLLCALL_OIDC_REQUIRED_FOR_ADMINS"),
-                # Google's Directory API (app.integrations.google_directory): the service-account key file, the
-                # administrator it acts for, the customer (my_customer unless set) and the API's address.
-                ("GOOGLE_CREDENTIALS", "ROLLCALL_GOOGLE_CREDENTIALS"),
-                ("GOOGLE_ADMIN_EMAIL", "ROLLCALL_GOOGLE_ADMIN_EMAIL"),
-                ("GOOGLE_CUSTOMER", "ROLLCALL_GOOGLE_CUSTOMER"),
-                ("GOOGLE_API_ENDPOINT", "ROLLCALL_GOOGLE_API_ENDPOINT"),
             )
             if env.get(name)
         },
