@@ -36,7 +36,7 @@ def test_admin_uploads_checks_applies_and_opens_mismatches(phone, google_devices
     phone.get_by_role("link", name="Imports").click()
     section = phone.locator("#upload-google-admin")
     section.get_by_label("CSV file").set_input_files(str(GAM))
-    section.get_by_role("button", name="Check the file").click()
+    section.get_by_role("button", name="Check the file", exact=True).click()
 
     # The dry run: counts, the reconciliation, the changes; nothing saved yet.
     expect(phone.get_by_role("heading", level=2, name="Dry run: nothing saved yet")).to_be_visible()
@@ -65,11 +65,11 @@ def test_unreadable_file_shows_the_error_on_the_field(phone, google_devices, sta
     sign_in(phone, email, password, next_path="/imports")
     section = phone.locator("#upload-google-admin")
     section.get_by_label("CSV file").set_input_files(str(bad))
-    section.get_by_role("button", name="Check the file").click()
+    section.get_by_role("button", name="Check the file", exact=True).click()
     expect(phone.locator("#google-admin-file-error")).to_contain_text("no Serial Number column")
     # The form still works after the error came back in place.
     phone.locator("#upload-google-admin").get_by_label("CSV file").set_input_files(str(GAM))
-    phone.locator("#upload-google-admin").get_by_role("button", name="Check the file").click()
+    phone.locator("#upload-google-admin").get_by_role("button", name="Check the file", exact=True).click()
     expect(phone.locator('[data-count="updated"]')).to_have_text("12")
 
 
@@ -84,7 +84,7 @@ def test_a_file_over_the_limit_is_refused_on_its_field_before_it_is_sent(
     section = phone.locator("#upload-snipeit")
     expect(section).to_contain_text("Up to 1 MB.")
     section.get_by_label("CSV file").set_input_files(str(big))
-    section.get_by_role("button", name="Check the file").click()
+    section.get_by_role("button", name="Check the file", exact=True).click()
     expect(phone.locator("#snipeit-file-error")).to_have_text(
         "That file is larger than 1 MB, the most an import takes. Nothing was imported."
     )
@@ -93,7 +93,7 @@ def test_a_file_over_the_limit_is_refused_on_its_field_before_it_is_sent(
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportRun)) == 0
     # A file within the limit still goes through.
     phone.locator("#upload-google-admin").get_by_label("CSV file").set_input_files(str(GAM))
-    phone.locator("#upload-google-admin").get_by_role("button", name="Check the file").click()
+    phone.locator("#upload-google-admin").get_by_role("button", name="Check the file", exact=True).click()
     expect(phone.locator('[data-count="updated"]')).to_have_text("12")
 
 
@@ -102,7 +102,7 @@ def test_apply_after_a_device_was_added_shows_why_and_the_new_dry_run(phone, goo
     sign_in(phone, email, password, next_path="/imports")
     section = phone.locator("#upload-google-admin")
     section.get_by_label("CSV file").set_input_files(str(GAM))
-    section.get_by_role("button", name="Check the file").click()
+    section.get_by_role("button", name="Check the file", exact=True).click()
     expect(phone.get_by_role("heading", level=2, name="Dry run: nothing saved yet")).to_be_visible()
     with app.app_context():
         serial = db.session.scalar(sa.select(ImportRun)).report["not_in_rollcall"][0]["serial"]
