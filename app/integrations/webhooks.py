@@ -30,6 +30,8 @@ class Outcome:
 
     status: int | None
     error: str = ""
+    # The address was refused before anything was sent (its scheme, or a private host).
+    refused: bool = False
 
     @property
     def ok(self) -> bool:

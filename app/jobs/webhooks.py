@@ -106,13 +106,23 @@ def _watch_loans(checkouts: list[Activity]) -> None:
 @handler(DELIVER)
 def deliver(ctx: Context) -> dict[str, Any]:
     """One attempt at one delivery; a failure to be tried again schedules the next attempt."""
-    delivery = db.session.get(WebhookDelivery, ctx.params.get("delivery"))
+    delivery_id = ctx.params.get("delivery")
+    delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None:
         return {"delivery": None}
-    outcome = deliveries.attempt(delivery)
-    if outcome.retry_at is not None:
-        later(DELIVER, subject=subject(delivery), params={"delivery": delivery.id}, at=outcome.retry_at)
-    return {"delivery": delivery.id, "status": outcome.status.value, "response_code": outcome.response_code}
+    out = deliveries.outgoing(delivery)
+    outcome = None
+    if out is not None:
+        # Nothing is written yet: end the read so no lock is held while the far end answers.
+        db.session.rollback()
+        outcome = deliveries.send(out, now=utcnow())
+        delivery = db.session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            return {"delivery": None}
+    result = deliveries.record(delivery, outcome, now=utcnow())
+    if result.retry_at is not None:
+        later(DELIVER, subject=subject(delivery), params={"delivery": delivery.id}, at=result.retry_at)
+    return {"delivery": delivery.id, "status": result.status.value, "response_code": result.response_code}
 
 
 @handler(LOAN_DUE)

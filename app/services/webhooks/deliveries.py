@@ -18,7 +18,7 @@ from app.integrations import webhooks as http
 from app.models import Activity, DeliveryStatus, EndpointKind, User, Via, WebhookDelivery, WebhookEndpoint, utcnow
 from app.services import activity
 from app.services.errors import Invalid
-from app.services.webhooks.endpoints import check, listening
+from app.services.webhooks.endpoints import listening, private_allowed, strict
 from app.services.webhooks.events import chat_text, payloads_for
 
 # First wait after a failed attempt; each later wait doubles it (1, 2, 4 … minutes).
@@ -89,39 +89,64 @@ class Attempt:
     retry_at: datetime | None = None
 
 
-def attempt(delivery: WebhookDelivery, *, now: datetime | None = None) -> Attempt:
-    """Send a pending delivery once and log how it went: delivered on 2xx; otherwise tried again after a doubling
-    wait, or failed with the reason once the attempts run out (or the address is refused: never tried again)."""
+@dataclass(frozen=True)
+class Outgoing:
+    """Everything one attempt needs, read from the database beforehand, so no transaction (on SQLite, no write
+    lock) stays open while the far end takes its time to answer."""
+
+    delivery_id: int
+    url: str
+    body: bytes
+    secret: str
+    headers: dict[str, str]
+    https_only: bool
+    allow_private: bool
+    timeout: float
+
+
+def outgoing(delivery: WebhookDelivery) -> Outgoing | None:
+    """What to send for a pending delivery to an enabled endpoint; None when there is nothing to send."""
+    endpoint = delivery.endpoint
+    if delivery.status is not DeliveryStatus.pending or not endpoint.enabled:
+        return None
+    return Outgoing(
+        delivery_id=delivery.id,
+        url=endpoint.url,
+        body=body_for(delivery),
+        secret=endpoint.secret if endpoint.kind is EndpointKind.webhook else "",
+        headers={http.EVENT_HEADER: delivery.event, http.DELIVERY_HEADER: delivery.event_id},
+        https_only=strict(),
+        allow_private=private_allowed(endpoint),
+        timeout=float(current_app.config.get("WEBHOOK_TIMEOUT") or TIMEOUT),
+    )
+
+
+def send(out: Outgoing, *, now: datetime) -> http.Outcome:
+    """One POST, the address checked first (its host resolved again now); touches no database."""
+    try:
+        http.check_url(out.url, https_only=out.https_only, allow_private=out.allow_private)
+    except http.Refused as exc:
+        return http.Outcome(None, f"Refused: {exc}", refused=True)
+    return http.post(
+        out.url, out.body, secret=out.secret, headers=out.headers, timeout=out.timeout, now=now.timestamp()
+    )
+
+
+def record(delivery: WebhookDelivery, outcome: http.Outcome | None, *, now: datetime) -> Attempt:
+    """Log how an attempt went (None: it was not made): delivered on 2xx; otherwise tried again after a doubling
+    wait, or failed with the reason once the attempts run out (a refused address is never tried again)."""
     if delivery.status is not DeliveryStatus.pending:
         return Attempt(delivery.status, delivery.response_code)
-    now = now or utcnow()
-    endpoint = delivery.endpoint
     delivery.last_attempt_at = now
-    if not endpoint.enabled:
+    if outcome is None or not delivery.endpoint.enabled:
         return _give_up(delivery, "The endpoint was disabled before this was sent.")
-    try:
-        check(endpoint)
-    except http.Refused as exc:
-        delivery.attempts += 1
-        return _give_up(delivery, f"Refused: {exc}")
-    headers = {http.EVENT_HEADER: delivery.event, http.DELIVERY_HEADER: delivery.event_id}
-    outcome = http.post(
-        endpoint.url,
-        body_for(delivery),
-        secret=endpoint.secret if endpoint.kind is EndpointKind.webhook else "",
-        headers=headers,
-        timeout=float(current_app.config.get("WEBHOOK_TIMEOUT") or TIMEOUT),
-        now=now.timestamp(),
-    )
     delivery.attempts += 1
     delivery.response_code = outcome.status
+    if outcome.refused:
+        return _give_up(delivery, outcome.error)
     if outcome.ok:
-        delivery.status, delivery.delivered_at, delivery.error, delivery.next_attempt_at = (
-            DeliveryStatus.delivered,
-            now,
-            None,
-            None,
-        )
+        delivery.status, delivery.delivered_at, delivery.error = DeliveryStatus.delivered, now, None
+        delivery.next_attempt_at = None
         return Attempt(delivery.status, outcome.status)
     if delivery.attempts >= attempts_allowed():
         return _give_up(delivery, f"Gave up after {delivery.attempts} attempts. Last: {outcome.error}")
