@@ -25,6 +25,7 @@ from app.models import (
     AssetStatus,
     Assignment,
     Campus,
+    Condition,
     DeviceModel,
     Person,
     Room,
@@ -43,6 +44,7 @@ from app.services.csvio import (
     read_table,
     write_csv,
 )
+from app.tagcodes import new_tag_code
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "asset_tag": ("Asset Tag", "Tag"),
@@ -125,6 +127,8 @@ FIELDS = (
     "assigned_to_id",
 )
 KEEP = 2000
+# Rows a bulk statement sends at once.
+BATCH = 5000
 # Columns that say whom a device is checked out to: with any of them in the file, a blank one means nobody.
 PEOPLE_COLUMNS = {"full_name", "email", "username", "employee_number"}
 # Free text kept exactly as written (white space too), so an export reads back unchanged.
@@ -637,6 +641,104 @@ def _diff(asset: Asset | None, values: dict[str, Any]) -> dict[str, tuple[Any, A
     return out
 
 
+def _search_text(tag: str, serial: str, code: str, model: DeviceModel, person: Person | None) -> str:
+    """What the inventory search matches for a device, as Asset.refresh_search_text writes it."""
+    parts = [tag, serial, code, model.manufacturer, model.name]
+    if person is not None:
+        parts += [person.name, person.external_id]
+    return " ".join(p for p in parts if p).lower()
+
+
+class _Writer:
+    """An apply's writes, in bulk statements inside the caller's transaction: the new devices, the changed ones,
+    their assignments and their history, as writing the rows one by one in file order would leave them."""
+
+    def __init__(self, by: User | None) -> None:
+        self.now, self.by_id = utcnow(), by.id if by is not None else None
+
+    def insert(self, plans: list[Planned]) -> dict[str, int]:
+        """The new devices (with their tag codes and search text; the search index's triggers see each row): the
+        id of each by its serial."""
+        if not plans:
+            return {}
+        table = Asset.__table__
+        columns = (*FIELDS, "tag_code", "condition", "search_text")
+        rows = []
+        for _, values, person, _ in plans:
+            model, code = values["model"], new_tag_code()
+            row = {"status": AssetStatus.in_stock, "notes": "", **values, "model_id": model.id, "tag_code": code}
+            row["condition"] = Condition.good
+            row["search_text"] = _search_text(row["asset_tag"], row["serial"], code, model, person)
+            rows.append(tuple(row.get(c) for c in columns))
+        before = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
+        bulk.insert_rows(table, columns, rows, same={"created_at": self.now, "updated_at": self.now})
+        # The transaction holds the devices it inserted: their ids are new ones with these serials.
+        return dict(db.session.execute(sa.select(table.c.serial, table.c.id).where(table.c.id > before)).all())
+
+    def update(self, plans: list[Planned]) -> None:
+        """The changed devices' changed columns, grouped by the columns a row sets (one executemany per group).
+        A device two rows name gets the later row's values, as it would one row at a time."""
+        rows: dict[int, dict[str, Any]] = {}
+        for asset, values, person, change in plans:
+            assert asset is not None
+            again = asset.id in rows
+            row = rows.setdefault(asset.id, {"id": asset.id})
+            for key in values if again else change:
+                if key == "model":
+                    row["model_id"] = values["model"].id
+                else:
+                    row[key] = values[key]
+            holder = person if "assigned_to_id" in values else asset.assigned_to
+            model = values.get("model", asset.model)
+            text = _search_text(values["asset_tag"], values["serial"], asset.tag_code, model, holder)
+            if again or text != asset.search_text:
+                row["search_text"] = text
+        table = Asset.__table__
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows.values():
+            shapes.setdefault(tuple(sorted(row)), []).append({f"b_{k}": v for k, v in row.items()})
+        for keys, params in shapes.items():
+            # updated_at takes its onupdate: an import is an edit.
+            stmt = (
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"))
+                .values({table.c[k]: sa.bindparam(f"b_{k}", type_=table.c[k].type) for k in keys if k != "id"})
+            )
+            for begin in range(0, len(params), BATCH):
+                db.session.execute(stmt, params[begin : begin + BATCH])
+
+    def assign(self, handed: list[tuple[int, bool, int | None, Person | None]]) -> None:
+        """Each (device, whether it existed, its assignee before, the person a row gives it), in file order:
+        the open assignment closed and a new one opened whenever the device goes to someone else."""
+        table = Assignment.__table__
+        closed: set[int] = set()
+        holders: dict[int, int | None] = {}
+        opened: dict[int, list[Any]] = {}
+        done: list[list[Any]] = []
+        for asset_id, existed, was, person in handed:
+            new_id = person.id if person is not None else None
+            if holders.get(asset_id, was) == new_id:
+                continue
+            holders[asset_id] = new_id
+            if asset_id in opened:
+                done.append([*opened.pop(asset_id)[:2], self.now, self.by_id])
+            elif existed:
+                closed.add(asset_id)
+            if person is not None:
+                opened[asset_id] = [asset_id, person.id, None, None]
+        returned = bulk.convert(table.c.returned_at, self.now)
+        bulk.execute_many(
+            "UPDATE assignments SET returned_at = ?, returned_by_id = ? WHERE asset_id = ? AND returned_at IS NULL",
+            [(returned, self.by_id, asset_id) for asset_id in sorted(closed)],
+        )
+        bulk.insert_rows(
+            table,
+            ("asset_id", "person_id", "returned_at", "returned_by_id"),
+            [*done, *opened.values()],
+            same={"assigned_at": self.now, "assigned_by_id": self.by_id},
+        )
+
+
 def _apply(
     report: SnipeReport,
     plans: list[Planned],
@@ -647,48 +749,34 @@ def _apply(
 ) -> None:
     db.session.add_all(new_models)
     db.session.flush()
-    now = utcnow()
+    writer = _Writer(by)
+    ids = writer.insert([p for p in plans if p[0] is None])
+    writer.update([p for p in plans if p[0] is not None])
     entries: list[dict[str, Any]] = []
+    handed: list[tuple[int, bool, int | None, Person | None]] = []
     for asset, values, person, change in plans:
-        assigned_to_id = values.pop("assigned_to_id", "keep")
-        new = asset is None
         if asset is None:
-            asset = Asset(**{"notes": "", **values})
-            db.session.add(asset)
+            asset_id, campus_id, was = ids[values["serial"]], values["campus_id"], None
+            summary = f"Added {values['asset_tag']} ({values['model']}) from Snipe-IT"
         else:
-            for key, value in values.items():
-                setattr(asset, key, value)
-        db.session.flush()
-        if assigned_to_id != "keep" and asset.assigned_to_id != assigned_to_id:
-            current = db.session.scalar(
-                sa.select(Assignment).where(Assignment.asset_id == asset.id, Assignment.returned_at.is_(None))
-            )
-            if current is not None:
-                current.returned_at = now
-                current.returned_by_id = by.id if by else None
-            if person is not None:
-                db.session.add(
-                    Assignment(
-                        asset_id=asset.id, person_id=person.id, assigned_at=now, assigned_by_id=by.id if by else None
-                    )
-                )
-            asset.assigned_to = person
-        asset.refresh_search_text()
+            asset_id, campus_id, was = asset.id, values.get("campus_id", asset.campus_id), asset.assigned_to_id
+            summary = f"Snipe-IT import changed {_labels(change)} of {values['asset_tag']}"
+        if "assigned_to_id" in values:
+            handed.append((asset_id, asset is not None, was, person))
         entries.append(
             {
-                "asset_id": asset.id,
-                "campus_id": asset.campus_id,
-                "action": "asset.create" if new else "asset.update",
-                "summary": (
-                    f"Added {asset.asset_tag} ({asset.model}) from Snipe-IT"
-                    if new
-                    else f"Snipe-IT import changed {_labels(change)} of {asset.asset_tag}"
-                )[:300],
-                "before": None if new else {k: v[0] for k, v in change.items()},
+                "asset_id": asset_id,
+                "campus_id": campus_id,
+                "action": "asset.update" if asset else "asset.create",
+                "summary": summary[:300],
+                "before": {k: v[0] for k, v in change.items()} if asset else None,
                 "after": {k: v[1] for k, v in change.items()},
             }
         )
-    db.session.flush()
+        if asset is not None:
+            # The loaded device no longer says what the database holds.
+            db.session.expire(asset)
+    writer.assign(handed)
     summary = activity.record(
         "import.snipeit",
         report.summary(),
