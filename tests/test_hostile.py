@@ -47,6 +47,7 @@ EXAMPLES: dict[str, str] = {
     "api.asset": "/api/v1/assets/LHS-1000",
     "api.asset_observations": "/api/v1/assets/LHS-1000/observations",
     "api.audit": "/api/v1/audits/AUDIT-SEED-00001",
+    "api.claim": "/api/v1/claims/1",
     "api.person": "/api/v1/people/LHS100001",
     "api.ticket": "/api/v1/tickets/T-000001",
     "assets.by_room": "/assets/room/LHS-101",
@@ -60,14 +61,18 @@ EXAMPLES: dict[str, str] = {
     "jobs.show": "/jobs/00000000-0000-4000-8000-000000000000",
     "labels.sheet": "/labels/prints/1",
     "repairs.device_damage": "/repairs/devices/LHS-1000",
+    "repairs.vendor_claims_csv": "/repairs/vendors/1/claims.csv",
+    "repairs.vendor_door": "/repairs/vendors/1/door",
     "repairs.person_damage": "/repairs/people/LHS100001",
     "tickets.photo": "/tickets/T-000001/photos/1.jpg",
+    "webhooks.detail": "/webhooks/1",
 }
 # A valid body per JSON route, so a hostile value in one field reaches the code behind the others.
 API_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/loans"): {"asset": "LHS-L1", "person": ERASE_ID, "due": "2026-03-02"},
     ("POST", "/api/v1/loans/checkin"): {"asset": "LHS-L1", "condition": "good", "note": "fine"},
     ("POST", "/api/v1/sync"): {"client_id": "hostile-phone", "events": []},
+    ("PATCH", "/api/v1/claims/<int:claim_id>"): {"rma": "RMA-1", "status": "approved", "tracking": "1Z", "notes": "x"},
 }
 # A valid `data` per sync event type; `after` events follow each hostile one to put things back (a loaner returned).
 EVENT_DATA: dict[str, dict[str, Any]] = {
@@ -433,8 +438,8 @@ def _dangerous(form: h.Form, world: dict[str, Any]) -> bool:
 
 def _body_fields(spec: dict[str, Any], path: str, method: str) -> set[str] | None:
     """The top-level properties of an operation's JSON body in the spec (None when it describes none)."""
-    openapi_path = sa_path = path.replace("<", "{").replace(">", "}")
-    op = spec["paths"].get(openapi_path or sa_path, {}).get(method.lower())
+    openapi_path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)  # /claims/<int:claim_id> → /claims/{claim_id}
+    op = spec["paths"].get(openapi_path, {}).get(method.lower())
     if not op or "requestBody" not in op:
         return None
     schema = op["requestBody"]["content"]["application/json"]["schema"]
