@@ -559,7 +559,9 @@ class _Writer:
         before = db.session.scalar(sa.select(sa.func.max(table.c.id))) or 0
         bulk.insert_rows(table, columns, rows, same={"created_at": now, "updated_at": now})
         # The run's transaction holds the devices it inserted; their ids are the new ones with these serials.
-        ids = dict(db.session.execute(sa.select(table.c.serial, table.c.id).where(table.c.id > before)).all())
+        ids: dict[str, int] = dict(
+            db.session.execute(sa.select(table.c.serial, table.c.id).where(table.c.id > before)).all()
+        )
         return [(ids[c[0]["serial"]], c) for c in fleet.creates]
 
     def update_devices(self) -> None:
