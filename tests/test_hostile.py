@@ -51,6 +51,8 @@ EXAMPLES: dict[str, str] = {
     "api.person": "/api/v1/people/LHS100001",
     "api.ticket": "/api/v1/tickets/T-000001",
     "assets.by_room": "/assets/room/LHS-101",
+    "auth.invite": "/invite/not-an-invite-token",
+    "auth.reset": "/password/reset/not-a-reset-token",
     "closet.export": "/closet/unseen.csv",
     "deployment.agreement": "/deployment/agreements/1",
     "deployment.collection": "/deployment/collections/1",
@@ -64,6 +66,8 @@ EXAMPLES: dict[str, str] = {
     "repairs.vendor_claims_csv": "/repairs/vendors/1/claims.csv",
     "repairs.vendor_door": "/repairs/vendors/1/door",
     "repairs.person_damage": "/repairs/people/LHS100001",
+    "sso.start": "/login/oidc/oidc",
+    "sso.callback": "/login/oidc/oidc/callback",
     "tickets.photo": "/tickets/T-000001/photos/1.jpg",
     "webhooks.detail": "/webhooks/1",
 }
