@@ -202,7 +202,6 @@ def create_user(email: str, role: str, campuses: tuple[str, ...], name: str, pas
 def invite_user(email: str, role: str, campuses: tuple[str, ...]) -> None:
     """Create a login without a password and mail its invite: the link sets a password or goes on to single sign-on."""
     from app.integrations import mail
-    from app.jobs import mail as _mail_jobs  # noqa: F401 - registers the mail.send job
     from app.services import invites
 
     if not mail.configured():

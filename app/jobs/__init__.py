@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.jobs import core, google_sync, imports, webhooks, worker
+from app.jobs import core, google_sync, imports, mail, webhooks, worker
 from app.jobs.core import (
     HANDLERS,
     MAX_ATTEMPTS,
@@ -34,6 +34,7 @@ __all__ = [
     "init_app",
     "latest",
     "live",
+    "mail",
     "queue",
     "recover",
     "retry",

@@ -9,7 +9,6 @@ from flask_login import current_user
 from app.auth import current_session
 from app.extensions import db, limiter
 from app.integrations import oidc
-from app.jobs import mail as _mail_jobs  # noqa: F401 - registers the mail.send job the sign-in pages queue
 from app.models import utcnow
 from app.services import sign_in
 from app.services import users as user_service
