@@ -7,6 +7,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import difflib
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -45,7 +46,7 @@ from app.services.csvio import (
     read_table,
     write_csv,
 )
-from app.tagcodes import new_tag_code
+from app.services.google.fleet import _tag_codes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "asset_tag": ("Asset Tag", "Tag"),
@@ -140,6 +141,7 @@ VERBATIM = ("notes",)
 SUGGESTED = 200
 
 
+@functools.lru_cache(maxsize=1024)
 def map_status(label: str) -> AssetStatus | None:
     """Our status for a Snipe-IT status label, or None when the label means nothing we know."""
     text = (label or "").strip().lower()
@@ -680,8 +682,8 @@ class _Writer:
         table = Asset.__table__
         columns = (*FIELDS, "tag_code", "condition", "search_text")
         rows = []
-        for _, values, person, _ in plans:
-            model, code = values["model"], new_tag_code()
+        for (_, values, person, _), code in zip(plans, _tag_codes(len(plans)), strict=True):
+            model = values["model"]
             row = {"status": AssetStatus.in_stock, "notes": "", **values, "model_id": model.id, "tag_code": code}
             row["condition"] = Condition.good
             row["search_text"] = _search_text(row["asset_tag"], row["serial"], code, model, person)
