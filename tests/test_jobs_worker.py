@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
-ROWS = 5_000
+ROWS = 10_000
 
 
 def _redis_up() -> bool:

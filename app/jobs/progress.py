@@ -106,7 +106,9 @@ class Progress:
 
     def __call__(self, done: int) -> None:
         self.snapshot.done = done
-        self._write()
+        # A phase that reaches its total is written at once: what follows it (an import's writes) may report
+        # nothing for a while, and the bar should not sit short of the rows already read.
+        self._write(force=done == self.snapshot.total)
 
     def _write(self, *, force: bool = False) -> None:
         now = time.time()
