@@ -24,6 +24,8 @@ def inbox(app, monkeypatch):
         monkeypatch.setitem(app.config, "SMTP_URL", f"smtp://127.0.0.1:{handler.port}")
         monkeypatch.setitem(app.config, "MAIL_FROM", "Rollcall <rollcall@mvusd.example>")
         monkeypatch.setitem(app.config, "MAIL_RETRY_DELAYS", (0, 0))
+        # The browser tests' live server points the session's app at itself; links here come from this address.
+        monkeypatch.setitem(app.config, "BASE_URL", BASE)
         yield handler
 
 
